@@ -1,0 +1,43 @@
+// swift-tools-version: 6.2
+// swift-uvm: one target per layer, so the compiler forbids an upward import.
+// Sched → Machine → Core → Kernel → Runner (with Check and Scenario beside) → uvm.
+import PackageDescription
+
+// Kernel code is plain (non-isolated) classes whose async functions run on their caller's actor,
+// so every simulated thread runs on the one `Sim` actor and the scheduler alone decides who runs.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+
+let package = Package(
+    name: "swift-uvm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "uvm", targets: ["uvm"]),
+        .library(name: "UVM", targets: ["UVMRunner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .target(name: "AddressTree", swiftSettings: strict),
+        .target(name: "UVMSched",
+                dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+                swiftSettings: strict),
+        .target(name: "UVMMachine", dependencies: ["UVMSched"], swiftSettings: strict),
+        .target(name: "UVMCore", dependencies: ["UVMMachine", "AddressTree"], swiftSettings: strict),
+        .target(name: "UVMKernel", dependencies: ["UVMCore"], swiftSettings: strict),
+        .target(name: "UVMCheck", dependencies: ["UVMKernel"], swiftSettings: strict),
+        .target(name: "UVMScenario", swiftSettings: strict),
+        .target(name: "UVMRunner", dependencies: ["UVMScenario", "UVMKernel", "UVMCheck"], swiftSettings: strict),
+        .executableTarget(name: "uvm", dependencies: [
+            "UVMRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: strict),
+        .testTarget(name: "AddressTreeTests", dependencies: ["AddressTree"]),
+        .testTarget(name: "UVMSchedTests", dependencies: ["UVMSched"]),
+        .testTarget(name: "UVMScenarioTests", dependencies: ["UVMScenario"]),
+        .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner"]),
+    ]
+)

@@ -1,0 +1,181 @@
+// The audit: recomputes the kernel's state from scratch and compares it with what the kernel
+// keeps (BUGS.md, "The audit"). It reads and never writes; the kernel never calls it — the
+// runner installs it as the scheduler's per-step hook.
+//
+// Some bookkeeping is legitimately out of step while a lock is held (an amap reference dropped
+// just after its entry left the tree, across the amap lock's acquisition). Such counts are checked
+// as bounds at every step and exactly at quiescent points, when no thread holds any lock.
+
+import UVMCore
+import UVMKernel
+import UVMMachine
+import UVMSched
+
+public enum Audit {
+    /// Returns the first inconsistency found, as an `invariant` failure.
+    public static func check(_ k: Kernel, quiescent: Bool) -> KernelFailure? {
+        var a = Auditor(k: k, quiescent: quiescent)
+        a.run()
+        return a.failure
+    }
+
+    /// The end-of-run check, after every process exited and the file caches were dropped:
+    /// anything still allocated or wired leaked.
+    public static func checkEmpty(_ k: Kernel) -> KernelFailure? {
+        if let f = check(k, quiescent: true) { return f }
+        let mem = k.uvm.mem
+        let held = mem.pages.filter { !$0.isFree }
+        guard held.isEmpty else {
+            return KernelFailure(.leak, "\(held.count) page(s) still allocated after every process exited",
+                                 details: held.prefix(8).map { "\($0): owner \($0.owner?.ownerDescription ?? "none"), wire \($0.wireCount), loan \($0.loanCount)" })
+        }
+        if mem.wiredCount != 0 {
+            return KernelFailure(.leak, "\(mem.wiredCount) page(s) still counted wired after every process exited")
+        }
+        return nil
+    }
+}
+
+private struct Auditor {
+    let k: Kernel
+    let quiescent: Bool
+    var failure: KernelFailure?
+    var shift: Int { k.uvm.pageShift }
+
+    mutating func fail(_ message: String, _ details: [String] = []) {
+        if failure == nil { failure = KernelFailure(.invariant, message, details: details) }
+    }
+
+    mutating func run() {
+        checkPages()
+        var amapRefs: [ObjectIdentifier: (Amap, Int, [Int32])] = [:]
+        var anonRefs: [ObjectIdentifier: (Anon, Int)] = [:]
+        for p in k.procs where !p.exited {
+            checkMap(p, &amapRefs)
+            checkPmap(p)
+        }
+        for (amap, refs, slots) in amapRefs.values {
+            for (s, anon) in amap.anons.enumerated() {
+                guard let anon else { continue }
+                anonRefs[ObjectIdentifier(anon), default: (anon, 0)].1 += 1
+                if slots[s] == 0 && quiescent { fail("amap \(amap.serial) slot \(s) holds \(anon.ownerDescription) that no entry maps") }
+            }
+            if quiescent ? amap.refs != refs : amap.refs < refs {
+                fail("amap \(amap.serial) has \(amap.refs) references, entries hold \(refs)")
+            }
+            for s in 0..<amap.slotCount where quiescent ? amap.slotRefs[s] != slots[s] : amap.slotRefs[s] < slots[s] {
+                fail("amap \(amap.serial) slot \(s) counts \(amap.slotRefs[s]) references, entries hold \(slots[s])")
+            }
+        }
+        for (anon, refs) in anonRefs.values where quiescent ? anon.refs != refs : anon.refs < refs {
+            fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
+        }
+        if quiescent {
+            for t in k.sched.threads where !t.heldLocks.isEmpty {
+                fail("\(t.name) holds \(t.heldLocks.map(\.lockName).joined(separator: ", ")) between operations")
+            }
+            for pg in k.uvm.mem.pages where pg.isBusy {
+                fail("\(pg) is still busy between operations")
+            }
+        }
+    }
+
+    /// Every page is exactly one of: free; owned by an object at one offset; owned by one anon;
+    /// released and held only by its holders.
+    mutating func checkPages() {
+        let mem = k.uvm.mem
+        var free = 0
+        for pg in mem.pages {
+            if pg.isFree {
+                free += 1
+                if pg.wireCount != 0 || pg.loanCount != 0 || !pg.pvList.isEmpty || pg.isBusy || pg.owner != nil {
+                    fail("free \(pg) is wired, loaned, mapped, busy or owned")
+                }
+                continue
+            }
+            switch pg.owner {
+            case let obj as UVMObject:
+                if obj.pages[pg.offset >> UInt64(shift)] !== pg {
+                    fail("\(pg) claims \(obj.name) offset \(pg.offset), which has another page there")
+                }
+            case let anon as Anon:
+                if anon.page !== pg { fail("\(pg) claims \(anon.ownerDescription), which has another page") }
+            case nil:
+                if !pg.released || (pg.wireCount == 0 && pg.loanCount == 0 && !pg.isBusy) {
+                    fail("\(pg) is allocated but has no owner and no holder")
+                }
+            default:
+                fail("\(pg) has an unknown owner")
+            }
+            if pg.wireCount > 0 && (pg.queue == .active || pg.queue == .inactive) {
+                fail("wired \(pg) is on a pageable queue")
+            }
+        }
+        if free != mem.freeCount { fail("free list holds \(mem.freeCount) pages, \(free) pages are free") }
+        let wired = mem.pages.filter { $0.wireCount > 0 }.count
+        if wired != mem.wiredCount { fail("wired counter says \(mem.wiredCount), \(wired) pages are wired") }
+        if mem.wiredCount > mem.wiredMax { fail("\(mem.wiredCount) pages wired, above wiredmax \(mem.wiredMax)") }
+    }
+
+    /// Map entries are sorted, disjoint, page aligned and inside the address space.
+    mutating func checkMap(_ p: Proc, _ amaps: inout [ObjectIdentifier: (Amap, Int, [Int32])]) {
+        let map = p.map
+        var prevEnd = map.minAddress
+        let mask = UInt64(k.pageSize - 1)
+        for e in map.entries.elements {
+            if e.start < prevEnd || e.end <= e.start || e.end > map.maxAddress || (e.start | e.end) & mask != 0 {
+                fail("\(p.name): map entry \(hex(e.start))-\(hex(e.end)) is misplaced (previous ends at \(hex(prevEnd)))")
+            }
+            if !e.maxProtection.isSuperset(of: e.protection) {
+                fail("\(p.name): entry \(hex(e.start)) protection \(e.protection) exceeds max \(e.maxProtection)")
+            }
+            prevEnd = e.end
+            if let amap = e.amap {
+                let slots = e.amapSlots(shift)
+                if slots.upperBound > amap.slotCount {
+                    fail("\(p.name): entry \(hex(e.start)) reaches past amap \(amap.serial)")
+                    continue
+                }
+                var rec = amaps[ObjectIdentifier(amap)] ?? (amap, 0, Array(repeating: 0, count: amap.slotCount))
+                rec.1 += 1
+                for s in slots { rec.2[s] += 1 }
+                amaps[ObjectIdentifier(amap)] = rec
+            }
+        }
+    }
+
+    /// Every pmap entry maps the page the map says is there, with no more than the entry's
+    /// protection, and a copy-on-write page is never writable.
+    mutating func checkPmap(_ p: Proc) {
+        let map = p.map
+        for (vpn, pte) in map.pmap.entries {
+            let va = vpn << UInt64(shift)
+            guard let e = map.lookup(va) else {
+                fail("\(p.name): pmap maps \(hex(va)) with no map entry"); continue
+            }
+            if !e.protection.isSuperset(of: pte.prot) {
+                fail("\(p.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")
+            }
+            if pte.page.isFree { fail("\(p.name): pmap maps free \(pte.page) at \(hex(va))"); continue }
+            if let amap = e.amap, let anon = amap.anons[e.amapSlot(for: va, shift)] {
+                if anon.page !== pte.page {
+                    fail("\(p.name): pmap maps \(pte.page) at \(hex(va)), the amap has \(anon.page?.description ?? "no page")")
+                } else if anon.refs > 1 && pte.prot.contains(.write) {
+                    fail("\(p.name): copy-on-write \(pte.page) is writable at \(hex(va))")
+                }
+                continue
+            }
+            if e.isDevice {
+                if !pte.page.fictitious { fail("\(p.name): device mapping at \(hex(va)) maps \(pte.page)") }
+                continue
+            }
+            guard let obj = e.object, obj.pages[e.objectPage(va, shift)] === pte.page else {
+                fail("\(p.name): pmap maps \(pte.page) at \(hex(va)), which the map does not back it with")
+                continue
+            }
+            if e.copyOnWrite && pte.prot.contains(.write) {
+                fail("\(p.name): object \(pte.page) writable through private mapping at \(hex(va))")
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+// uvm_fault: resolves a page fault at one virtual address, and the MMU's view of user memory.
+//
+// Locking: map (read) → amap → object, as in NetBSD; page busy is waited for only after dropping
+// them all. Whatever must sleep (a busy page, page-in I/O, the map write lock for amap_copy) drops
+// every lock first and restarts the fault from the lookup ("ReFault"), so a fault never sleeps
+// holding a lock another sleeper could need. Restarts caused by contention are counted; past
+// `faultRestartBound` the fault is a livelock (BUGS.md rule 6).
+//
+// Cases: upper (an anon in the amap: share it, or copy it if written while shared), lower (the
+// object's page: map it read-only in a private mapping, or promote it to a new anon on write),
+// and zero-fill (anonymous memory: a new anon).
+
+import UVMMachine
+import UVMSched
+
+/// The outcome of a fault as the faulting thread sees it.
+public enum FaultResult: Equatable, Sendable {
+    case ok
+    /// No mapping, or protection forbids the access.
+    case sigsegv
+    /// Past the end of a mapped file.
+    case sigbus
+    /// No memory could be found for the fault (NetBSD's trap kills the process: "out of swap").
+    case sigkill
+}
+
+private enum FaultStep {
+    case done(FaultResult)
+    /// Looked again after a change it made itself (amap_copy): not a restart against anyone.
+    case again
+    /// Restarted because of contention (busy page, vnode lock): counted.
+    case restart
+}
+
+extension UVM {
+    /// uvm_fault: makes `va` accessible for `access` in `map`, or says which signal results.
+    public func fault(_ map: VMMap, va: UInt64, access: VMProt) async throws -> FaultResult {
+        mem.stats.faults += 1
+        var restarts = 0
+        while true {
+            switch try await faultOnce(map, va: va, access: access) {
+            case .done(let r):
+                return r
+            case .again:
+                continue
+            case .restart:
+                restarts += 1
+                if restarts > faultRestartBound {
+                    throw sched.abort(KernelFailure(
+                        .livelock, "fault at \(hex(va)) restarted \(restarts) times without progress",
+                        details: ["bound: \(faultRestartBound) restarts per fault"]))
+                }
+            }
+        }
+    }
+
+    private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt) async throws -> FaultStep {
+        try await map.lock.enter(.reader)
+        guard let entry = map.lookup(va), entry.protection.isSuperset(of: access) else {
+            try await map.lock.exit()
+            return .done(.sigsegv)
+        }
+        // An amap of our own is needed before writing a copy-on-write entry, and anonymous
+        // memory needs one for any access (uvm_fault_check's amap_copy case).
+        if (entry.needsCopy && (access.contains(.write) || entry.object == nil))
+            || (entry.amap == nil && entry.object == nil) {
+            try await map.lock.exit()
+            try await map.lock.enter(.writer)
+            if let e = map.lookup(va), (e.needsCopy && (access.contains(.write) || e.object == nil))
+                || (e.amap == nil && e.object == nil) {
+                try await amapCopy(e)
+            }
+            try await map.lock.exit()
+            return .again
+        }
+
+        let vpn = va >> UInt64(pageShift)
+        let amap = entry.amap
+        let slot = entry.amapSlot(for: va, pageShift)
+        if let amap { try await amap.lock.enter() }
+
+
+        // Upper layer: the anon in the amap.
+        if let amap, let anon = amap.anons[slot] {
+            guard let pg = anon.page else {
+                throw sched.abort(KernelFailure(.invariant, "\(anon.ownerDescription) has no page"))
+            }
+            if pg.isBusy {
+                try await unlockAll(map, amap)
+                try await pg.waitUnbusy(sched)
+                return .restart
+            }
+            var page = pg
+            var prot = entry.protection
+            if anon.refs > 1 {
+                if access.contains(.write) {
+                    // Copy-on-write: this amap gets its own copy of the shared anon.
+                    guard let copy = newAnon(copying: pg) else {
+                        try await unlockAll(map, amap)
+                        return .done(.sigkill)
+                    }
+                    amap.anons[slot] = copy
+                    try unrefAnon(anon)
+                    page = copy.page!
+                    mem.stats.cowFaults += 1
+                } else {
+                    prot.remove(.write)
+                }
+            }
+            map.pmap.enter(vpn: vpn, page: page, prot: prot)
+            if access.contains(.write) { page.dirty = true }
+            try await unlockAll(map, amap)
+            return .done(.ok)
+        }
+
+        // Lower layer: the object, or zero-fill.
+        guard let obj = entry.object else {
+            guard let amap, let anon = newAnon(copying: nil) else {
+                try await unlockAll(map, amap)
+                return .done(.sigkill)
+            }
+            amap.anons[slot] = anon
+            mem.stats.zeroFills += 1
+            map.pmap.enter(vpn: vpn, page: anon.page!, prot: entry.protection)
+            try await unlockAll(map, amap)
+            return .done(.ok)
+        }
+
+        try await obj.lock.enter()
+        let idx = entry.objectPage(va, pageShift)
+        switch obj.lookup(idx) {
+        case .busy(let pg):
+            try await unlockAll(map, amap, obj)
+            try await pg.waitUnbusy(sched)
+            return .restart
+        case .needIO:
+            try await unlockAll(map, amap, obj)
+            switch try await obj.pageIn(idx) {
+            case .done: return .again
+            case .restart: return .restart
+            case .error(let e): return .done(signal(for: e))
+            }
+        case .error(let e):
+            try await unlockAll(map, amap, obj)
+            return .done(signal(for: e))
+        case .resident(let pg):
+            if entry.copyOnWrite && access.contains(.write) {
+                // Promote: a private mapping's write goes to a new anon holding a copy.
+                guard let amap, let anon = newAnon(copying: pg) else {
+                    try await unlockAll(map, amap, obj)
+                    return .done(.sigkill)
+                }
+                amap.anons[slot] = anon
+                mem.stats.cowFaults += 1
+                map.pmap.enter(vpn: vpn, page: anon.page!, prot: entry.protection)
+            } else {
+                var prot = entry.protection
+                if entry.copyOnWrite { prot.remove(.write) }
+                map.pmap.enter(vpn: vpn, page: pg, prot: prot)
+                if access.contains(.write) { pg.dirty = true }
+                mem.activate(pg)
+            }
+            try await unlockAll(map, amap, obj)
+            return .done(.ok)
+        }
+    }
+
+    /// uvmfault_unlockall: object, amap, map, innermost first.
+    private func unlockAll(_ map: VMMap, _ amap: Amap?, _ obj: UVMObject? = nil) async throws {
+        if let obj { try await obj.lock.exit() }
+        if let amap { try await amap.lock.exit() }
+        try await map.lock.exit()
+    }
+
+    private func signal(for e: PagerError) -> FaultResult {
+        switch e {
+        case .pastEOF: return .sigbus
+        // NetBSD's trap turns any other fault error, I/O included, into SIGSEGV.
+        case .io: return .sigsegv
+        case .noMemory: return .sigkill
+        }
+    }
+
+    // MARK: The MMU
+
+    /// The page backing `va` for an access, faulting as the hardware would. Returns the page
+    /// (mapped in the pmap with enough protection) or the signal the access raises.
+    public func translate(_ map: VMMap, va: UInt64, access: VMProt) async throws -> Result<VMPage, FaultError> {
+        var faults = 0
+        while true {
+            if let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)), pte.prot.isSuperset(of: access) {
+                if access.contains(.write) { pte.page.dirty = true }
+                return .success(pte.page)
+            }
+            let r = try await fault(map, va: va, access: access)
+            if r != .ok { return .failure(FaultError(result: r)) }
+            faults += 1
+            if faults > faultRestartBound {
+                throw sched.abort(KernelFailure(.livelock, "access at \(hex(va)) faulted \(faults) times; the mapping never stays"))
+            }
+        }
+    }
+}
+
+/// A failed user access: the signal it raises.
+public struct FaultError: Error, Equatable {
+    public let result: FaultResult
+}
+
+public func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

@@ -1,0 +1,277 @@
+// vm_map: an address space's entries in a balanced tree, and the map operations of uvm_map.c:
+// insert, clip, remove, protect, inherit, advise, and fork's copy.
+//
+// Locking: `lock` (class "map", writer-preferring as NetBSD's) is read-held by faults and lookups
+// and write-held by every change of the entry set or of an entry. Lock order: map → amap →
+// object → page busy. Entry clipping keeps amap slot counts unchanged (both halves share the
+// amap) and takes one more object reference.
+
+import AddressTree
+import UVMMachine
+import UVMSched
+
+public final class VMMap {
+    public unowned let uvm: UVM
+    public let lock: RWLock
+    public private(set) var entries = AddressTree<MapEntry>()
+    public let minAddress: UInt64
+    public let maxAddress: UInt64
+    public let pmap: Pmap
+    /// Bumped on every change of the entry set, so an unlocked fault can tell it must look again.
+    public private(set) var timestamp = 0
+
+    public init(_ uvm: UVM, name: String, minAddress: UInt64, maxAddress: UInt64) {
+        self.uvm = uvm
+        self.lock = RWLock(uvm.sched, class: "map", name: "map \(name)")
+        self.minAddress = minAddress
+        self.maxAddress = maxAddress
+        self.pmap = Pmap(pageShift: uvm.pageShift)
+    }
+
+    package var pageShift: Int { uvm.pageShift }
+
+    /// uvm_map_lookup_entry: the entry containing `va`. O(log n).
+    public func lookup(_ va: UInt64) -> MapEntry? { entries.lookup(va) }
+
+    /// Entries overlapping [lo, hi) in address order. O(log n + k).
+    public func entries(in lo: UInt64, _ hi: UInt64) -> [MapEntry] { entries.elements(overlapping: lo, hi) }
+
+    /// Whether [lo, hi) is covered by entries with no hole.
+    public func isFullyMapped(_ lo: UInt64, _ hi: UInt64) -> Bool {
+        var at = lo
+        for e in entries(in: lo, hi) {
+            if e.start > at { return false }
+            at = e.end
+        }
+        return at >= hi
+    }
+
+    /// uvm_map_findspace: the lowest free range of `length` bytes at or above `hint`.
+    public func findSpace(length: UInt64, hint: UInt64) -> UInt64? {
+        entries.findSpace(length: length, alignment: UInt64(uvm.pageSize), lowest: max(hint, minAddress), highest: maxAddress)
+    }
+
+    // MARK: Insert and clip (map write-locked)
+
+    /// uvm_map: inserts a new entry for [start, start+length). The range must be free.
+    /// Merges with the previous entry where UVM would: an adjacent anonymous entry with no amap
+    /// yet and identical attributes (uvm_map's "merge with previous" for anonymous memory).
+    @discardableResult
+    package func insert(start: UInt64, length: UInt64, object: UVMObject?, offset: UInt64, protection: VMProt,
+                maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool) -> MapEntry {
+        let end = start + length
+        timestamp += 1
+        if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil,
+           prev.amap == nil, prev.needsCopy, prev.protection == protection, prev.maxProtection == maxProtection,
+           prev.inheritance == inheritance, prev.advice == .normal, prev.copyOnWrite == copyOnWrite {
+            prev.end = end
+            entries.endDidChange(prev)
+            return prev
+        }
+        let e = MapEntry(start: start, end: end, object: object, offset: offset, protection: protection,
+                         maxProtection: maxProtection, inheritance: inheritance, copyOnWrite: copyOnWrite,
+                         needsCopy: copyOnWrite)
+        entries.insert(e)
+        return e
+    }
+
+    /// Splits `entry` at `va` (start < va < end); returns the upper half, a new entry.
+    @discardableResult
+    package func split(_ entry: MapEntry, at va: UInt64) -> MapEntry {
+        precondition(entry.start < va && va < entry.end, "split outside the entry")
+        timestamp += 1
+        let delta = va - entry.start
+        let upper = MapEntry(start: va, end: entry.end, object: entry.object, offset: entry.offset + delta,
+                             protection: entry.protection, maxProtection: entry.maxProtection,
+                             inheritance: entry.inheritance, copyOnWrite: entry.copyOnWrite,
+                             needsCopy: entry.needsCopy)
+        upper.advice = entry.advice
+        if let amap = entry.amap {
+            upper.amap = amap
+            upper.amapSlot = entry.amapSlot + Int(delta >> UInt64(pageShift))
+            amap.refForClip()
+        }
+        entry.object?.reference()
+        entry.end = va
+        entries.endDidChange(entry)
+        entries.insert(upper)
+        return upper
+    }
+
+    /// Clips the entries overlapping [lo, hi) so that none crosses lo or hi; returns them in order.
+    package func clip(_ lo: UInt64, _ hi: UInt64) -> [MapEntry] {
+        var result: [MapEntry] = []
+        for var e in entries(in: lo, hi) {
+            if e.start < lo { e = split(e, at: lo) }
+            if e.end > hi { split(e, at: hi) }
+            result.append(e)
+        }
+        return result
+    }
+
+    /// Removes entries overlapping [lo, hi) (clipping the ends), their pmap mappings, and their
+    /// references to amaps and objects (uvm_unmap_remove + uvm_unmap_detach).
+    package func remove(_ lo: UInt64, _ hi: UInt64) async throws {
+        for e in clip(lo, hi) {
+            pmap.remove(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)))
+            entries.remove(e)
+            timestamp += 1
+            try await dropBacking(e)
+        }
+    }
+
+    /// Drops an entry's references to its amap and object.
+    package func dropBacking(_ e: MapEntry) async throws {
+        if let amap = e.amap {
+            try await amap.lock.enter()
+            _ = try amap.unref(e.amapSlots(pageShift), uvm)
+            try await amap.lock.exit()
+            e.amap = nil
+        }
+        if let obj = e.object {
+            e.object = nil
+            try await obj.detach()
+        }
+    }
+
+    /// Sets protection on clipped entries; `setMax` sets max protection too (clamping current).
+    package func setProtection(_ e: MapEntry, _ prot: VMProt) {
+        e.protection = prot
+        // Lowering takes effect at once in the pmap; raising is lazy (the next fault maps it).
+        pmap.protect(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)), prot)
+    }
+
+    package func setInheritance(_ e: MapEntry, _ inh: Inheritance) { e.inheritance = inh }
+    package func setAdvice(_ e: MapEntry, _ advice: Advice) { e.advice = advice }
+
+    /// Merges `e` with its predecessor if they are now indistinguishable (after mprotect,
+    /// minherit, unwire), as uvm_map_merge does for simple anonymous entries.
+    package func tryMergeWithPrevious(_ e: MapEntry) {
+        guard let prev = entries.previous(before: e), prev.end == e.start,
+              prev.object == nil, e.object == nil, prev.amap == nil, e.amap == nil,
+              prev.needsCopy == e.needsCopy, prev.copyOnWrite == e.copyOnWrite,
+              prev.protection == e.protection, prev.maxProtection == e.maxProtection,
+              prev.inheritance == e.inheritance, prev.advice == e.advice else { return }
+        entries.remove(e)
+        prev.end = e.end
+        entries.endDidChange(prev)
+        timestamp += 1
+    }
+
+    // MARK: Fork
+
+    /// uvmspace_fork's entry copy: fills `child` from this map according to each entry's
+    /// inheritance. Shared entries share the amap (made shared); copied private entries become
+    /// needs-copy in both maps and the parent loses write access in its pmap.
+    /// Both maps are write-locked by the caller.
+    package func forkCopy(into child: VMMap) async throws {
+        for e in entries.elements {
+            switch e.inheritance {
+            case .none:
+                continue
+            case .share:
+                if e.needsCopy { try await uvm.amapCopy(e) }
+                let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,
+                                 protection: e.protection, maxProtection: e.maxProtection,
+                                 inheritance: e.inheritance, copyOnWrite: e.copyOnWrite, needsCopy: false)
+                c.advice = e.advice
+                if let amap = e.amap {
+                    amap.ref(e.amapSlots(pageShift))
+                    amap.shared = true
+                    c.amap = amap
+                    c.amapSlot = e.amapSlot
+                }
+                e.object?.reference()
+                child.entries.insert(c)
+            case .copy:
+                // Anons are about to be shared copy-on-write: first make sure no writable mapping
+                // of them remains, before any switch point can expose the state.
+                pmap.protect(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)),
+                             e.protection.subtracting(.write))
+                // The child gets a private copy-on-write view, even of a shared mapping.
+                let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,
+                                 protection: e.protection, maxProtection: e.maxProtection,
+                                 inheritance: e.inheritance, copyOnWrite: true, needsCopy: true)
+                c.advice = e.advice
+                e.object?.reference()
+                if let amap = e.amap {
+                    amap.ref(e.amapSlots(pageShift))
+                    c.amap = amap
+                    c.amapSlot = e.amapSlot
+                    if amap.shared || !e.copyOnWrite {
+                        // Others write this amap in place: the child must copy its slots now.
+                        try await uvm.amapCopy(c)
+                    } else {
+                        e.needsCopy = true
+                    }
+                }
+                child.entries.insert(c)
+            }
+        }
+        child.timestamp += 1
+        timestamp += 1
+    }
+
+    /// Removes every entry (exit, exec).
+    package func removeAll() async throws {
+        pmap.removeAll()
+        for e in entries.elements {
+            entries.remove(e)
+            try await dropBacking(e)
+        }
+        timestamp += 1
+    }
+}
+
+// MARK: Range queries and cleaning (uvm_map_clean's anon part, mincore)
+
+extension UVM {
+    /// Whether the page at `va` of `entry` is resident: an anon page in the amap, or the object's
+    /// page (whoever faulted it in). Device memory is always resident.
+    public func isResident(_ entry: MapEntry, va: UInt64) -> Bool {
+        if let amap = entry.amap, let anon = amap.anons[entry.amapSlot(for: va, pageShift)], anon.page != nil {
+            return true
+        }
+        guard let obj = entry.object else { return false }
+        if obj is DeviceObject { return true }
+        return obj.pages[entry.objectPage(va, pageShift)] != nil
+    }
+
+    /// The resident pages backing `entry` (anon pages, then object pages).
+    package func residentPages(_ entry: MapEntry) -> [VMPage] {
+        var result: [VMPage] = []
+        if let amap = entry.amap {
+            for s in entry.amapSlots(pageShift) { if let pg = amap.anons[s]?.page { result.append(pg) } }
+        }
+        if let obj = entry.object, !(obj is DeviceObject) {
+            let first = entry.objectPage(entry.start, pageShift)
+            for i in 0..<entry.pageCount(pageShift) { if let pg = obj.pages[first + i] { result.append(pg) } }
+        }
+        return result
+    }
+
+    /// MADV_FREE's anonymous part: frees the anons of the entry that only this amap holds, if the
+    /// amap has no other user, and that are not wired or loaned (uvm_map_clean with PGO_FREE).
+    package func freeAnons(_ map: VMMap, _ entry: MapEntry) async throws {
+        guard let amap = entry.amap else { return }
+        try await amap.lock.enter()
+        if amap.refs == 1 {
+            for s in entry.amapSlots(pageShift) {
+                guard let anon = amap.anons[s], anon.refs == 1, let pg = anon.page,
+                      pg.wireCount == 0, pg.loanCount == 0, !pg.isBusy else { continue }
+                amap.anons[s] = nil
+                try unrefAnon(anon)
+            }
+        }
+        try await amap.lock.exit()
+    }
+}
+
+extension UVM {
+    /// The page that backs `va` in `entry` right now, if resident (the anon's, else the object's).
+    public func page(backing entry: MapEntry, va: UInt64) -> VMPage? {
+        if let amap = entry.amap, let anon = amap.anons[entry.amapSlot(for: va, pageShift)] { return anon.page }
+        guard let obj = entry.object, !(obj is DeviceObject) else { return nil }
+        return obj.pages[entry.objectPage(va, pageShift)]
+    }
+}

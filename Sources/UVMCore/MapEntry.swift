@@ -1,0 +1,68 @@
+// vm_map_entry: one contiguous range of a map, with its backing (amap over object), protection,
+// inheritance and wiring state.
+//
+// Locking: an entry changes only with its map write-locked, except the fault path's read-locked
+// bookkeeping that NetBSD also does under the read lock (needs-copy is cleared under the write
+// lock).
+
+import AddressTree
+import UVMMachine
+
+public enum Inheritance: String, Sendable {
+    case share, copy, none
+}
+
+public enum Advice: String, Sendable {
+    case normal, random, sequential, willneed, dontneed, free
+}
+
+public final class MapEntry: AddressRange {
+    public package(set) var start: UInt64
+    public package(set) var end: UInt64
+    /// The backing object (uvm_object) and the byte offset of `start` in it.
+    public package(set) var object: UVMObject?
+    public package(set) var offset: UInt64
+    /// The anonymous layer and the slot of `start` in it (the aref).
+    public package(set) var amap: Amap?
+    public package(set) var amapSlot: Int = 0
+    public package(set) var protection: VMProt
+    public package(set) var maxProtection: VMProt
+    public package(set) var inheritance: Inheritance
+    public package(set) var advice: Advice = .normal
+    /// UVM_ET_COPYONWRITE: a private mapping; writes go to anons, never to the object.
+    public package(set) var copyOnWrite: Bool
+    /// UVM_ET_NEEDSCOPY: the amap (or its absence) is shared; copy it before writing.
+    public package(set) var needsCopy: Bool
+    /// Mapped by `mmap device=`: the object is a device pager of fake pages.
+    public var isDevice: Bool { object is DeviceObject }
+
+    package init(start: UInt64, end: UInt64, object: UVMObject?, offset: UInt64, protection: VMProt,
+         maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool, needsCopy: Bool) {
+        self.start = start
+        self.end = end
+        self.object = object
+        self.offset = offset
+        self.protection = protection
+        self.maxProtection = maxProtection
+        self.inheritance = inheritance
+        self.copyOnWrite = copyOnWrite
+        self.needsCopy = needsCopy
+    }
+
+    public func pageCount(_ pageShift: Int) -> UInt64 { (end - start) >> UInt64(pageShift) }
+
+    /// Amap slots this entry covers.
+    public func amapSlots(_ pageShift: Int) -> Range<Int> {
+        amapSlot..<(amapSlot + Int(pageCount(pageShift)))
+    }
+
+    /// The object page index backing virtual address `va`.
+    public func objectPage(_ va: UInt64, _ pageShift: Int) -> UInt64 {
+        (offset + (va - start)) >> UInt64(pageShift)
+    }
+
+    /// The amap slot backing virtual address `va`.
+    public func amapSlot(for va: UInt64, _ pageShift: Int) -> Int {
+        amapSlot + Int((va - start) >> UInt64(pageShift))
+    }
+}

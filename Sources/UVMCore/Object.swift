@@ -1,0 +1,138 @@
+// uvm_object: a set of pages indexed by offset, with a pager that fills and cleans them.
+//
+// Locking: `lock` (class "object", NetBSD's vmobjlock) protects `pages` and the identity of every
+// page in it. A page is busied only with the object lock held, and the busy flag is the page's
+// lock once the object lock is dropped. Lock order: map → amap → object → page busy; the vnode
+// lock comes before the object lock (truncation), and a fault never blocks on it while holding
+// anything (BUGS.md rule 6).
+
+import UVMMachine
+import UVMSched
+
+/// What a pager's lookup found, with the object lock held throughout.
+public enum PagerLookup {
+    /// The page is resident and not busy.
+    case resident(VMPage)
+    /// The page is busy; drop every lock, wait for it, and look again.
+    case busy(VMPage)
+    /// The page must be read in with no locks held (`pageIn`), then looked up again.
+    case needIO
+    case error(PagerError)
+}
+
+public enum PagerError: Error, Equatable {
+    /// Past the end of the file: SIGBUS.
+    case pastEOF
+    /// No free page: the page daemon must run (or, if every page is wired, the fault fails).
+    case noMemory
+    case io
+}
+
+/// What a page-in did: filled the page, lost a race (look again), or failed.
+public enum PageInResult: Equatable {
+    case done
+    /// The vnode lock was contended: everything was released; restart the fault.
+    case restart
+    case error(PagerError)
+}
+
+open class UVMObject: PageOwner {
+    public unowned let uvm: UVM
+    public let lock: KMutex
+    /// Resident pages by page index.
+    public package(set) var pages: [UInt64: VMPage] = [:]
+    /// References: map entries and other holders (uo_refs).
+    public package(set) var refs = 1
+    public let name: String
+
+    package init(_ uvm: UVM, name: String, refs: Int = 1) {
+        self.uvm = uvm
+        self.name = name
+        self.refs = refs
+        self.lock = KMutex(uvm.sched, class: "object", name: "object \(name)")
+    }
+
+    public var ownerDescription: String { name }
+
+    public func reference() { refs += 1 }
+
+    /// Drops a reference; the last one frees the object's pages (pgo_detach).
+    public func detach() async throws {
+        precondition(refs > 0, "\(name): reference count underflow")
+        refs -= 1
+        if refs == 0 { try await terminate() }
+    }
+
+    /// Called with no references left: give back every page.
+    package func terminate() async throws {
+        try await lock.enter()
+        for idx in pages.keys.sorted() {
+            let pg = pages[idx]!
+            removePage(pg)
+            try uvm.disposeOfDetachedPage(pg)
+        }
+        try await lock.exit()
+    }
+
+    // MARK: Pager operations (the object lock is held unless said otherwise)
+
+    /// pgo_get with PGO_LOCKED: what the object can give without dropping its lock.
+    open func lookup(_ idx: UInt64) -> PagerLookup {
+        preconditionFailure("lookup not provided by \(type(of: self))")
+    }
+
+    /// pgo_get without locks: brings page `idx` in. Called with no locks held.
+    open func pageIn(_ idx: UInt64) async throws -> PageInResult { .done }
+
+    /// Whether page `idx` lies inside the object (false past a vnode's end of file).
+    open func contains(_ idx: UInt64) -> Bool { true }
+
+    // MARK: Page bookkeeping
+
+    package func insertPage(_ pg: VMPage, at idx: UInt64) {
+        precondition(pages[idx] == nil, "\(name): page \(idx) already resident")
+        pg.owner = self
+        pg.offset = uvm.bytes(pages: idx)
+        pages[idx] = pg
+    }
+
+    /// Takes the page out of the object and out of every pmap; the caller frees or releases it.
+    package func removePage(_ pg: VMPage) {
+        let idx = uvm.pageIndex(pg.offset)
+        precondition(pages[idx] === pg, "\(name): page \(idx) not ours")
+        pages[idx] = nil
+        Pmap.pageProtect(pg, .none)
+        pg.owner = nil
+    }
+
+    /// Allocates a zeroed page at `idx` and inserts it; nil when memory is exhausted.
+    package func allocPage(at idx: UInt64) -> VMPage? {
+        guard let pg = uvm.mem.alloc(owner: self, offset: uvm.bytes(pages: idx)) else { return nil }
+        insertPage(pg, at: idx)
+        uvm.mem.activate(pg)
+        return pg
+    }
+}
+
+extension UVM {
+    /// A page that has just lost its owner: free it now, or, if a hold (wiring, loan) or a busy
+    /// holder still has it, mark it released so the last of them frees it (BUGS.md rule 3).
+    public func disposeOfDetachedPage(_ pg: VMPage) throws {
+        precondition(pg.owner == nil)
+        if pg.wireCount > 0 || pg.loanCount > 0 || pg.isBusy {
+            pg.released = true
+            pg.queue = .none
+            mem.stats.releasedPages += 1
+        } else {
+            try mem.free(pg, sched)
+        }
+    }
+
+    /// Called when a hold on a released page goes away: the last holder frees it.
+    public func releaseHeldPage(_ pg: VMPage) throws {
+        if pg.released && pg.owner == nil && pg.wireCount == 0 && pg.loanCount == 0 && !pg.isBusy {
+            pg.released = false
+            try mem.free(pg, sched)
+        }
+    }
+}

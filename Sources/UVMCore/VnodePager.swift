@@ -1,0 +1,180 @@
+// uvm_vnode (uvn): the page cache of a file, filled from and cleaned to the file's disk blocks.
+//
+// Locking: pages are found and busied under the object lock. I/O runs with no UVM lock held, the
+// page busy, and the vnode lock held. The fault path only *tries* the vnode lock; if another thread
+// holds it (truncation holds it and waits for our busy page, seed 003), the page-in undoes
+// everything, waits for the vnode lock holding nothing, and asks the fault to restart (BUGS.md
+// rule 6). A thread that already holds the vnode lock itself (read(2)/write(2) copying to or from
+// a mapping of the same file) does the I/O under the lock it holds, where OpenBSD fails it.
+// Truncation (`setSize`) runs with the vnode lock held: vnode → object → page busy.
+
+import UVMMachine
+import UVMSched
+
+public final class VnodeObject: UVMObject {
+    public let vnode: Vnode
+
+    package init(_ uvm: UVM, vnode: Vnode) {
+        self.vnode = vnode
+        super.init(uvm, name: "vnode \(vnode.name)", refs: 0)
+    }
+
+    /// Pages that hold file data: those that start before the end of file.
+    public override func contains(_ idx: UInt64) -> Bool { uvm.bytes(pages: idx) < vnode.size }
+
+    /// The last mapping went away: the pages stay cached for the vnode (UBC).
+    package override func terminate() async throws {}
+
+    public override func lookup(_ idx: UInt64) -> PagerLookup {
+        if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
+        return contains(idx) ? .needIO : .error(.pastEOF)
+    }
+
+    /// Reads page `idx` from disk into a new busy page. Called with no locks held.
+    public override func pageIn(_ idx: UInt64) async throws -> PageInResult {
+        let sched = uvm.sched
+        try await lock.enter()
+        if pages[idx] != nil || !contains(idx) {
+            // Someone else brought it in, or the file shrank: look again.
+            try await lock.exit()
+            return .done
+        }
+        guard let pg = allocPage(at: idx) else {
+            try await lock.exit()
+            return .error(.noMemory)
+        }
+        pg.fake = true
+        pg.setBusy(sched)
+        try await lock.exit()
+
+        let vnodeHeldByUs = vnode.lock.isHeld(by: sched.current)
+        if !vnodeHeldByUs {
+            guard try await vnode.lock.tryEnter(.writer) else {
+                // Contended: give the fake page back, wake its waiters, and wait for the vnode
+                // lock holding nothing, so whoever holds it can finish (and may need our page).
+                try await lock.enter()
+                removePage(pg)
+                pg.clearBusy(sched)
+                try uvm.disposeOfDetachedPage(pg)
+                try await lock.exit()
+                try await vnode.lock.enter(.writer)
+                try await vnode.lock.exit()
+                return .restart
+            }
+        }
+        let data = try await vnode.readBlock(idx, sched)
+        if !vnodeHeldByUs { try await vnode.lock.exit() }
+
+        try await lock.enter()
+        pg.data = data
+        pg.fake = false
+        uvm.mem.stats.pageIns += 1
+        pg.clearBusy(sched)
+        if pg.released {
+            // Truncated while we read it: nobody wants it any more.
+            pg.released = false
+            if pages[idx] === pg { removePage(pg) }
+            try uvm.disposeOfDetachedPage(pg)
+        }
+        try await lock.exit()
+        return .done
+    }
+
+    /// Brings page `idx` in for read(2)/write(2), which hold the vnode lock. Returns with the
+    /// object lock held and the page resident and not busy, or nil past end of file.
+    package func residentPageLocked(_ idx: UInt64) async throws -> VMPage? {
+        while true {
+            try await lock.enter()
+            switch lookup(idx) {
+            case .resident(let pg):
+                return pg
+            case .busy(let pg):
+                try await lock.exit()
+                try await pg.waitUnbusy(uvm.sched)
+            case .needIO:
+                try await lock.exit()
+                if case .error(let e) = try await pageIn(idx) {
+                    if e == .pastEOF { return nil }
+                    throw uvm.sched.abort(KernelFailure(.panic, "read of \(vnode.name) page \(idx): out of memory"))
+                }
+            case .error:
+                try await lock.exit()
+                return nil
+            }
+        }
+    }
+
+    /// uvm_vnp_setsize: the file's size changes. Shrinking removes every page past the new end
+    /// from the object and from every pmap, waiting for busy pages; a page still held (wired for
+    /// I/O, loaned) is detached and marked released, freed by its last holder. The tail of a
+    /// partial last page is zeroed so growing the file again reads zeros. The vnode lock is held.
+    public func setSize(_ newSize: UInt64) async throws {
+        let sched = uvm.sched
+        precondition(vnode.lock.isWriteHeld(by: sched.current), "setSize without the vnode lock")
+        if newSize < vnode.size {
+            let firstGone = (newSize + UInt64(uvm.pageSize) - 1) >> UInt64(uvm.pageShift)
+            try await lock.enter()
+            var scanning = true
+            while scanning {
+                scanning = false
+                for idx in pages.keys.sorted() where idx >= firstGone {
+                    let pg = pages[idx]!
+                    if pg.isBusy {
+                        // Ascending offset order; wait without the object lock, then rescan.
+                        try await lock.exit()
+                        try await pg.waitUnbusy(sched)
+                        try await lock.enter()
+                        scanning = true
+                        break
+                    }
+                    removePage(pg)
+                    try uvm.disposeOfDetachedPage(pg)
+                }
+            }
+            let tail = Int(newSize & UInt64(uvm.pageSize - 1))
+            if tail != 0, let last = pages[newSize >> UInt64(uvm.pageShift)], last.data != nil {
+                for i in tail..<uvm.pageSize { last.data![i] = 0 }
+            }
+            vnode.truncateBlocks(to: newSize)
+            vnode.size = newSize
+            try await lock.exit()
+        } else {
+            vnode.size = newSize
+        }
+    }
+
+    /// Writes dirty pages in [from, to) back to disk (uvn_put via uvm_map_clean / fsync), in
+    /// ascending offset order. With `invalidate`, clean unwired pages are then freed.
+    /// The vnode lock is held by the caller.
+    public func flush(pages range: Range<UInt64>? = nil, invalidate: Bool = false) async throws {
+        let sched = uvm.sched
+        try await lock.enter()
+        var done = Set<UInt64>()
+        while true {
+            guard let idx = pages.keys.filter({ (range?.contains($0) ?? true) && !done.contains($0) }).min() else { break }
+            let pg = pages[idx]!
+            if pg.isBusy {
+                try await lock.exit()
+                try await pg.waitUnbusy(sched)
+                try await lock.enter()
+                continue
+            }
+            done.insert(idx)
+            if pg.dirty {
+                pg.setBusy(sched)
+                pg.dirty = false
+                let data = pg.data
+                try await lock.exit()
+                try await vnode.writeBlock(idx, data, sched)
+                uvm.mem.stats.pageOuts += 1
+                try await lock.enter()
+                pg.clearBusy(sched)
+            }
+            if invalidate, pages[idx] === pg, !pg.dirty, pg.wireCount == 0, pg.loanCount == 0 {
+                removePage(pg)
+                try uvm.disposeOfDetachedPage(pg)
+            }
+        }
+        try await lock.exit()
+    }
+}

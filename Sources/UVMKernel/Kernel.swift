@@ -1,0 +1,137 @@
+// The simulated kernel: processes, files and devices of one machine, and process life cycle
+// (fork, exec, exit). System calls are in Syscalls*.swift.
+
+import UVMCore
+import UVMMachine
+import UVMSched
+
+public struct MachineConfig: Sendable {
+    public var pageCount: Int
+    public var pageSize: Int
+    public var swapPages: Int
+    public var wiredMax: Int
+
+    public init(pageCount: Int = 256, pageSize: Int = 4096, swapPages: Int = 0, wiredMax: Int? = nil) {
+        self.pageCount = pageCount
+        self.pageSize = pageSize
+        self.swapPages = swapPages
+        self.wiredMax = wiredMax ?? pageCount * 2 / 3
+    }
+}
+
+public final class Kernel {
+    public let sched: Scheduler
+    public let uvm: UVM
+    public let config: MachineConfig
+    public private(set) var procs: [Proc] = []
+    public private(set) var lwps: [String: LWP] = [:]
+    public private(set) var files: [String: Vnode] = [:]
+    public private(set) var devices: [String: CharDevice] = [:]
+    private var nextPid = 1
+    private var nextVnode = 1
+
+    public init(sched: Scheduler, config: MachineConfig) {
+        self.sched = sched
+        self.config = config
+        self.uvm = UVM(sched: sched, pageCount: config.pageCount, pageSize: config.pageSize, wiredMax: config.wiredMax)
+    }
+
+    public var pageSize: Int { config.pageSize }
+
+    // MARK: Set-up
+
+    public func createFile(name: String, size: UInt64, fill: UInt8) {
+        files[name] = Vnode(sched, name: name, id: nextVnode, size: size, fill: fill, blockSize: pageSize)
+        nextVnode += 1
+    }
+
+    public func createDevice(name: String, pattern: UInt8) {
+        devices[name] = CharDevice(name: name, pattern: pattern)
+    }
+
+    @discardableResult
+    public func createProc(name: String, uid: UInt32, memlockLimit: UInt64) -> Proc {
+        let p = Proc(name: name, pid: nextPid, uid: uid, memlockLimit: memlockLimit,
+                     vmspace: VMSpace(uvm, name: name))
+        nextPid += 1
+        procs.append(p)
+        addLWP(name: name, to: p)
+        return p
+    }
+
+    @discardableResult
+    public func addLWP(name: String, to p: Proc?) -> LWP {
+        let l = LWP(name: name, proc: p, thread: sched.makeThread(name: name))
+        p?.lwps.append(l)
+        lwps[name] = l
+        return l
+    }
+
+    public func proc(named name: String) -> Proc? { procs.first { $0.name == name } }
+
+    // MARK: Process life cycle
+
+    /// fork: a new process named `childName` whose address space follows each entry's
+    /// inheritance (uvmspace_fork).
+    public func fork(_ lwp: LWP, childName: String) async throws -> Proc {
+        let parent = try liveProc(lwp)
+        let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
+                         vmspace: VMSpace(uvm, name: childName))
+        nextPid += 1
+        try await parent.map.lock.enter(.writer)
+        try await child.map.lock.enter(.writer)
+        try await parent.map.forkCopy(into: child.map)
+        try await child.map.lock.exit()
+        try await parent.map.lock.exit()
+        procs.append(child)
+        addLWP(name: childName, to: child)
+        return child
+    }
+
+    /// exec: the process gets a fresh, empty address space (uvmspace_exec).
+    public func exec(_ lwp: LWP) async throws {
+        let p = try liveProc(lwp)
+        try await teardown(p.vmspace)
+        p.vmspace = VMSpace(uvm, name: p.name)
+    }
+
+    /// exit: the process's address space goes away.
+    public func exit(_ lwp: LWP) async throws {
+        let p = try liveProc(lwp)
+        try await teardown(p.vmspace)
+        p.exited = true
+    }
+
+    private func teardown(_ vm: VMSpace) async throws {
+        try await vm.map.lock.enter(.writer)
+        try await vm.map.removeAll()
+        try await vm.map.lock.exit()
+    }
+
+    /// The end of a run: every live process exits, then every file's cached pages are written
+    /// back and freed (unmount), so that any page still allocated is a leak.
+    public func shutdown(on lwp: LWP) async throws {
+        for p in procs where !p.exited {
+            try await teardown(p.vmspace)
+            p.exited = true
+        }
+        for name in files.keys.sorted() {
+            let vnode = files[name]!
+            guard let obj = uvm.existingVnodeObject(vnode) else { continue }
+            try await vnode.lock.enter(.writer)
+            try await obj.flush(invalidate: true)
+            try await vnode.lock.exit()
+        }
+    }
+
+    func liveProc(_ lwp: LWP) throws -> Proc {
+        guard let p = lwp.proc else { throw Errno.EINVAL }
+        guard !p.exited else { throw Errno.ESRCH }
+        return p
+    }
+
+    func file(_ name: String) throws -> Vnode {
+        guard let f = files[name] else { throw Errno.ENOENT }
+        return f
+    }
+}

@@ -1,0 +1,59 @@
+// Processes, their threads and address spaces (struct proc, struct lwp, struct vmspace).
+//
+// Locking: a process's table entries change only between operations of the scenario driver;
+// the address space's map has its own lock (see Map.swift).
+
+import UVMCore
+import UVMMachine
+import UVMSched
+
+/// The user part of the address space: NetBSD amd64's VM_MIN_ADDRESS..VM_MAXUSER_ADDRESS
+/// (page 0 stays unmapped so that null pointers fault).
+public let userMinAddress: UInt64 = 0x1000
+public let userMaxAddress: UInt64 = 0x7f7f_ffff_c000
+/// Where mmap looks for space when not given an address.
+public let mmapBase: UInt64 = 0x1000_0000
+
+public final class VMSpace {
+    public let map: VMMap
+    init(_ uvm: UVM, name: String) {
+        map = VMMap(uvm, name: name, minAddress: userMinAddress, maxAddress: userMaxAddress)
+    }
+}
+
+public final class Proc: CustomStringConvertible {
+    public let name: String
+    public let pid: Int
+    public let uid: UInt32
+    /// RLIMIT_MEMLOCK in bytes.
+    public let memlockLimit: UInt64
+    public internal(set) var vmspace: VMSpace
+    public internal(set) var lwps: [LWP] = []
+    public internal(set) var exited = false
+
+    init(name: String, pid: Int, uid: UInt32, memlockLimit: UInt64, vmspace: VMSpace) {
+        self.name = name
+        self.pid = pid
+        self.uid = uid
+        self.memlockLimit = memlockLimit
+        self.vmspace = vmspace
+    }
+
+    public var map: VMMap { vmspace.map }
+    public var description: String { "proc \(name) (pid \(pid))" }
+}
+
+/// A thread of a process; `kernel:` lines run on an LWP with no process.
+public final class LWP: CustomStringConvertible {
+    public let name: String
+    public let proc: Proc?
+    public let thread: SimThread
+
+    init(name: String, proc: Proc?, thread: SimThread) {
+        self.name = name
+        self.proc = proc
+        self.thread = thread
+    }
+
+    public var description: String { name }
+}

@@ -1,0 +1,350 @@
+// The memory system calls: mmap family, mincore, and user loads and stores (uvm_mmap.c).
+//
+// Locking: each call takes its process's map lock (write for changes, read for queries) and
+// drops it before returning; user accesses go through the MMU and fault like the hardware.
+// Errno values follow NetBSD (see README, "Where we differ").
+
+import UVMCore
+import UVMMachine
+import UVMSched
+
+/// What an mmap maps.
+public enum MmapBacking: Sendable {
+    case anon
+    case file(String)
+    case device(String)
+}
+
+/// The first byte of a range that differs from what `check` expected.
+public struct Mismatch: Sendable, Equatable {
+    public let offset: UInt64
+    public let value: UInt8
+}
+
+extension Kernel {
+    var pageMask: UInt64 { UInt64(pageSize - 1) }
+    func roundPage(_ v: UInt64) -> UInt64? {
+        let (s, o) = v.addingReportingOverflow(pageMask)
+        return o ? nil : s & ~pageMask
+    }
+
+    /// NetBSD's round_and_check: the address rounded down to its page, the length grown to
+    /// match and rounded up; nil if the result leaves the user address space or wraps.
+    func roundAndCheck(_ addr: UInt64, _ len: UInt64) -> (lo: UInt64, hi: UInt64)? {
+        let lo = addr & ~pageMask
+        guard let size = roundPage(len &+ (addr & pageMask)), size >= len,
+              case let (hi, false) = lo.addingReportingOverflow(size),
+              lo >= userMinAddress, hi <= userMaxAddress else { return nil }
+        return (lo, hi)
+    }
+
+    /// roundAndCheck, or `error` when the range is bad.
+    func userRange(_ addr: UInt64, _ len: UInt64, else error: Errno = .EINVAL) throws -> (lo: UInt64, hi: UInt64) {
+        guard let r = roundAndCheck(addr, len) else { throw error }
+        return r
+    }
+
+    // MARK: mmap family
+
+    /// mmap(2). `offset` may be unaligned: the mapping starts at its page and the returned
+    /// address points at the byte asked for (NetBSD's pageoff handling).
+    public func mmap(_ lwp: LWP, _ backing: MmapBacking, length: UInt64, offset: UInt64 = 0,
+                     prot: VMProt, maxProt: VMProt, shared: Bool, fixed: UInt64?) async throws -> UInt64 {
+        let p = try liveProc(lwp)
+        if length == 0 {
+            // A zero-length anonymous mapping maps nothing and succeeds (uvm_mmap).
+            if case .anon = backing { return fixed ?? 0 }
+            throw Errno.EINVAL
+        }
+        guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
+        let pageOff = offset & pageMask
+        guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
+        var addr: UInt64? = nil
+        if let fixed {
+            guard fixed & pageMask == pageOff else { throw Errno.EINVAL }
+            let start = fixed - pageOff
+            // range_test: below the map is EINVAL, past its end EFBIG, wrapping EOVERFLOW.
+            guard case let (end, false) = start.addingReportingOverflow(size) else { throw Errno.EOVERFLOW }
+            guard start >= userMinAddress else { throw Errno.EINVAL }
+            guard end <= userMaxAddress else { throw Errno.EFBIG }
+            addr = start
+        }
+        let object: UVMObject?
+        switch backing {
+        case .anon:
+            object = nil
+        case .file(let name):
+            let vnode = try file(name)
+            let o = uvm.vnodeObject(vnode)
+            o.reference()
+            object = o
+        case .device(let name):
+            guard let dev = devices[name] else { throw Errno.ENOENT }
+            object = DeviceObject(uvm, device: dev)
+        }
+        let map = p.map
+        try await map.lock.enter(.writer)
+        if let start = addr {
+            // MAP_FIXED replaces whatever was there.
+            try await map.remove(start, start + size)
+        } else {
+            addr = map.findSpace(length: size, hint: mmapBase)
+        }
+        guard let start = addr else {
+            try await map.lock.exit()
+            try await object?.detach()
+            throw Errno.ENOMEM
+        }
+        let copyOnWrite = !shared && !(object is DeviceObject)
+        let entry = map.insert(start: start, length: size, object: object, offset: offset - pageOff,
+                               protection: prot, maxProtection: maxProt,
+                               inheritance: shared ? .share : .copy, copyOnWrite: copyOnWrite)
+        if object == nil && shared {
+            // Shared anonymous memory gets its amap at once (UVM_FLAG_OVERLAY), so every
+            // sharer sees the same anons.
+            try await uvm.amapCopy(entry)
+        }
+        try await map.lock.exit()
+        return start + pageOff
+    }
+
+    /// munmap(2). A zero length, or a range with nothing mapped, succeeds.
+    public func munmap(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
+        let p = try liveProc(lwp)
+        if len == 0 { return }
+        let (lo, hi) = try userRange(addr, len)
+        try await p.map.lock.enter(.writer)
+        try await p.map.remove(lo, hi)
+        try await p.map.lock.exit()
+    }
+
+    /// mprotect(2): the new protection must be within each entry's maximum (EACCES), checked
+    /// before anything changes. Holes in the range are skipped, as uvm_map_protect does.
+    public func mprotect(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ prot: VMProt) async throws {
+        let p = try liveProc(lwp)
+        let (lo, hi) = try userRange(addr, len)
+        let map = p.map
+        try await map.lock.enter(.writer)
+        guard map.entries(in: lo, hi).allSatisfy({ $0.maxProtection.isSuperset(of: prot) }) else {
+            try await map.lock.exit()
+            throw Errno.EACCES
+        }
+        for e in map.clip(lo, hi) { map.setProtection(e, prot) }
+        if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
+        try await map.lock.exit()
+    }
+
+    /// minherit(2); holes in the range are skipped.
+    public func minherit(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ inh: Inheritance) async throws {
+        let p = try liveProc(lwp)
+        let (lo, hi) = try userRange(addr, len)
+        let map = p.map
+        try await map.lock.enter(.writer)
+        for e in map.clip(lo, hi) { map.setInheritance(e, inh) }
+        if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
+        try await map.lock.exit()
+    }
+
+    private func mergeAround(_ map: VMMap, _ e: MapEntry) {
+        var cur: MapEntry? = e
+        while let c = cur {
+            let prev = map.entries.previous(before: c)
+            map.tryMergeWithPrevious(c)
+            cur = prev
+            if let prev, prev.end < c.start { break }
+        }
+    }
+
+    /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
+    /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
+    /// back and frees the object's; `willneed` reads the object's pages into the page cache.
+    /// `dontneed` and `free` need the whole range mapped (EFAULT, from uvm_map_clean).
+    public func madvise(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ advice: Advice) async throws {
+        let p = try liveProc(lwp)
+        let (lo, hi) = try userRange(addr, len)
+        let map = p.map
+        try await map.lock.enter(.writer)
+        if advice == .dontneed || advice == .free, !map.isFullyMapped(lo, hi) {
+            try await map.lock.exit()
+            throw Errno.EFAULT
+        }
+        let entries = map.clip(lo, hi)
+        for e in entries { map.setAdvice(e, advice) }
+        try await map.lock.exit()
+        let shift = UInt64(uvm.pageShift)
+        for e in entries {
+            switch advice {
+            case .free:
+                try await uvm.freeAnons(map, e)
+                if let obj = e.object as? VnodeObject, !e.copyOnWrite {
+                    try await obj.vnode.lock.enter(.writer)
+                    try await obj.flush(pages: e.objectPage(e.start, uvm.pageShift)..<(e.objectPage(e.end - 1, uvm.pageShift) + 1),
+                                        invalidate: true)
+                    try await obj.vnode.lock.exit()
+                }
+            case .dontneed:
+                map.pmap.remove(vpns: (e.start >> shift)..<(e.end >> shift))
+                for pg in uvm.residentPages(e) where pg.wireCount == 0 && pg.queue == .active { pg.queue = .inactive }
+            case .willneed:
+                guard let obj = e.object else { continue }
+                for idx in e.objectPage(e.start, uvm.pageShift)..<e.objectPage(e.end - 1, uvm.pageShift) + 1
+                where obj.contains(idx) {
+                    try await obj.lock.enter()
+                    let missing = { if case .needIO = obj.lookup(idx) { return true }; return false }()
+                    try await obj.lock.exit()
+                    if missing { _ = try await obj.pageIn(idx) }
+                }
+            case .normal, .random, .sequential:
+                break
+            }
+        }
+    }
+
+    /// msync(2): writes back the dirty file pages of the range; `invalidate` then drops the
+    /// clean ones from the page cache. A bad range is ENOMEM, a hole EFAULT (uvm_map_clean),
+    /// and a zero length means the whole entry containing `addr`.
+    public func msync(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, invalidate: Bool) async throws {
+        let p = try liveProc(lwp)
+        var (lo, hi) = try userRange(addr, len, else: .ENOMEM)
+        let map = p.map
+        try await map.lock.enter(.reader)
+        if len == 0 {
+            guard let e = map.lookup(lo) else {
+                try await map.lock.exit()
+                throw Errno.EINVAL
+            }
+            (lo, hi) = (e.start, e.end)
+        }
+        guard map.isFullyMapped(lo, hi) else {
+            try await map.lock.exit()
+            throw Errno.EFAULT
+        }
+        var work: [(VnodeObject, Range<UInt64>)] = []
+        for e in map.entries(in: lo, hi) {
+            guard let obj = e.object as? VnodeObject else { continue }
+            let s = max(lo, e.start), t = min(hi, e.end)
+            work.append((obj, e.objectPage(s, uvm.pageShift)..<(e.objectPage(t - 1, uvm.pageShift) + 1)))
+            obj.reference()
+        }
+        try await map.lock.exit()
+        // The vnode lock comes before the object lock; the map lock is no longer held.
+        for (obj, pages) in work {
+            try await obj.vnode.lock.enter(.writer)
+            try await obj.flush(pages: pages, invalidate: invalidate)
+            try await obj.vnode.lock.exit()
+            try await obj.detach()
+        }
+    }
+
+    /// mincore(2): one flag per page, true if resident (in the amap or the object, whether or
+    /// not this process has touched it). The address must be aligned and the length non-zero
+    /// (EINVAL); a hole is ENOMEM.
+    public func mincore(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws -> [Bool] {
+        let p = try liveProc(lwp)
+        guard addr & pageMask == 0, len > 0 else { throw Errno.EINVAL }
+        let (lo, hi) = try userRange(addr, len)
+        let map = p.map
+        try await map.lock.enter(.reader)
+        guard map.isFullyMapped(lo, hi) else {
+            try await map.lock.exit()
+            throw Errno.ENOMEM
+        }
+        var result: [Bool] = []
+        var va = lo
+        while va < hi {
+            result.append(uvm.isResident(map.lookup(va)!, va: va))
+            va += UInt64(pageSize)
+        }
+        try await map.lock.exit()
+        return result
+    }
+
+    // MARK: User memory
+
+    /// A load by the thread: the byte, or the signal it raises.
+    public func load(_ lwp: LWP, _ va: UInt64) async throws -> UInt8 {
+        let p = try liveProc(lwp)
+        switch try await uvm.translate(p.map, va: va, access: .read) {
+        case .success(let pg): return pg.read(Int(va & pageMask))
+        case .failure(let f): throw signal(f.result)
+        }
+    }
+
+    /// A store by the thread.
+    public func store(_ lwp: LWP, _ va: UInt64, _ byte: UInt8) async throws {
+        let p = try liveProc(lwp)
+        switch try await uvm.translate(p.map, va: va, access: .write) {
+        case .success(let pg): pg.write(Int(va & pageMask), byte, pageSize: pageSize)
+        case .failure(let f): throw signal(f.result)
+        }
+    }
+
+    /// Stores `byte` in every byte of the range, a page at a time.
+    public func fill(_ lwp: LWP, _ va: UInt64, _ len: UInt64, _ byte: UInt8) async throws {
+        let p = try liveProc(lwp)
+        try await forEachPage(p.map, va, len, access: .write, onFault: { throw signal($0) }) { pg, off, n in
+            for i in off..<(off + n) { pg.write(i, byte, pageSize: pageSize) }
+        }
+    }
+
+    /// The first byte of the range that is not `byte`, or nil if all are.
+    public func check(_ lwp: LWP, _ va: UInt64, _ len: UInt64, _ byte: UInt8) async throws -> Mismatch? {
+        let p = try liveProc(lwp)
+        var mismatch: Mismatch?
+        var done: UInt64 = 0
+        try await forEachPage(p.map, va, len, access: .read, onFault: { throw signal($0) }) { pg, off, n in
+            guard mismatch == nil else { return }
+            for i in off..<(off + n) where pg.read(i) != byte {
+                mismatch = Mismatch(offset: done + UInt64(i - off), value: pg.read(i))
+                return
+            }
+            done += UInt64(n)
+        }
+        return mismatch
+    }
+
+    /// copyin: user bytes into the kernel; an unmapped or protected address is EFAULT.
+    func copyin(_ map: VMMap, _ va: UInt64, _ len: UInt64) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(len))
+        try await forEachPage(map, va, len, access: .read, onFault: { _ in throw Errno.EFAULT }) { pg, off, n in
+            for i in off..<(off + n) { out.append(pg.read(i)) }
+        }
+        return out
+    }
+
+    /// copyout: kernel bytes into user memory; EFAULT as copyin.
+    func copyout(_ map: VMMap, _ va: UInt64, _ bytes: [UInt8]) async throws {
+        var at = 0
+        try await forEachPage(map, va, UInt64(bytes.count), access: .write, onFault: { _ in throw Errno.EFAULT }) { pg, off, n in
+            for i in off..<(off + n) { pg.write(i, bytes[at], pageSize: pageSize); at += 1 }
+        }
+    }
+
+    /// Runs `body(page, offsetInPage, count)` over [va, va+len), translating each page as the
+    /// MMU would (faulting it in). `onFault` turns a failed translation into the error to throw.
+    func forEachPage(_ map: VMMap, _ va: UInt64, _ len: UInt64, access: VMProt,
+                     onFault: (FaultResult) throws -> Never,
+                     _ body: (VMPage, Int, Int) throws -> Void) async throws {
+        guard case (_, false) = va.addingReportingOverflow(len) else { try onFault(.sigsegv) }
+        var at = va
+        let end = va + len
+        while at < end {
+            let off = Int(at & pageMask)
+            let n = Int(min(UInt64(pageSize - off), end - at))
+            switch try await uvm.translate(map, va: at, access: access) {
+            case .success(let pg): try body(pg, off, n)
+            case .failure(let f): try onFault(f.result)
+            }
+            at += UInt64(n)
+        }
+    }
+
+    func signal(_ r: FaultResult) -> Signal {
+        switch r {
+        case .sigbus: return .SIGBUS
+        case .sigkill: return .SIGKILL
+        case .sigsegv, .ok: return .SIGSEGV
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// Physical pages (NetBSD struct vm_page) and the physical memory that owns them (uvm_page.c).
+//
+// Locking: a page's identity (owner, offset) changes only with its owner's lock held (object lock
+// or amap lock); `busy` is the page-level lock, taken by setting the flag and waited for on the
+// page's channel (PG_BUSY/PG_WANTED). Free-list and counter updates need no lock in the
+// simulation: nothing switches threads inside them.
+//
+// Contents are allocated lazily: a page whose `data` is nil reads as zeros and costs nothing.
+
+import UVMSched
+
+/// VM protection bits (vm_prot_t).
+public struct VMProt: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let read = VMProt(rawValue: 1)
+    public static let write = VMProt(rawValue: 2)
+    public static let execute = VMProt(rawValue: 4)
+    public static let none: VMProt = []
+    public static let all: VMProt = [.read, .write, .execute]
+    public var description: String {
+        if isEmpty { return "---" }
+        return (contains(.read) ? "r" : "-") + (contains(.write) ? "w" : "-") + (contains(.execute) ? "x" : "-")
+    }
+}
+
+/// Whatever can own a page: a UVM object at an offset, or an anon.
+public protocol PageOwner: AnyObject {
+    var ownerDescription: String { get }
+}
+
+/// Which paging queue a page is on (uvm_pageqlock's queues).
+public enum PageQueue: UInt8, Sendable { case none, active, inactive, free }
+
+/// A mapping of the page in some pmap (the pv entry): which pmap, which virtual page.
+public struct PVEntry {
+    public unowned let pmap: Pmap
+    public let vpn: UInt64
+}
+
+public final class VMPage: Waitable, CustomStringConvertible {
+    /// Physical frame number; fake device pages have negative numbers.
+    public let pfn: Int
+    /// The owner: an object (with `offset`) or an anon; nil when free or held only by loans.
+    public var owner: (any PageOwner)?
+    /// Byte offset in the owning object.
+    public var offset: UInt64 = 0
+    /// PG_BUSY: someone is working on the page without its owner's lock.
+    public private(set) var busyOwner: SimThread?
+    /// PG_RELEASED: free the page when it is unbusied (or when its last hold goes).
+    public var released = false
+    /// PG_CLEAN is false: the page differs from its backing store.
+    public var dirty = false
+    /// PG_FAKE: allocated, contents not yet valid.
+    public var fake = false
+    /// A device page (the device pager's fake page): belongs to no object and to no free list.
+    public let fictitious: Bool
+    /// Wirings that hold the page (each wiring that covers it holds one).
+    public var wireCount: Int32 = 0
+    /// Loans of the page to the kernel.
+    public var loanCount: Int32 = 0
+    public var queue: PageQueue = .free
+    /// Bumped on every allocation, so a stale reference to a reused page is detectable.
+    public private(set) var generation: UInt32 = 0
+    /// Contents; nil means all zeros.
+    public var data: [UInt8]?
+    /// Mappings of this page in pmaps.
+    public var pvList: [PVEntry] = []
+    /// Waiters for PG_BUSY to clear (PG_WANTED).
+    private var busyWaiters: [SimThread] = []
+
+    package init(pfn: Int) {
+        self.pfn = pfn
+        self.fictitious = false
+    }
+
+    /// A fake page for device memory: not a physical page of the machine.
+    public init(fictitiousSerial: Int) {
+        self.pfn = -fictitiousSerial
+        self.fictitious = true
+        self.queue = .none
+    }
+
+    public var isBusy: Bool { busyOwner != nil }
+    public var isFree: Bool { queue == .free }
+
+    public var description: String { fictitious ? "fake page \(-pfn)" : "page \(pfn)" }
+    public var waitDescription: String { "busy \(self)" + (owner.map { " of \($0.ownerDescription)" } ?? "") }
+    public var holders: [SimThread] { busyOwner.map { [$0] } ?? [] }
+
+    // MARK: Contents
+
+    public func read(_ offset: Int) -> UInt8 { data?[offset] ?? 0 }
+
+    public func write(_ offset: Int, _ byte: UInt8, pageSize: Int) {
+        if data == nil {
+            if byte == 0 { return }
+            data = [UInt8](repeating: 0, count: pageSize)
+        }
+        data![offset] = byte
+    }
+
+    /// Copies contents from another page (copy-on-write, loan break): O(1) until either is written.
+    public func copyContents(from other: VMPage) { data = other.data }
+
+    public func zeroContents() { data = nil }
+
+    // MARK: Busy (the page lock)
+
+    /// Marks the page busy by the running thread. The caller holds the owner's lock and has
+    /// checked that the page is not busy.
+    public func setBusy(_ sched: Scheduler) {
+        precondition(busyOwner == nil, "\(self) already busy")
+        busyOwner = sched.current
+    }
+
+    /// Clears PG_BUSY and wakes waiters (uvm_page_unbusy without the PG_RELEASED part, which the
+    /// owner's layer handles because it must take the page out of its owner).
+    public func clearBusy(_ sched: Scheduler) {
+        busyOwner = nil
+        for t in busyWaiters { sched.wake(t) }
+        busyWaiters.removeAll()
+    }
+
+    /// Sleeps until the page is unbusied (uvm_pagewait). The caller must drop the owner's lock
+    /// first and re-look the page up afterwards: it may have been freed or replaced.
+    public func waitUnbusy(_ sched: Scheduler) async throws {
+        if busyOwner === sched.current {
+            throw sched.abort(KernelFailure(.deadlock, "\(sched.current!.name) waits for \(self), which it keeps busy itself",
+                                            details: ["\(sched.current!.name) waits for \(waitDescription) held by \(sched.current!.name)"]))
+        }
+        busyWaiters.append(sched.current!)
+        try await sched.block(on: self, .busyWait)
+    }
+
+    package func didAllocate() {
+        generation &+= 1
+        queue = .none
+        released = false
+        dirty = false
+        fake = false
+        wireCount = 0
+        loanCount = 0
+    }
+}

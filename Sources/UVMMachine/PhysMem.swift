@@ -1,0 +1,94 @@
+// Physical memory: the page array, the free list and the machine-wide counters (uvmexp).
+//
+// Allocation and free never switch threads. Freeing a page that is still wired, loaned, busy or
+// mapped is a kernel panic here, where NetBSD's uvm_pagefree would quietly zero the wire count:
+// that quiet zeroing is how seed 000's truncated-while-wired page was lost.
+
+import UVMSched
+
+public final class PhysMem {
+    public let pageSize: Int
+    public let pages: [VMPage]
+    /// Free frames, lowest frame number handed out first (deterministic and easy to read).
+    private var freeList: [Int]
+    public private(set) var wiredCount = 0
+    public let wiredMax: Int
+    /// vmstat -s style counters.
+    public var stats = Stats()
+
+    public struct Stats: Sendable {
+        public var faults = 0, zeroFills = 0, cowFaults = 0, pageIns = 0, pageOuts = 0
+        public var allocs = 0, frees = 0, wirings = 0, unwirings = 0
+        public var loans = 0, loanBreaks = 0, releasedPages = 0
+    }
+
+    public init(pageCount: Int, pageSize: Int, wiredMax: Int) {
+        self.pageSize = pageSize
+        self.pages = (0..<pageCount).map { VMPage(pfn: $0) }
+        self.freeList = Array((0..<pageCount).reversed())
+        self.wiredMax = wiredMax
+    }
+
+    public var freeCount: Int { freeList.count }
+    public var pageCount: Int { pages.count }
+
+    /// uvm_pagealloc: a zeroed page owned by `owner`, or nil when memory is exhausted.
+    public func alloc(owner: (any PageOwner)?, offset: UInt64 = 0) -> VMPage? {
+        guard let pfn = freeList.popLast() else { return nil }
+        let pg = pages[pfn]
+        pg.didAllocate()
+        pg.owner = owner
+        pg.offset = offset
+        pg.zeroContents()
+        stats.allocs += 1
+        return pg
+    }
+
+    /// uvm_pagefree: the page goes back on the free list. The caller has removed it from its
+    /// owner and from every pmap; a page still wired, loaned or busy cannot be freed.
+    public func free(_ pg: VMPage, _ sched: Scheduler) throws {
+        if pg.fictitious { return }
+        if pg.isFree { throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed twice")) }
+        if pg.wireCount != 0 {
+            throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed with wire count \(pg.wireCount)"))
+        }
+        if pg.loanCount != 0 || pg.isBusy || !pg.pvList.isEmpty {
+            throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed while loaned, busy or mapped"))
+        }
+        pg.owner = nil
+        pg.queue = .free
+        pg.zeroContents()
+        freeList.append(pg.pfn)
+        stats.frees += 1
+    }
+
+    /// uvm_pagewire: one more wiring holds the page.
+    public func wire(_ pg: VMPage) {
+        if pg.fictitious { return }  // a device page's wire count never changes (FreeBSD fake pages)
+        if pg.wireCount == 0 {
+            wiredCount += 1
+            pg.queue = .none
+        }
+        pg.wireCount += 1
+        stats.wirings += 1
+    }
+
+    /// uvm_pageunwire: drops one wiring; the last one puts the page back on the active queue.
+    public func unwire(_ pg: VMPage, _ sched: Scheduler) throws {
+        if pg.fictitious { return }
+        if pg.wireCount <= 0 {
+            throw sched.abort(KernelFailure(.panic, "uvm_pageunwire: wire count underflow on \(pg)"))
+        }
+        pg.wireCount -= 1
+        if pg.wireCount == 0 {
+            wiredCount -= 1
+            if pg.owner != nil { pg.queue = .active }
+        }
+        stats.unwirings += 1
+    }
+
+    /// Puts an owned, unwired page on the active queue (uvm_pageactivate).
+    public func activate(_ pg: VMPage) {
+        if !pg.fictitious && pg.wireCount == 0 && !pg.isFree { pg.queue = .active }
+    }
+}

@@ -1,0 +1,77 @@
+// What a run produces: the outcome (PASS, FAIL, BUG), the printed lines, and the replay token.
+
+import UVMSched
+
+public struct RunOptions: Sendable {
+    /// 0: threads in file order, switching only when one blocks; otherwise random choices.
+    public var seed: UInt64 = 0
+    /// Choices to replay (from a token); overrides `seed`.
+    public var replay: [Int]?
+    /// Keep every step of the schedule for printing.
+    public var trace = false
+    /// Run the audit after every step (it always runs at the end).
+    public var auditEveryStep = false
+    /// `--policy KNOB=VALUE` overrides, applied after the file's own policy lines.
+    public var policy: [(knob: String, value: String)] = []
+    /// `uvm show`: capture the state at the end of the scenario (before the final exits) ...
+    public var showState = false
+    /// ... or after step N of the schedule.
+    public var snapshotStep: Int?
+
+    public init() {}
+}
+
+public enum Outcome: Sendable, Equatable {
+    case pass
+    case fail(line: Int, expected: String, got: String)
+    case bug(KernelFailure)
+
+    public var exitCode: Int32 {
+        switch self {
+        case .pass: 0
+        case .fail: 1
+        case .bug: 2
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .pass: "PASS"
+        case .fail(let line, let expected, let got): "FAIL line \(line): expected \(expected), got \(got)"
+        case .bug(let f): f.description
+        }
+    }
+}
+
+public struct RunReport: Sendable {
+    public var outcome: Outcome
+    /// One line per operation and expectation: where, what, and the result.
+    public var lines: [String]
+    /// Replays this exact schedule (`uvm replay FILE TOKEN`).
+    public var token: String
+    public var steps: Int
+    public var traceHash: UInt64
+    /// The schedule's steps, when asked for (`--trace`) or when the run found a BUG.
+    public var trace: [String]
+    /// `uvm show`: the state at the end, or after the step asked for.
+    public var state: String?
+}
+
+/// Replay tokens: "t1." followed by one base-36 digit per scheduling choice.
+public enum ReplayToken {
+    private static let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+
+    public static func encode(_ choices: [Int]) -> String {
+        "t1." + String(choices.map { digits[min($0, 35)] })
+    }
+
+    public static func decode(_ token: String) -> [Int]? {
+        guard token.hasPrefix("t1.") else { return nil }
+        var out: [Int] = []
+        for c in token.dropFirst(3) {
+            guard let i = digits.firstIndex(of: c) else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+}

@@ -1,0 +1,343 @@
+// The interpreter: builds the machine a scenario describes and runs its lines under the
+// scheduler, checking each expectation; then every process exits and the kernel is audited.
+//
+// Lines outside `together` run one after another, each as its own scheduler run; a `together`
+// block runs its threads' lines interleaved. Errors in the file that only show at run time (an
+// unknown variable, a process that does not exist) are scenario errors, like parse errors.
+
+import UVMCheck
+import UVMCore
+import UVMKernel
+import UVMMachine
+import UVMScenario
+import UVMSched
+
+/// A value bound to a scenario variable.
+enum Value {
+    case address(UInt64)
+    case process(String)
+}
+
+@Sim
+public final class ScenarioRunner {
+    let scenario: Scenario
+    let source: [String]
+    let options: RunOptions
+    let sched: Scheduler
+    private(set) var kernel: Kernel!
+    private var vars: [String: Value] = [:]
+    private var lines: [String] = []
+    private var firstFail: Outcome?
+    private var scenarioError: ScenarioError?
+    private var snapshot: String?
+    private var kernelLWP: LWP?
+
+    init(_ scenario: Scenario, source: String, options: RunOptions) {
+        self.scenario = scenario
+        self.source = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        self.options = options
+        let strategy: any ScheduleStrategy
+        if let replay = options.replay {
+            strategy = ReplayStrategy(choices: replay)
+        } else if options.seed == 0 {
+            strategy = FileOrderStrategy()
+        } else {
+            strategy = RandomStrategy(seed: options.seed)
+        }
+        sched = Scheduler(strategy: strategy)
+        sched.recordTrace = options.trace
+    }
+
+    /// Runs `scenario` (whose text is `source`) once. Throws only for errors in the scenario.
+    public static func run(_ scenario: Scenario, source: String, options: RunOptions) async throws(ScenarioError) -> RunReport {
+        let runner = ScenarioRunner(scenario, source: source, options: options)
+        return try await runner.execute()
+    }
+
+    private func execute() async throws(ScenarioError) -> RunReport {
+        try Preflight.check(scenario, policyOverrides: options.policy)
+        kernel = Kernel(sched: sched, config: try machineConfig())
+        installHooks()
+        return report(try await runStatements())
+    }
+
+    private func installHooks() {
+        let k = kernel!
+        let every = options.auditEveryStep
+        let snapAt = options.snapshotStep
+        if every || snapAt != nil {
+            sched.stepHook = { [unowned self] in
+                if let snapAt, self.sched.steps == snapAt { self.snapshot = Show.render(k) }
+                return every ? Audit.check(k, quiescent: false) : nil
+            }
+        }
+    }
+
+    private func runStatements() async throws(ScenarioError) -> Outcome {
+        for st in scenario.statements {
+            switch st.kind {
+            case .machine, .policy:
+                continue
+            case .file(let name, let size, let fill):
+                kernel.createFile(name: name, size: try bytes(size, st.location), fill: fill)
+            case .device(let name, let pattern):
+                kernel.createDevice(name: name, pattern: pattern)
+            case .proc(let name, let uid, let memlock):
+                try checkNewName(name, st.location)
+                var limit = UInt64(kernel.config.pageCount * kernel.pageSize / 3)
+                if let memlock { limit = try bytes(memlock, st.location) }
+                kernel.createProc(name: name, uid: uid, memlockLimit: limit)
+            case .thread(let name, let procName):
+                try checkNewName(name, st.location)
+                guard let p = kernel.proc(named: procName), !p.exited else {
+                    throw ScenarioError(location: st.location, message: "expected an existing process after 'in', found '\(procName)'")
+                }
+                kernel.addLWP(name: name, to: p)
+            case .operation(let op):
+                if let stop = try await runBlock([op]) { return stop }
+            case .together(let ops):
+                if let stop = try await runBlock(ops) { return stop }
+            case .expect(let e):
+                try evaluate(e)
+                if let f = firstFail { return f }
+            }
+            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true) { return .bug(f) }
+        }
+        // The end of every run: all processes exit, file caches are dropped, and the kernel
+        // must be empty again.
+        let k = kernel!
+        if options.showState && options.snapshotStep == nil { snapshotAtEnd = Show.render(k) }
+        let klwp = kernelThread()
+        let exitAll: () async throws -> Void = { [unowned self] in try await self.kernel.shutdown(on: klwp) }
+        if let f = await sched.run([(klwp.thread, exitAll)]) {
+            return .bug(f)
+        }
+        if let f = Audit.checkEmpty(k) { return .bug(f) }
+        return .pass
+    }
+
+    /// Runs operations under the scheduler: one thread per actor, each running its lines in order.
+    /// Returns the outcome that stops the scenario, if any.
+    private func runBlock(_ ops: [Operation]) async throws(ScenarioError) -> Outcome? {
+        var order: [String] = []
+        var perActor: [String: [Operation]] = [:]
+        for op in ops {
+            if perActor[op.actor] == nil { order.append(op.actor) }
+            perActor[op.actor, default: []].append(op)
+        }
+        var work: [(SimThread, () async throws -> Void)] = []
+        for actor in order {
+            let lwp = try self.lwp(actor, perActor[actor]![0].location)
+            let mine = perActor[actor]!
+            work.append((lwp.thread, { [unowned self] in
+                for op in mine { try await self.perform(op, on: lwp) }
+            }))
+        }
+        let failure = await sched.run(work)
+        if let e = scenarioError { throw e }
+        if let failure { return .bug(failure) }
+        return firstFail
+    }
+
+    // MARK: Operations
+
+    private func perform(_ op: Operation, on lwp: LWP) async throws {
+        try await sched.switchPoint(.preempt, "line \(op.location.line)")
+        let result: String
+        do {
+            result = try await Operations.perform(op.command, binding: op.binding, on: lwp, runner: self)
+        } catch let e as Errno {
+            result = e.name
+        } catch let s as Signal {
+            result = s.rawValue
+        } catch let e as ScenarioError {
+            scenarioError = e
+            throw sched.abort(KernelFailure(.invariant, "scenario error"))
+        }
+        if !lwp.thread.heldLocks.isEmpty {
+            throw sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(op.location.line) holding \(lwp.thread.heldLocks.map(\.lockName).joined(separator: ", "))"))
+        }
+        lines.append("\(op.location.line): \(sourceText(op.location.line)) -> \(result)")
+        if let expected = op.expected, !expected.contains(where: { Self.matches(result, $0) }), firstFail == nil {
+            firstFail = .fail(line: op.location.line, expected: expected.map(Self.render).joined(separator: "|"), got: result)
+        }
+    }
+
+    static func matches(_ result: String, _ e: ExpectedResult) -> Bool {
+        switch e {
+        case .ok: result == "ok"
+        case .errno(let n): result == n
+        case .signal(let s): result == s
+        case .byte(let b): result == byteString(b)
+        case .bits(let s): result == s
+        case .value(let v): result == v || UInt64(hexOrDecimal: result).map { $0 == UInt64(hexOrDecimal: v) } == true
+        }
+    }
+
+    static func render(_ e: ExpectedResult) -> String {
+        switch e {
+        case .ok: "ok"
+        case .errno(let n), .signal(let n), .bits(let n), .value(let n): n
+        case .byte(let b): byteString(b)
+        }
+    }
+
+    private func sourceText(_ line: Int) -> String {
+        guard line >= 1 && line <= source.count else { return "" }
+        var text = Substring(source[line - 1])
+        if let hash = text.firstIndex(of: "#") { text = text[..<hash] }
+        if let arrow = text.indices.first(where: { text[$0...].hasPrefix("=>") }) { text = text[..<arrow] }
+        return String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+
+    // MARK: Expectations (checked between operations, when no thread runs)
+
+    private func evaluate(_ e: UVMScenario.Expectation) throws(ScenarioError) {
+        let mem = kernel.uvm.mem
+        let ps = UInt64(kernel.pageSize)
+        func expectEqual(_ what: String, _ expected: String, _ got: String) {
+            lines.append("\(e.location.line): expect \(what) = \(expected) -> \(got)")
+            if expected != got && firstFail == nil { firstFail = .fail(line: e.location.line, expected: "\(what) = \(expected)", got: got) }
+        }
+        func pages(_ s: Size) throws(ScenarioError) -> String { "\(try bytes(s, e.location) / ps)p" }
+        switch e.kind {
+        case .wired(let procName, let size):
+            if let procName {
+                let p = try proc(procName, e.location)
+                expectEqual("wired \(procName)", try pages(size), "\(Accounting.wiredPages(p, kernel))p")
+            } else {
+                expectEqual("wired", try pages(size), "\(mem.wiredCount)p")
+            }
+        case .free(let size):
+            expectEqual("free", try pages(size), "\(mem.freeCount)p")
+        case .resident(let procName, let addr, let size, let bits):
+            let p = try proc(procName, e.location)
+            let lo = try address(addr) & ~(ps - 1)
+            let n = (try bytes(size, e.location) + ps - 1) / ps
+            let got = (0..<n).map { i -> String in
+                let va = lo + i * ps
+                guard let entry = p.map.lookup(va) else { return "0" }
+                return kernel.uvm.isResident(entry, va: va) ? "1" : "0"
+            }.joined()
+            expectEqual("resident \(procName)", bits, got)
+        case .device(let name, let byte):
+            guard let dev = kernel.devices[name] else {
+                throw ScenarioError(location: e.location, message: "expected an existing device, found '\(name)'")
+            }
+            let got = dev.received.isEmpty ? "nothing" : (dev.received.allSatisfy { $0 == dev.received[0] } ? byteString(dev.received[0]) : "mixed bytes")
+            expectEqual("device \(name)", byteString(byte), got)
+        case .locked:
+            throw ScenarioError(location: e.location, message: "expect locked: not supported yet")
+        }
+    }
+
+    // MARK: Names and values
+
+    func lwp(_ name: String, _ loc: SourceLocation) throws(ScenarioError) -> LWP {
+        if name == "kernel" { return kernelThread() }
+        guard let l = kernel.lwps[name] else {
+            throw ScenarioError(location: loc, message: "expected a thread or process name before ':', found '\(name)'")
+        }
+        return l
+    }
+
+    private func kernelThread() -> LWP {
+        if let k = kernelLWP { return k }
+        let k = kernel.addLWP(name: "kernel", to: nil)
+        kernelLWP = k
+        return k
+    }
+
+    func proc(_ name: String, _ loc: SourceLocation) throws(ScenarioError) -> Proc {
+        guard let p = kernel.proc(named: name) else {
+            throw ScenarioError(location: loc, message: "expected a process name, found '\(name)'")
+        }
+        return p
+    }
+
+    private func checkNewName(_ name: String, _ loc: SourceLocation) throws(ScenarioError) {
+        if kernel.lwps[name] != nil || vars[name] != nil {
+            throw ScenarioError(location: loc, message: "expected a new name, '\(name)' is already in use")
+        }
+    }
+
+    func bind(_ name: String, _ v: Value, _ loc: SourceLocation) throws(ScenarioError) {
+        if case .process = v { try checkNewName(name, loc) }
+        vars[name] = v
+    }
+
+    func bytes(_ s: Size, _ loc: SourceLocation) throws(ScenarioError) -> UInt64 {
+        guard let b = s.bytes(pageSize: UInt64(kernel?.pageSize ?? 4096)) else {
+            throw ScenarioError(location: loc, message: "expected a size that fits in 64 bits")
+        }
+        return b
+    }
+
+    func address(_ a: Address) throws(ScenarioError) -> UInt64 {
+        let base: UInt64
+        switch a.base {
+        case .literal(let v):
+            base = v
+        case .variable(let name):
+            guard case .address(let v)? = vars[name] else {
+                throw ScenarioError(location: a.location, message: "expected an address variable bound by mmap or shmat, found '\(name)'")
+            }
+            base = v
+        }
+        guard let v = a.applyingOffsets(to: base, pageSize: UInt64(kernel.pageSize)) else {
+            throw ScenarioError(location: a.location, message: "expected an address inside 64 bits")
+        }
+        return v
+    }
+
+    private func machineConfig() throws(ScenarioError) -> MachineConfig {
+        var config = MachineConfig()
+        for st in scenario.statements {
+            guard case .machine(let ram, let pageSize, let swap, let wiredMax) = st.kind else { continue }
+            var ps: UInt64 = 4096
+            if let pageSize {
+                guard let b = pageSize.unit == .pages ? nil : pageSize.bytes(pageSize: 0),
+                      b >= 512, b <= 1 << 20, b & (b - 1) == 0 else {
+                    throw ScenarioError(location: st.location, message: "expected pagesize to be a power of two from 512 to 1M (and not in pages)")
+                }
+                ps = b
+            }
+            func pages(_ s: Size?, _ what: String) throws(ScenarioError) -> Int? {
+                guard let s else { return nil }
+                guard let b = s.bytes(pageSize: ps), b / ps <= 1 << 24 else {
+                    throw ScenarioError(location: st.location, message: "expected \(what) of at most 16M pages")
+                }
+                return Int(b / ps)
+            }
+            let ramPages = try pages(ram, "ram") ?? 256
+            guard ramPages >= 4 else { throw ScenarioError(location: st.location, message: "expected ram of at least 4 pages") }
+            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap") ?? 0,
+                                   wiredMax: try pages(wiredMax, "wiredmax"))
+            guard config.wiredMax <= ramPages else {
+                throw ScenarioError(location: st.location, message: "expected wiredmax no larger than ram")
+            }
+        }
+        return config
+    }
+
+    private func report(_ outcome: Outcome) -> RunReport {
+        var trace: [String] = []
+        if options.trace {
+            trace = sched.trace.map { "step \($0.step): \(sched.threads[$0.thread].name) \($0.reason)" + ($0.note.isEmpty ? "" : " \($0.note)") }
+        }
+        let state = options.snapshotStep == nil ? snapshotAtEnd : snapshot
+        return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices), steps: sched.steps,
+                         traceHash: sched.traceHash, trace: trace, state: state)
+    }
+
+    /// The state just before the final shutdown, for `uvm show` without `--step`.
+    private var snapshotAtEnd: String?
+}
+
+func byteString(_ b: UInt8) -> String { "0x" + (b < 16 ? "0" : "") + String(b, radix: 16) }
+
+extension UInt64 {
+    init?(hexOrDecimal s: String) {
+        if s.hasPrefix("0x") { self.init(s.dropFirst(2), radix: 16) } else { self.init(s) }
+    }
+}

@@ -1,0 +1,71 @@
+// `uvm show`: each process's map in the style of `procstat -v`, and page counters in the style
+// of `vmstat -s`.
+
+import UVMCore
+import UVMKernel
+import UVMMachine
+
+enum Accounting {
+    /// Pages wired through the process's map: distinct wired pages its entries' amaps and objects
+    /// hold (from the VM, not the pmap).
+    static func wiredPages(_ p: Proc, _ k: Kernel) -> Int {
+        guard !p.exited else { return 0 }
+        var seen = Set<Int>()
+        for e in p.map.entries.elements {
+            var va = e.start
+            while va < e.end {
+                if let pg = k.uvm.page(backing: e, va: va), pg.wireCount > 0, !pg.fictitious { seen.insert(pg.pfn) }
+                va += UInt64(k.pageSize)
+            }
+        }
+        return seen.count
+    }
+}
+
+enum Show {
+    static func render(_ k: Kernel) -> String {
+        var out: [String] = []
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        for p in k.procs {
+            out.append("\(p.description)" + (p.exited ? " exited" : ""))
+            guard !p.exited else { continue }
+            out.append("  " + pad("START", 16) + pad("END", 16) + pad("PRT", 4) + pad("MAX", 4) + pad("INH", 6)
+                       + pad("RES", 5) + pad("FLAGS", 6) + "BACKING")
+            for e in p.map.entries.elements {
+                var resident = 0
+                var va = e.start
+                while va < e.end { if k.uvm.isResident(e, va: va) { resident += 1 }; va += UInt64(k.pageSize) }
+                var flags = ""
+                if e.copyOnWrite { flags += "C" }
+                if e.needsCopy { flags += "N" }
+                if flags.isEmpty { flags = "-" }
+                var backing: [String] = []
+                if let o = e.object { backing.append("\(o.name) @\(hex(e.offset))") }
+                if let a = e.amap { backing.append("amap \(a.serial)@\(e.amapSlot)" + (a.shared ? " shared" : "")) }
+                if backing.isEmpty { backing.append("anon (untouched)") }
+                out.append("  " + pad(hex(e.start), 16) + pad(hex(e.end), 16) + pad(e.protection.description, 4)
+                           + pad(e.maxProtection.description, 4) + pad(e.inheritance.rawValue, 6)
+                           + pad("\(resident)", 5) + pad(flags, 6) + backing.joined(separator: ", "))
+            }
+        }
+        let m = k.uvm.mem
+        let s = m.stats
+        let counters: [(Int, String)] = [
+            (k.pageSize, "bytes per page"), (m.pageCount, "pages managed"), (m.freeCount, "pages free"),
+            (m.pages.filter { $0.queue == .active }.count, "pages active"),
+            (m.pages.filter { $0.queue == .inactive }.count, "pages inactive"),
+            (m.wiredCount, "pages wired"), (m.wiredMax, "maximum wired pages"),
+            (s.faults, "faults"), (s.zeroFills, "zero-fill pages"), (s.cowFaults, "copy-on-write faults"),
+            (s.pageIns, "pages read from files"), (s.pageOuts, "pages written to files"),
+            (s.allocs, "page allocations"), (s.frees, "page frees"),
+            (s.wirings, "page wirings"), (s.unwirings, "page unwirings"),
+            (s.loans, "pages loaned"), (s.loanBreaks, "loans broken"), (s.releasedPages, "pages released while held"),
+        ]
+        for (n, what) in counters {
+            let num = String(n)
+            out.append(String(repeating: " ", count: max(0, 10 - num.count)) + num + " " + what)
+        }
+        return out.joined(separator: "\n")
+    }
+}
+

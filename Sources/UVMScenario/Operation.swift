@@ -1,0 +1,169 @@
+// Operations: the system calls and kernel entry points a thread performs, and the results a
+// scenario expects from them.
+
+/// `ACTOR: [VAR =] OPERATION ARGS... [=> EXPECTED]`.
+public struct Operation: Sendable, Hashable {
+    /// The actor's token, the start of the line.
+    public var location: SourceLocation
+    /// A thread (a process's name stands for its first thread), or `kernel`.
+    public var actor: String
+    /// The variable that receives the result (an address or a handle), if the line names one.
+    public var binding: String?
+    public var command: Command
+    /// The accepted results, any one of which passes; nil when the line has no `=>`, in which case
+    /// any result but a kernel failure is accepted.
+    public var expected: [ExpectedResult]?
+    /// The `=>` token, where a result that does not match is reported.
+    public var expectedLocation: SourceLocation?
+
+    public init(location: SourceLocation, actor: String, binding: String? = nil, command: Command,
+                expected: [ExpectedResult]? = nil, expectedLocation: SourceLocation? = nil) {
+        self.location = location
+        self.actor = actor
+        self.binding = binding
+        self.command = command
+        self.expected = expected
+        self.expectedLocation = expectedLocation
+    }
+}
+
+/// One alternative after `=>`.
+public enum ExpectedResult: Sendable, Hashable {
+    case ok
+    /// An errno name: `E` and capitals or digits (`EINVAL`, `EAGAIN`).
+    case errno(String)
+    /// A signal name: `SIG` and capitals (`SIGSEGV`, `SIGBUS`).
+    case signal(String)
+    /// A hex number up to `0xff`: the byte `load` or `dma read` returned.
+    case byte(UInt8)
+    /// A decimal number written only with `0` and `1`, as `mincore` prints its pages. `=> 1` is
+    /// therefore bits, not the number one; the interpreter compares it with the printed result.
+    case bits(String)
+    /// Any other number, as written (a decimal like `12`, or hex above `0xff` like `0x10000`).
+    case value(String)
+}
+
+/// `shared` or `private` in `mmap`.
+public enum MapShare: Sendable, Hashable {
+    case shared, `private`
+}
+
+/// `minherit`'s inheritance: what `fork` gives the child.
+public enum Inheritance: Sendable, Hashable {
+    case share, copy, none
+}
+
+/// `madvise`'s advice.
+public enum Advice: Sendable, Hashable {
+    case dontneed, willneed, free
+}
+
+/// `msync`'s mode.
+public enum SyncMode: Sendable, Hashable {
+    case sync, async, invalidate
+}
+
+/// The access a `vslock` prepares the range for: `r`, `w` or `rw`.
+public enum Access: Sendable, Hashable {
+    case read, write, readWrite
+}
+
+/// The direction of a `physio` transfer, named from the device's side as read(2) and write(2) do:
+/// `read` fills memory from the device, `write` sends memory to it.
+public enum Direction: Sendable, Hashable {
+    case read, write
+}
+
+/// `shmctl`'s command: SHM_LOCK, SHM_UNLOCK or IPC_RMID.
+public enum ShmCommand: Sendable, Hashable {
+    case lock, unlock, rmid
+}
+
+/// An operation and its arguments, one case per operation of the language. Optional arguments
+/// are nil when the line leaves them out, so the kernel, which owns the defaults, supplies them.
+public enum Command: Sendable, Hashable {
+    // Memory.
+    /// `mmap anon LEN [prot=PROT] [maxprot=PROT] [shared|private] [fixed=ADDR]`.
+    case mmapAnon(length: Size, prot: Protection?, maxProt: Protection?, share: MapShare?, fixed: Address?)
+    /// `mmap file=NAME LEN [off=SIZE] [prot=PROT] [maxprot=PROT] [shared|private] [fixed=ADDR]`.
+    case mmapFile(file: String, length: Size, offset: Size?, prot: Protection?, maxProt: Protection?,
+                  share: MapShare?, fixed: Address?)
+    /// `mmap device=NAME LEN [prot=PROT]`.
+    case mmapDevice(device: String, length: Size, prot: Protection?)
+    /// `munmap ADDR LEN`.
+    case munmap(Address, Size)
+    /// `mprotect ADDR LEN PROT`.
+    case mprotect(Address, Size, Protection)
+    /// `minherit ADDR LEN share|copy|none`.
+    case minherit(Address, Size, Inheritance)
+    /// `madvise ADDR LEN dontneed|willneed|free`.
+    case madvise(Address, Size, Advice)
+    /// `msync ADDR LEN [sync|async|invalidate]`.
+    case msync(Address, Size, SyncMode?)
+    /// `mincore ADDR LEN`.
+    case mincore(Address, Size)
+    /// `load ADDR`.
+    case load(Address)
+    /// `store ADDR BYTE`.
+    case store(Address, UInt8)
+    /// `fill ADDR LEN BYTE`.
+    case fill(Address, Size, UInt8)
+    /// `check ADDR LEN BYTE`.
+    case check(Address, Size, UInt8)
+
+    // Wiring.
+    /// `mlock ADDR LEN`.
+    case mlock(Address, Size)
+    /// `munlock ADDR LEN`.
+    case munlock(Address, Size)
+    /// `mlockall current|future|current,future`.
+    case mlockall(current: Bool, future: Bool)
+    /// `munlockall`.
+    case munlockall
+    /// `shmget size=SIZE`.
+    case shmget(size: Size)
+    /// `shmat ID [ro]`; the id is a variable bound by `shmget` or a literal number, as written.
+    case shmat(id: String, readOnly: Bool)
+    /// `shmdt ADDR`.
+    case shmdt(Address)
+    /// `shmctl ID lock|unlock|rmid`.
+    case shmctl(id: String, ShmCommand)
+    /// `vslock ADDR LEN [r|w|rw]`.
+    case vslock(Address, Size, Access?)
+    /// `vsunlock HANDLE`.
+    case vsunlock(handle: String)
+    /// `dma HANDLE write BYTE`: the device writes into the captured pages.
+    case dmaWrite(handle: String, UInt8)
+    /// `dma HANDLE read`: the device reads the captured pages.
+    case dmaRead(handle: String)
+    /// `physio DEVICE read|write ADDR LEN`.
+    case physio(device: String, Direction, Address, Size)
+    /// `sysctl ADDR LEN`.
+    case sysctl(Address, Size)
+    /// `loan ADDR LEN`.
+    case loan(Address, Size)
+    /// `unloan HANDLE`.
+    case unloan(handle: String)
+    /// `ptrace PROC read ADDR`.
+    case ptraceRead(proc: String, Address)
+    /// `ptrace PROC write ADDR BYTE`.
+    case ptraceWrite(proc: String, Address, UInt8)
+
+    // Files and processes.
+    /// `truncate FILE SIZE`.
+    case truncate(file: String, Size)
+    /// `write FILE off=SIZE from=ADDR len=SIZE`.
+    case write(file: String, offset: Size, from: Address, length: Size)
+    /// `read FILE off=SIZE to=ADDR len=SIZE`.
+    case read(file: String, offset: Size, to: Address, length: Size)
+    /// `fsync FILE`.
+    case fsync(file: String)
+    /// `VAR = fork`: the child process and its thread are both named VAR, the operation's binding.
+    case fork
+    /// `exec`.
+    case exec
+    /// `exit`.
+    case exit
+    /// `pagedaemon [pages=N]`; nil means as many as it can.
+    case pagedaemon(pages: UInt64?)
+}

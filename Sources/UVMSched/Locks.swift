@@ -1,0 +1,243 @@
+// Sleep locks of the simulated kernel: mutex, read-write lock, and sleep/wakeup channels.
+//
+// Every acquire and release is a switch point. Blocking acquisitions are reported to the
+// lock-order checker first, so an inversion is found the first time both orders are seen,
+// whether or not this schedule deadlocks (BUGS.md rule 10). Ownership passes directly to the
+// first waiter on release (FIFO hand-off): deterministic, and no waiter starves.
+
+import DequeModule
+
+/// A lock the lock-order checker and the audit can see.
+public protocol KernelLock: Waitable {
+    /// The lock's class for ordering: all vnode locks are one class, all object locks another.
+    var lockClass: String { get }
+    /// This lock instance, for messages: "vnode db".
+    var lockName: String { get }
+}
+
+extension KernelLock {
+    public var waitDescription: String { lockName }
+}
+
+/// An exclusive sleep lock (NetBSD kmutex_t, adaptive, never recursive).
+
+public final class KMutex: KernelLock {
+    public let lockClass: String
+    public let lockName: String
+    public private(set) var owner: SimThread?
+    private var waiters = Deque<SimThread>()
+    private unowned let sched: Scheduler
+
+    public init(_ sched: Scheduler, class lockClass: String, name: String) {
+        self.sched = sched
+        self.lockClass = lockClass
+        self.lockName = name
+    }
+
+    public var holders: [SimThread] { owner.map { [$0] } ?? [] }
+    public func isHeld(by t: SimThread?) -> Bool { t != nil && owner === t }
+    public var isLocked: Bool { owner != nil }
+
+    /// mutex_enter: blocks until the lock is ours.
+    public func enter() async throws {
+        try await sched.switchPoint(.lockAcquire, lockName)
+        let me = sched.current!
+        if owner === me { throw sched.abort(KernelFailure(.panic, "mutex_enter: locking against myself: \(lockName)")) }
+        try sched.lockOrder.willAcquire(self, by: me, sched: sched)
+        if owner == nil {
+            owner = me
+        } else {
+            waiters.append(me)
+            try await sched.block(on: self, .lockAcquire)
+            assert(owner === me)
+        }
+        me.heldLocks.append(self)
+    }
+
+    /// mutex_tryenter: takes the lock only if it is free; never blocks.
+    public func tryEnter() async throws -> Bool {
+        try await sched.switchPoint(.lockAcquire, lockName)
+        guard owner == nil else { return false }
+        owner = sched.current!
+        owner!.heldLocks.append(self)
+        return true
+    }
+
+    /// mutex_exit: hands the lock to the first waiter, if any.
+    public func exit() async throws {
+        let me = sched.current!
+        precondition(owner === me, "mutex_exit of \(lockName) by non-owner \(me.name)")
+        me.dropHeld(self)
+        if let w = waiters.popFirst() {
+            owner = w
+            sched.wake(w)
+        } else {
+            owner = nil
+        }
+        try await sched.switchPoint(.lockRelease, lockName)
+    }
+}
+
+/// A read-write sleep lock with NetBSD's rule: a waiting writer blocks new readers.
+
+public final class RWLock: KernelLock {
+    public enum Mode: Sendable { case reader, writer }
+
+    public let lockClass: String
+    public let lockName: String
+    public private(set) var writer: SimThread?
+    public private(set) var readers: [SimThread] = []
+    private var waiters = Deque<(SimThread, Mode)>()
+    private unowned let sched: Scheduler
+
+    public init(_ sched: Scheduler, class lockClass: String, name: String) {
+        self.sched = sched
+        self.lockClass = lockClass
+        self.lockName = name
+    }
+
+    public var holders: [SimThread] { writer.map { [$0] } ?? readers }
+    public var isLocked: Bool { writer != nil || !readers.isEmpty }
+    public func isWriteHeld(by t: SimThread?) -> Bool { t != nil && writer === t }
+    public func isHeld(by t: SimThread?) -> Bool {
+        guard let t else { return false }
+        return writer === t || readers.contains(t)
+    }
+
+    private func grantable(_ mode: Mode) -> Bool {
+        switch mode {
+        case .writer: return writer == nil && readers.isEmpty
+        // A waiting writer keeps new readers out (NetBSD rw_enter).
+        case .reader: return writer == nil && !waiters.contains { $0.1 == .writer }
+        }
+    }
+
+    /// rw_enter: blocks until granted in `mode`.
+    public func enter(_ mode: Mode) async throws {
+        try await sched.switchPoint(.lockAcquire, lockName)
+        let me = sched.current!
+        if isHeld(by: me) { throw sched.abort(KernelFailure(.panic, "rw_enter: locking against myself: \(lockName)")) }
+        try sched.lockOrder.willAcquire(self, by: me, sched: sched)
+        if grantable(mode) {
+            grant(me, mode)
+        } else {
+            waiters.append((me, mode))
+            try await sched.block(on: self, .lockAcquire)
+        }
+        me.heldLocks.append(self)
+    }
+
+    /// rw_tryenter: never blocks.
+    public func tryEnter(_ mode: Mode) async throws -> Bool {
+        try await sched.switchPoint(.lockAcquire, lockName)
+        let me = sched.current!
+        guard !isHeld(by: me), grantable(mode) else { return false }
+        grant(me, mode)
+        me.heldLocks.append(self)
+        return true
+    }
+
+    /// rw_tryupgrade: reader to writer, only if we are the sole reader.
+    public func tryUpgrade() -> Bool {
+        let me = sched.current!
+        guard writer == nil, readers.count == 1, readers[0] === me else { return false }
+        readers.removeAll()
+        writer = me
+        return true
+    }
+
+    /// rw_downgrade: writer to reader, letting waiting readers in.
+    public func downgrade() {
+        let me = sched.current!
+        precondition(writer === me)
+        writer = nil
+        readers.append(me)
+        grantWaiters()
+    }
+
+    /// rw_exit.
+    public func exit() async throws {
+        let me = sched.current!
+        if writer === me {
+            writer = nil
+        } else if let i = readers.firstIndex(of: me) {
+            readers.remove(at: i)
+        } else {
+            preconditionFailure("rw_exit of \(lockName) by non-holder \(me.name)")
+        }
+        me.dropHeld(self)
+        grantWaiters()
+        try await sched.switchPoint(.lockRelease, lockName)
+    }
+
+    private func grant(_ t: SimThread, _ mode: Mode) {
+        switch mode {
+        case .writer: writer = t
+        case .reader: readers.append(t)
+        }
+    }
+
+    /// Wakes the next writer if it can go; otherwise every reader queued before the next writer.
+    private func grantWaiters() {
+        while let (t, mode) = waiters.first {
+            switch mode {
+            case .writer:
+                guard writer == nil && readers.isEmpty else { return }
+                waiters.removeFirst()
+                writer = t
+                sched.wake(t)
+                return
+            case .reader:
+                guard writer == nil else { return }
+                waiters.removeFirst()
+                readers.append(t)
+                sched.wake(t)
+            }
+        }
+    }
+}
+
+/// A sleep channel (tsleep/wakeup): sleepers wait until someone calls `wakeup`.
+
+public final class WaitChannel: Waitable {
+    public let waitDescription: String
+    private var sleepers: [SimThread] = []
+    private unowned let sched: Scheduler
+    /// Threads that would wake this channel when they make progress (for the wait-for graph).
+    public var holders: [SimThread] = []
+
+    public init(_ sched: Scheduler, name: String) {
+        self.sched = sched
+        self.waitDescription = name
+    }
+
+    /// tsleep: the caller must have checked its condition with no switch point in between.
+    public func sleep() async throws {
+        let me = sched.current!
+        sleepers.append(me)
+        try await sched.block(on: self, .sleep)
+    }
+
+    /// wakeup: makes every sleeper runnable.
+    public func wakeup() async throws {
+        let woken = sleepers
+        sleepers.removeAll()
+        for t in woken { sched.wake(t) }
+        try await sched.switchPoint(.wakeup, waitDescription)
+    }
+
+    /// wakeup without a switch point, for code that must not yield at this point.
+    public func wakeupNoSwitch() {
+        let woken = sleepers
+        sleepers.removeAll()
+        for t in woken { sched.wake(t) }
+    }
+
+    public var hasSleepers: Bool { !sleepers.isEmpty }
+}
+
+extension SimThread {
+    package func dropHeld(_ l: any KernelLock) {
+        if let i = heldLocks.lastIndex(where: { $0 === l }) { heldLocks.remove(at: i) }
+    }
+}

@@ -1,0 +1,362 @@
+// The deterministic scheduler: simulated threads, switch points, blocking, and replay.
+//
+// Execution model. Every simulated thread is a Swift task isolated to the one `Sim` actor. All but
+// one are parked on their own continuation; the scheduler resumes exactly one at a time, so the
+// Swift runtime never chooses who runs. A switch point (lock acquire/release, busy-page wait,
+// sleep, wakeup, I/O, explicit preemption) asks the strategy which runnable thread goes next;
+// when only one thread can run that costs a counter increment. A run is reproduced exactly by its
+// strategy's choices at switch points with more than one runnable thread (the replay token).
+//
+// Failure. A kernel failure (panic, deadlock, ...) is recorded once; every parked thread is then
+// resumed in turn and unwinds by throwing `SimAbort` from its next switch point.
+
+import DequeModule
+
+/// The global actor every simulated thread runs on.
+@globalActor public actor Sim {
+    public static let shared = Sim()
+}
+
+/// Thrown from a switch point after the run has failed: unwinds a simulated thread.
+public struct SimAbort: Error {}
+
+/// What a thread's task runs: its body, then the scheduler's end-of-thread bookkeeping.
+private final class ThreadStart {
+    let sched: Scheduler
+    let thread: SimThread
+    init(sched: Scheduler, thread: SimThread) { self.sched = sched; self.thread = thread }
+
+    @Sim func run() async {
+        let body = thread.body!
+        thread.body = nil
+        do { try await body() } catch {}
+        sched.finish(thread)
+    }
+}
+
+/// Carries kernel state into a thread's task. The scheduler's strict hand-off (one thread unparked
+/// at a time, all on `Sim`) is what makes this safe, not the type system.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Why a thread reached a switch point; recorded in the trace and hashed for determinism checks.
+public enum SwitchReason: UInt8, Sendable {
+    case start, preempt, lockAcquire, lockRelease, busyWait, sleep, wakeup, io, finish
+}
+
+/// Something a thread can block on; knows who could release it, for the wait-for graph.
+public protocol Waitable: AnyObject {
+    var waitDescription: String { get }
+    /// Threads whose progress would release the waiter (lock owners, the thread busying a page).
+    var holders: [SimThread] { get }
+}
+
+/// A simulated kernel thread (an LWP). Identity is stable across the runs of one scenario.
+public final class SimThread: Hashable, CustomStringConvertible {
+    public enum State: Equatable { case idle, runnable, blocked, finished }
+
+    public let id: Int
+    public let name: String
+    public package(set) var state: State = .idle
+    /// What the thread is blocked on, while `state == .blocked`.
+    public package(set) var waitingFor: (any Waitable)?
+    /// Locks held, innermost last (for lock-order checks and the "no lock held at return" audit).
+    public package(set) var heldLocks: [any KernelLock] = []
+    var continuation: UnsafeContinuation<Void, Never>?
+    var body: (() async throws -> Void)?
+
+    init(id: Int, name: String) { self.id = id; self.name = name }
+
+    public var description: String { name }
+    public static func == (a: SimThread, b: SimThread) -> Bool { a === b }
+    public func hash(into h: inout Hasher) { h.combine(id) }
+}
+
+/// Chooses the next thread at a switch point with two or more runnable threads.
+public protocol ScheduleStrategy {
+    /// - Parameters:
+    ///   - runnable: runnable threads in creation order (count ≥ 2).
+    ///   - current: index of the running thread in `runnable`, or nil if it just blocked or ended.
+    /// - Returns: an index into `runnable`.
+    mutating func choose(runnable: [SimThread], current: Int?) -> Int
+}
+
+/// Seed 0: threads in file order, switching only when the running one blocks or ends.
+public struct FileOrderStrategy: ScheduleStrategy {
+    public init() {}
+    public mutating func choose(runnable: [SimThread], current: Int?) -> Int { current ?? 0 }
+}
+
+/// Uniform choice at every switch point, from a seeded generator.
+public struct RandomStrategy: ScheduleStrategy {
+    var rng: SplitMix64
+    public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    public mutating func choose(runnable: [SimThread], current: Int?) -> Int {
+        Int(rng.next() % UInt64(runnable.count))
+    }
+}
+
+/// Replays recorded choices, then continues in file order.
+public struct ReplayStrategy: ScheduleStrategy {
+    let choices: [Int]
+    var position = 0
+    public init(choices: [Int]) { self.choices = choices }
+    public mutating func choose(runnable: [SimThread], current: Int?) -> Int {
+        guard position < choices.count else { return current ?? 0 }
+        defer { position += 1 }
+        return min(choices[position], runnable.count - 1)
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, seedable, and good enough for schedule choices.
+public struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One step of the trace: who ran, and why it reached the switch point.
+public struct TraceStep: Sendable, Hashable {
+    public let step: Int
+    public let thread: Int
+    public let reason: SwitchReason
+    public let note: String
+}
+
+
+public final class Scheduler {
+    public private(set) var threads: [SimThread] = []
+    public private(set) var current: SimThread?
+    /// Runnable threads in creation order.
+    private var runnable: [SimThread] = []
+    private var strategy: any ScheduleStrategy
+    /// Choices made where more than one thread could run: the replay token's payload.
+    public private(set) var choices: [Int] = []
+    public private(set) var failure: KernelFailure?
+    public private(set) var steps = 0
+    /// FNV-1a over (thread, reason) of every step: equal runs give equal hashes.
+    public private(set) var traceHash: UInt64 = 0xcbf2_9ce4_8422_2325
+    /// Full trace, kept only when asked for (it costs a string per step).
+    public var recordTrace = false
+    public private(set) var trace: [TraceStep] = []
+    /// Called after every step; returns a failure to stop the run (the audit installs itself here).
+    public var stepHook: (() -> KernelFailure?)?
+    /// The lock-order checker (lockdep); every blocking acquisition reports to it.
+    public let lockOrder = LockOrder()
+    private var driver: UnsafeContinuation<Void, Never>?
+
+    public init(strategy: any ScheduleStrategy = FileOrderStrategy()) {
+        self.strategy = strategy
+    }
+
+    /// Creates a thread; it stays idle until given work by `run`.
+    public func makeThread(name: String) -> SimThread {
+        let t = SimThread(id: threads.count, name: name)
+        threads.append(t)
+        return t
+    }
+
+    /// Runs each thread's body to completion under the strategy, interleaved at switch points.
+    /// Returns the failure that stopped the run, if any. The bodies' own errors must be handled
+    /// inside them; only `SimAbort` may escape.
+    public func run(_ work: [(SimThread, () async throws -> Void)]) async -> KernelFailure? {
+        if let failure { return failure }
+        precondition(current == nil && runnable.isEmpty, "scheduler re-entered")
+        for (t, body) in work {
+            precondition(t.state == .idle || t.state == .finished, "thread \(t.name) given work twice")
+            t.state = .runnable
+            t.body = body
+            insertRunnable(t)
+        }
+        guard !runnable.isEmpty else { return nil }
+        let first = pick(current: nil)
+        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+            driver = c
+            resume(first)
+        }
+        return failure
+    }
+
+    // MARK: Switch points
+
+    /// A point where the kernel could switch threads. Fast when only one thread can run.
+    public func switchPoint(_ reason: SwitchReason, _ note: @autoclosure () -> String = "") async throws {
+        guard let me = current else { preconditionFailure("switch point outside a simulated thread") }
+        record(me, reason, note())
+        if failure != nil { throw SimAbort() }
+        if runnable.count < 2 { return }
+        let idx = runnable.firstIndex(of: me)!
+        let next = pick(current: idx)
+        if next === me { return }
+        await handOff(from: me, to: next)
+        if failure != nil { throw SimAbort() }
+    }
+
+    /// Blocks the running thread on `object` until another thread calls `wake`.
+    /// Runs another thread meanwhile; if none can run, the run ends with a deadlock.
+    public func block(on object: any Waitable, _ reason: SwitchReason) async throws {
+        guard let me = current else { preconditionFailure("block outside a simulated thread") }
+        record(me, reason, object.waitDescription)
+        if failure != nil { throw SimAbort() }
+        me.state = .blocked
+        me.waitingFor = object
+        removeRunnable(me)
+        if runnable.isEmpty {
+            fail(deadlockFailure())
+            throw SimAbort()
+        }
+        let next = pick(current: nil)
+        await handOff(from: me, to: next)
+        if failure != nil { throw SimAbort() }
+    }
+
+    /// Makes a blocked thread runnable again. Not itself a switch point; callers follow with one.
+    public func wake(_ t: SimThread) {
+        guard t.state == .blocked else { return }
+        t.state = .runnable
+        t.waitingFor = nil
+        insertRunnable(t)
+    }
+
+    /// Records a kernel failure and stops the run (idempotent: the first failure wins).
+    public func fail(_ f: KernelFailure) {
+        if failure == nil { failure = f }
+    }
+
+    /// Records `f` and returns the error that unwinds the calling thread: `throw sched.panic(...)`.
+    public func abort(_ f: KernelFailure) -> SimAbort {
+        fail(f)
+        return SimAbort()
+    }
+
+    // MARK: Internals
+
+    private func record(_ t: SimThread, _ reason: SwitchReason, _ note: @autoclosure () -> String) {
+        steps += 1
+        traceHash = (traceHash ^ UInt64(t.id &* 31 &+ Int(reason.rawValue))) &* 0x100_0000_01b3
+        if recordTrace {
+            trace.append(TraceStep(step: steps, thread: t.id, reason: reason, note: note()))
+        }
+        if failure == nil, let hook = stepHook, let f = hook() { fail(f) }
+    }
+
+    private func pick(current idx: Int?) -> SimThread {
+        if runnable.count == 1 { return runnable[0] }
+        let c = strategy.choose(runnable: runnable, current: idx)
+        choices.append(c)
+        return runnable[c]
+    }
+
+    private func insertRunnable(_ t: SimThread) {
+        let i = runnable.firstIndex { $0.id > t.id } ?? runnable.endIndex
+        runnable.insert(t, at: i)
+    }
+
+    private func removeRunnable(_ t: SimThread) {
+        if let i = runnable.firstIndex(of: t) { runnable.remove(at: i) }
+    }
+
+    /// Parks `me` and resumes `next`: exactly one thread is ever unparked.
+    private func handOff(from me: SimThread, to next: SimThread) async {
+        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+            me.continuation = c
+            resume(next)
+        }
+        current = me
+    }
+
+    /// Lets `t` run: resumes its continuation, or starts its task the first time.
+    private func resume(_ t: SimThread) {
+        current = t
+        if let c = t.continuation {
+            t.continuation = nil
+            c.resume()
+        } else {
+            let start = UncheckedBox(ThreadStart(sched: self, thread: t))
+            // Safe: only the one unparked thread ever touches kernel state, on the Sim actor.
+            Task { @Sim in await start.value.run() }
+        }
+    }
+
+    fileprivate func finish(_ t: SimThread) {
+        t.state = .finished
+        t.waitingFor = nil
+        removeRunnable(t)
+        current = nil
+        if failure != nil {
+            // Unwind the rest: resume parked threads one at a time; each throws SimAbort.
+            if let next = threads.first(where: { $0.continuation != nil }) {
+                if next.state == .blocked { next.state = .runnable; next.waitingFor = nil; insertRunnable(next) }
+                resume(next)
+                return
+            }
+            for t in threads where t.state != .finished && t.state != .idle { t.state = .finished }
+            runnable.removeAll()
+            resumeDriver()
+            return
+        }
+        if runnable.isEmpty {
+            if threads.contains(where: { $0.state == .blocked }) {
+                fail(deadlockFailure())
+                finish(t) // unwind the blocked threads
+                return
+            }
+            resumeDriver()
+            return
+        }
+        resume(pick(current: nil))
+    }
+
+    private func resumeDriver() {
+        let d = driver!
+        driver = nil
+        current = nil
+        d.resume()
+    }
+
+    /// Builds the wait-for graph of blocked threads and reports its smallest cycle, or the
+    /// threads left sleeping with nobody to wake them.
+    private func deadlockFailure() -> KernelFailure {
+        let blocked = threads.filter { $0.state == .blocked }
+        var best: [SimThread]?
+        for start in blocked {
+            // Follow wait-for edges breadth-first from `start` back to `start`.
+            var parent: [Int: SimThread] = [:]
+            var queue = Deque([start])
+            var found = false
+            while let t = queue.popFirst(), !found {
+                for h in t.waitingFor?.holders ?? [] where h.state == .blocked {
+                    if h === start { parent[start.id] = t; found = true; break }
+                    if parent[h.id] == nil { parent[h.id] = t; queue.append(h) }
+                }
+            }
+            guard found else { continue }
+            var cycle = [start]
+            var t = parent[start.id]!
+            while t !== start { cycle.append(t); t = parent[t.id]! }
+            cycle.reverse()
+            if best == nil || cycle.count < best!.count { best = cycle }
+        }
+        var lines: [String] = []
+        if let cycle = best {
+            for t in cycle {
+                let w = t.waitingFor!
+                let by = w.holders.map(\.name).joined(separator: ", ")
+                lines.append("\(t.name) waits for \(w.waitDescription)" + (by.isEmpty ? "" : " held by \(by)"))
+            }
+            return KernelFailure(.deadlock, "wait-for cycle: " + cycle.map(\.name).joined(separator: " -> ") + " -> " + cycle[0].name, details: lines)
+        }
+        for t in blocked {
+            lines.append("\(t.name) sleeps on \(t.waitingFor?.waitDescription ?? "?") and nothing can wake it")
+        }
+        return KernelFailure(.deadlock, "no thread can run", details: lines)
+    }
+}
