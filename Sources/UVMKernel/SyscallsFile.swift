@@ -31,7 +31,7 @@ extension Kernel {
                 guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else {
                     throw Errno.EIO
                 }
-                for i in 0..<n { pg.write(inPage + i, bytes[i], pageSize: pageSize) }
+                pg.write(inPage, bytes, pageSize: pageSize)
                 pg.dirty = true
                 try await obj.lock.exit()
                 at += UInt64(n)
@@ -59,7 +59,7 @@ extension Kernel {
                 let inPage = Int(at & pageMask)
                 let n = Int(min(UInt64(pageSize - inPage), end - at))
                 guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else { break }
-                let bytes = (0..<n).map { pg.read(inPage + $0) }
+                let bytes = Array(pg.read(inPage, n))
                 try await obj.lock.exit()
                 try await copyout(p.map, to + (at - offset), bytes)
                 at += UInt64(n)

@@ -283,7 +283,7 @@ extension Kernel {
     public func fill(_ lwp: LWP, _ va: UInt64, _ len: UInt64, _ byte: UInt8) async throws {
         let p = try liveProc(lwp)
         try await forEachPage(p.map, va, len, access: .write, onFault: { throw signal($0) }) { pg, off, n in
-            for i in off..<(off + n) { pg.write(i, byte, pageSize: pageSize) }
+            pg.fill(off, n, byte, pageSize: pageSize)
         }
     }
 
@@ -308,7 +308,7 @@ extension Kernel {
         var out: [UInt8] = []
         out.reserveCapacity(Int(len))
         try await forEachPage(map, va, len, access: .read, onFault: { _ in throw Errno.EFAULT }) { pg, off, n in
-            for i in off..<(off + n) { out.append(pg.read(i)) }
+            out.append(contentsOf: pg.read(off, n))
         }
         return out
     }
@@ -317,7 +317,8 @@ extension Kernel {
     func copyout(_ map: VMMap, _ va: UInt64, _ bytes: [UInt8]) async throws {
         var at = 0
         try await forEachPage(map, va, UInt64(bytes.count), access: .write, onFault: { _ in throw Errno.EFAULT }) { pg, off, n in
-            for i in off..<(off + n) { pg.write(i, bytes[at], pageSize: pageSize); at += 1 }
+            pg.write(off, bytes[at..<(at + n)], pageSize: pageSize)
+            at += n
         }
     }
 

@@ -100,6 +100,35 @@ public final class VMPage: Waitable, CustomStringConvertible {
         data![offset] = byte
     }
 
+    /// Stores `count` copies of `byte` from `offset` (one uniqueness check, not one per byte).
+    public func fill(_ offset: Int, _ count: Int, _ byte: UInt8, pageSize: Int) {
+        if data == nil {
+            if byte == 0 { return }
+            data = [UInt8](repeating: 0, count: pageSize)
+        }
+        data!.withUnsafeMutableBufferPointer { buf in
+            for i in offset..<(offset + count) { buf[i] = byte }
+        }
+    }
+
+    /// Stores `bytes` from `offset`.
+    public func write<C: Collection<UInt8>>(_ offset: Int, _ bytes: C, pageSize: Int) {
+        if data == nil {
+            if bytes.allSatisfy({ $0 == 0 }) { return }
+            data = [UInt8](repeating: 0, count: pageSize)
+        }
+        data!.withUnsafeMutableBufferPointer { buf in
+            var i = offset
+            for b in bytes { buf[i] = b; i += 1 }
+        }
+    }
+
+    /// `count` bytes from `offset`.
+    public func read(_ offset: Int, _ count: Int) -> ArraySlice<UInt8> {
+        guard let data else { return ArraySlice(repeating: 0, count: count) }
+        return data[offset..<(offset + count)]
+    }
+
     /// Copies contents from another page (copy-on-write, loan break): O(1) until either is written.
     public func copyContents(from other: VMPage) { data = other.data }
 

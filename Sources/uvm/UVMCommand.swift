@@ -9,7 +9,7 @@ struct UVMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uvm",
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
-        subcommands: [Run.self, Explore.self, Replay.self, Show.self, Check.self])
+        subcommands: [Run.self, Explore.self, Replay.self, Show.self, Check.self, BenchCommand.self])
 }
 
 struct Common: ParsableArguments {
@@ -110,4 +110,22 @@ struct Check: AsyncParsableCommand {
     func run() async throws {
         throw ValidationError("uvm check: the bug catalog is not built yet (issue 6); run scenarios with `uvm run` or `uvm explore`")
     }
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Print the performance figures (build with -c release).")
+    @Option(help: "Divide the work by this factor for a quick run.") var scale: Int = 1
+
+    func run() async throws {
+        guard scale >= 1 else { throw ValidationError("--scale must be at least 1") }
+        for f in await Bench.run(scale: scale) {
+            let v = f.value >= 100 ? String(Int(f.value.rounded())) : String(Double(Int(f.value * 100)) / 100)
+            print("\(f.name.padding(36))\(v.leftPad(10)) \(f.unit)   target: \(f.target)")
+        }
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+    func leftPad(_ n: Int) -> String { String(repeating: " ", count: max(0, n - count)) + self }
 }
