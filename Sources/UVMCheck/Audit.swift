@@ -70,6 +70,7 @@ private struct Auditor {
         for (anon, refs) in anonRefs.values where quiescent ? anon.refs != refs : anon.refs < refs {
             fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
         }
+        checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
                 fail("\(t.name) holds \(t.heldLocks.map(\.lockName).joined(separator: ", ")) between operations")
@@ -77,6 +78,53 @@ private struct Auditor {
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
             }
+        }
+    }
+
+    /// A page's wire count equals the wirings that cover it: the range wirings of wired entries
+    /// (through their amaps and objects) and the vslock holds; and each amap slot and object page
+    /// counts the wired entries that see it.
+    mutating func checkWiring() {
+        var expected: [Int: Int32] = [:]
+        var amapWired: [ObjectIdentifier: (Amap, [Int32])] = [:]
+        var objectWired: [ObjectIdentifier: (UVMObject, [UInt64: Int])] = [:]
+        for p in k.procs where !p.exited {
+            for e in p.map.entries.elements {
+                if let amap = e.amap, amapWired[ObjectIdentifier(amap)] == nil {
+                    amapWired[ObjectIdentifier(amap)] = (amap, Array(repeating: 0, count: amap.slotCount))
+                }
+                if let obj = e.object, !e.isDevice, objectWired[ObjectIdentifier(obj)] == nil {
+                    objectWired[ObjectIdentifier(obj)] = (obj, [:])
+                }
+                guard e.isWired, !e.isDevice else { continue }
+                var va = e.start
+                while va < e.end {
+                    if let amap = e.amap {
+                        let s = e.amapSlot(for: va, shift)
+                        amapWired[ObjectIdentifier(amap)]!.1[s] += 1
+                    }
+                    let anon = e.amap?.anons[e.amapSlot(for: va, shift)]
+                    if anon == nil, let obj = e.object {
+                        objectWired[ObjectIdentifier(obj)]!.1[e.objectPage(va, shift), default: 0] += 1
+                    }
+                    if let pg = k.uvm.page(backing: e, va: va) { expected[pg.pfn, default: 0] += 1 }
+                    va += UInt64(k.pageSize)
+                }
+            }
+        }
+        for h in k.uvm.holds where !h.released {
+            for (pg, _) in h.pages where !pg.fictitious { expected[pg.pfn, default: 0] += 1 }
+        }
+        for pg in k.uvm.mem.pages where pg.wireCount != expected[pg.pfn] ?? 0 {
+            fail("\(pg) has wire count \(pg.wireCount), the wirings covering it number \(expected[pg.pfn] ?? 0)",
+                 ["owner: \(pg.owner?.ownerDescription ?? "none")" + (pg.released ? " (released)" : "")])
+            return
+        }
+        for (amap, counts) in amapWired.values where amap.wiredRefs != counts {
+            fail("amap \(amap.serial) counts wired entries \(amap.wiredRefs.filter { $0 != 0 }), the map has \(counts.filter { $0 != 0 })")
+        }
+        for (obj, counts) in objectWired.values where obj.wiredRefs != counts {
+            fail("\(obj.name) counts \(obj.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have \(counts.values.reduce(0, +))")
         }
     }
 

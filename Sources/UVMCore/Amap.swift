@@ -14,6 +14,8 @@ public final class Amap {
     public package(set) var anons: [Anon?]
     /// Per-slot count of map-entry references (ppref).
     public package(set) var slotRefs: [Int32]
+    /// Per slot, the wired entries covering it: the anon there holds one wire for each.
+    public package(set) var wiredRefs: [Int32]
     /// Map-entry references (am_ref).
     public package(set) var refs = 1
     /// AMAP_SHARED: mapped by entries of more than one map with MAP_INHERIT_SHARE, so a change
@@ -27,6 +29,7 @@ public final class Amap {
         lock = KMutex(uvm.sched, class: "amap", name: "amap \(serial)")
         anons = Array(repeating: nil, count: slots)
         slotRefs = Array(repeating: 1, count: slots)
+        wiredRefs = Array(repeating: 0, count: slots)
     }
 
     public var slotCount: Int { anons.count }
@@ -63,7 +66,10 @@ extension UVM {
     package func amapCopy(_ entry: MapEntry) async throws {
         let npages = Int(entry.pageCount(pageShift))
         guard let old = entry.amap else {
-            entry.amap = Amap(self, slots: npages)
+            let new = Amap(self, slots: npages)
+            // A wired entry's range wiring covers its new amap's slots too.
+            if entry.isWired { new.wiredRefs = Array(repeating: 1, count: npages) }
+            entry.amap = new
             entry.amapSlot = 0
             entry.needsCopy = false
             return
@@ -82,10 +88,38 @@ extension UVM {
             }
         }
         let slots = entry.amapSlot..<(entry.amapSlot + npages)
-        _ = try old.unref(slots, self)
-        try await old.lock.exit()
+        if entry.isWired {
+            // The entry's range wiring moves to its new amap; the pages stay the same.
+            for i in 0..<npages {
+                old.wiredRefs[entry.amapSlot + i] -= 1
+                new.wiredRefs[i] = 1
+            }
+        }
         entry.amap = new
         entry.amapSlot = 0
         entry.needsCopy = false
+        _ = try old.unref(slots, self)
+        try await old.lock.exit()
+    }
+
+    /// Installs `anon` in `slot` (nil empties it), moving the range wires of the wired entries
+    /// that cover the slot from the page that backed it before to the new page. `shadowed` is
+    /// the object page the slot hides when it was empty (a promotion), so that the object page
+    /// gives up those wires. Never switches threads: counts are exact at every step.
+    func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
+        let w = amap.wiredRefs[slot]
+        let old = amap.anons[slot]
+        if w > 0 {
+            precondition(anon != nil, "amap \(amap.serial) slot \(slot): wired slot emptied")
+            if let oldPage = old?.page {
+                for _ in 0..<w { try mem.unwire(oldPage, sched) }
+            } else if old == nil, let (obj, idx) = shadowed {
+                obj.wiredRefs[idx, default: 0] -= Int(w)
+                if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }
+                if let pg = obj.pages[idx] { for _ in 0..<w { try mem.unwire(pg, sched) } }
+            }
+            if let pg = anon!.page { for _ in 0..<w { mem.wire(pg) } }
+        }
+        amap.anons[slot] = anon
     }
 }

@@ -13,6 +13,16 @@
 import UVMMachine
 import UVMSched
 
+/// Whether a fault is a wiring fault, and which protection it is checked against.
+public enum FaultWiring: Sendable {
+    /// An ordinary fault, checked against the current protection.
+    case none
+    /// uvm_map_pageable's wiring fault, at the maximum protection (VM_FAULT_WIREMAX, seed 004).
+    case max
+    /// uvm_vslock's wiring fault, at the current protection.
+    case current
+}
+
 /// The outcome of a fault as the faulting thread sees it.
 public enum FaultResult: Equatable, Sendable {
     case ok
@@ -34,11 +44,14 @@ private enum FaultStep {
 
 extension UVM {
     /// uvm_fault: makes `va` accessible for `access` in `map`, or says which signal results.
-    public func fault(_ map: VMMap, va: UInt64, access: VMProt) async throws -> FaultResult {
+    /// A wiring fault (`wiring`) checks `access` against the entry's maximum protection
+    /// (VM_FAULT_WIREMAX, seed 004), so a private mapping is copied to anons now, and maps the
+    /// page with no more than the current protection.
+    public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none) async throws -> FaultResult {
         mem.stats.faults += 1
         var restarts = 0
         while true {
-            switch try await faultOnce(map, va: va, access: access) {
+            switch try await faultOnce(map, va: va, access: access, wiring: wiring) {
             case .done(let r):
                 return r
             case .again:
@@ -54,9 +67,10 @@ extension UVM {
         }
     }
 
-    private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt) async throws -> FaultStep {
+    private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring) async throws -> FaultStep {
         try await map.lock.enter(.reader)
-        guard let entry = map.lookup(va), entry.protection.isSuperset(of: access) else {
+        guard let entry = map.lookup(va),
+              (wiring == .max ? entry.maxProtection : entry.protection).isSuperset(of: access) else {
             try await map.lock.exit()
             return .done(.sigsegv)
         }
@@ -65,7 +79,7 @@ extension UVM {
         if (entry.needsCopy && (access.contains(.write) || entry.object == nil))
             || (entry.amap == nil && entry.object == nil) {
             try await map.lock.exit()
-            try await map.lock.enter(.writer)
+            try await map.lockWrite()
             if let e = map.lookup(va), (e.needsCopy && (access.contains(.write) || e.object == nil))
                 || (e.amap == nil && e.object == nil) {
                 try await amapCopy(e)
@@ -99,7 +113,7 @@ extension UVM {
                         try await unlockAll(map, amap)
                         return .done(.sigkill)
                     }
-                    amap.anons[slot] = copy
+                    try setAnon(amap, slot, copy)
                     try unrefAnon(anon)
                     page = copy.page!
                     mem.stats.cowFaults += 1
@@ -107,7 +121,7 @@ extension UVM {
                     prot.remove(.write)
                 }
             }
-            map.pmap.enter(vpn: vpn, page: page, prot: prot)
+            enter(map, vpn, page, prot)
             if access.contains(.write) { page.dirty = true }
             try await unlockAll(map, amap)
             return .done(.ok)
@@ -119,9 +133,9 @@ extension UVM {
                 try await unlockAll(map, amap)
                 return .done(.sigkill)
             }
-            amap.anons[slot] = anon
+            try setAnon(amap, slot, anon)
             mem.stats.zeroFills += 1
-            map.pmap.enter(vpn: vpn, page: anon.page!, prot: entry.protection)
+            enter(map, vpn, anon.page!, entry.protection)
             try await unlockAll(map, amap)
             return .done(.ok)
         }
@@ -150,19 +164,26 @@ extension UVM {
                     try await unlockAll(map, amap, obj)
                     return .done(.sigkill)
                 }
-                amap.anons[slot] = anon
+                try setAnon(amap, slot, anon, shadowed: (obj, idx))
                 mem.stats.cowFaults += 1
-                map.pmap.enter(vpn: vpn, page: anon.page!, prot: entry.protection)
+                enter(map, vpn, anon.page!, entry.protection)
             } else {
                 var prot = entry.protection
                 if entry.copyOnWrite { prot.remove(.write) }
-                map.pmap.enter(vpn: vpn, page: pg, prot: prot)
+                enter(map, vpn, pg, prot)
                 if access.contains(.write) { pg.dirty = true }
                 mem.activate(pg)
             }
             try await unlockAll(map, amap, obj)
             return .done(.ok)
         }
+    }
+
+    /// pmap_enter with the protection the entry allows now (a wiring fault at maximum
+    /// protection may find it lower, or none).
+    private func enter(_ map: VMMap, _ vpn: UInt64, _ page: VMPage, _ prot: VMProt) {
+        guard !prot.isEmpty else { return }
+        map.pmap.enter(vpn: vpn, page: page, prot: prot)
     }
 
     /// uvmfault_unlockall: object, amap, map, innermost first.

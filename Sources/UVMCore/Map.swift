@@ -19,6 +19,13 @@ public final class VMMap {
     public let pmap: Pmap
     /// Bumped on every change of the entry set, so an unlocked fault can tell it must look again.
     public private(set) var timestamp = 0
+    /// MCL_FUTURE (VM_MAP_WIREFUTURE): new mappings are wired as they are made.
+    public package(set) var wireFuture = false
+    /// vm_map_busy: the thread faulting pages in for a wiring with the map unlocked; other
+    /// writers wait for it, faults do not.
+    public private(set) var busyOwner: SimThread?
+    /// Sleepers waiting for the map to be unbusied or for system wirings to drain.
+    private let changed: WaitChannel
 
     public init(_ uvm: UVM, name: String, minAddress: UInt64, maxAddress: UInt64) {
         self.uvm = uvm
@@ -26,6 +33,49 @@ public final class VMMap {
         self.minAddress = minAddress
         self.maxAddress = maxAddress
         self.pmap = Pmap(pageShift: uvm.pageShift)
+        self.changed = WaitChannel(uvm.sched, name: "map \(name) busy or wired")
+    }
+
+    /// Takes the map lock for writing, waiting while another thread keeps the map busy.
+    public func lockWrite() async throws {
+        while true {
+            try await lock.enter(.writer)
+            guard let owner = busyOwner, owner !== uvm.sched.current else { return }
+            changed.holders = [owner]
+            try await sleepReleasingLock()
+        }
+    }
+
+    /// Marks the map busy by the running thread (write lock held).
+    public func busy() {
+        precondition(lock.isWriteHeld(by: uvm.sched.current) && busyOwner == nil)
+        busyOwner = uvm.sched.current
+    }
+
+    /// Clears busy and wakes waiting writers (write lock held).
+    public func unbusy() {
+        busyOwner = nil
+        changed.wakeupNoSwitch()
+    }
+
+    /// Wakes threads waiting for system wirings of this map to drain.
+    public func wiringsDrained() { changed.wakeupNoSwitch() }
+
+    /// Releases the write lock and sleeps on `changed`, with no switch point in between (the
+    /// interlock of ltsleep), so no wakeup can be missed. Returns unlocked.
+    private func sleepReleasingLock() async throws {
+        lock.exitWithoutSwitch()
+        try await changed.sleep()
+    }
+
+    /// Waits, write lock held, until no entry in [lo, hi) has a system wiring (FreeBSD's
+    /// vm_map_delete: a vslock'd range is not unmapped under the I/O). Returns write-locked.
+    package func waitForSystemWirings(_ lo: UInt64, _ hi: UInt64) async throws {
+        while let e = entries(in: lo, hi).first(where: { $0.systemWireCount > 0 }) {
+            changed.holders = uvm.systemWiringHolders(e)
+            try await sleepReleasingLock()
+            try await lockWrite()
+        }
     }
 
     package var pageShift: Int { uvm.pageShift }
@@ -61,7 +111,7 @@ public final class VMMap {
                 maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool) -> MapEntry {
         let end = start + length
         timestamp += 1
-        if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil,
+        if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil, !prev.isWired,
            prev.amap == nil, prev.needsCopy, prev.protection == protection, prev.maxProtection == maxProtection,
            prev.inheritance == inheritance, prev.advice == .normal, prev.copyOnWrite == copyOnWrite {
             prev.end = end
@@ -86,6 +136,8 @@ public final class VMMap {
                              inheritance: entry.inheritance, copyOnWrite: entry.copyOnWrite,
                              needsCopy: entry.needsCopy)
         upper.advice = entry.advice
+        upper.userWired = entry.userWired
+        upper.systemWireCount = entry.systemWireCount
         if let amap = entry.amap {
             upper.amap = amap
             upper.amapSlot = entry.amapSlot + Int(delta >> UInt64(pageShift))
@@ -111,8 +163,11 @@ public final class VMMap {
 
     /// Removes entries overlapping [lo, hi) (clipping the ends), their pmap mappings, and their
     /// references to amaps and objects (uvm_unmap_remove + uvm_unmap_detach).
+    /// Wired entries are unwired first (uvm_unmap_remove); the caller has waited for system
+    /// wirings to drain.
     package func remove(_ lo: UInt64, _ hi: UInt64) async throws {
         for e in clip(lo, hi) {
+            if e.isWired { try uvm.changeWiring(e, user: false, systemDelta: -e.systemWireCount) }
             pmap.remove(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)))
             entries.remove(e)
             timestamp += 1
@@ -151,7 +206,8 @@ public final class VMMap {
               prev.object == nil, e.object == nil, prev.amap == nil, e.amap == nil,
               prev.needsCopy == e.needsCopy, prev.copyOnWrite == e.copyOnWrite,
               prev.protection == e.protection, prev.maxProtection == e.maxProtection,
-              prev.inheritance == e.inheritance, prev.advice == e.advice else { return }
+              prev.inheritance == e.inheritance, prev.advice == e.advice,
+              !prev.isWired, !e.isWired else { return }
         entries.remove(e)
         prev.end = e.end
         entries.endDidChange(prev)
@@ -198,9 +254,11 @@ public final class VMMap {
                     amap.ref(e.amapSlots(pageShift))
                     c.amap = amap
                     c.amapSlot = e.amapSlot
-                    if amap.shared || !e.copyOnWrite {
-                        // Others write this amap in place: the child must copy its slots now.
+                    if amap.shared || !e.copyOnWrite || e.isWired {
+                        // Others write this amap in place, or the parent's pages are wired and
+                        // must never become copy-on-write: the child copies its slots now.
                         try await uvm.amapCopy(c)
+                        if e.isWired { try await uvm.copyAnonsNow(c) }
                     } else {
                         e.needsCopy = true
                     }
@@ -216,6 +274,7 @@ public final class VMMap {
     package func removeAll() async throws {
         pmap.removeAll()
         for e in entries.elements {
+            if e.isWired { try uvm.changeWiring(e, user: false, systemDelta: -e.systemWireCount) }
             entries.remove(e)
             try await dropBacking(e)
         }

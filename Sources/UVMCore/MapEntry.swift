@@ -33,6 +33,13 @@ public final class MapEntry: AddressRange {
     public package(set) var copyOnWrite: Bool
     /// UVM_ET_NEEDSCOPY: the amap (or its absence) is shared; copy it before writing.
     public package(set) var needsCopy: Bool
+    /// The user wiring (mlock, mlockall): one flag, so one munlock undoes any number of mlocks.
+    public package(set) var userWired = false
+    /// System wirings (vslock for physio and sysctl): balanced, each undone by its own unwire.
+    public package(set) var systemWireCount = 0
+    /// VM_MAPENT_ISWIRED: the user flag or a system wiring (seed 001's proposal).
+    public var isWired: Bool { userWired || systemWireCount > 0 }
+
     /// Mapped by `mmap device=`: the object is a device pager of fake pages.
     public var isDevice: Bool { object is DeviceObject }
 

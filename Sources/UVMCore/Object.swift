@@ -41,6 +41,9 @@ open class UVMObject: PageOwner {
     public let lock: KMutex
     /// Resident pages by page index.
     public package(set) var pages: [UInt64: VMPage] = [:]
+    /// Per page index, the range wirings that see this object's page there (wired entries whose
+    /// amap does not hide it, and SHM_LOCK): the page holds one wire for each.
+    public package(set) var wiredRefs: [UInt64: Int] = [:]
     /// References: map entries and other holders (uo_refs).
     public package(set) var refs = 1
     public let name: String
@@ -68,7 +71,7 @@ open class UVMObject: PageOwner {
         try await lock.enter()
         for idx in pages.keys.sorted() {
             let pg = pages[idx]!
-            removePage(pg)
+            try removePage(pg)
             try uvm.disposeOfDetachedPage(pg)
         }
         try await lock.exit()
@@ -89,20 +92,24 @@ open class UVMObject: PageOwner {
 
     // MARK: Page bookkeeping
 
+    /// Inserts a page; the range wirings that cover its index wire it.
     package func insertPage(_ pg: VMPage, at idx: UInt64) {
         precondition(pages[idx] == nil, "\(name): page \(idx) already resident")
         pg.owner = self
         pg.offset = uvm.bytes(pages: idx)
         pages[idx] = pg
+        for _ in 0..<(wiredRefs[idx] ?? 0) { uvm.mem.wire(pg) }
     }
 
-    /// Takes the page out of the object and out of every pmap; the caller frees or releases it.
-    package func removePage(_ pg: VMPage) {
+    /// Takes the page out of the object and out of every pmap; the range wirings let it go (a
+    /// page hold keeps it). The caller frees or releases it.
+    package func removePage(_ pg: VMPage) throws {
         let idx = uvm.pageIndex(pg.offset)
         precondition(pages[idx] === pg, "\(name): page \(idx) not ours")
         pages[idx] = nil
         Pmap.pageProtect(pg, .none)
         pg.owner = nil
+        for _ in 0..<(wiredRefs[idx] ?? 0) { try uvm.mem.unwire(pg, uvm.sched) }
     }
 
     /// Allocates a zeroed page at `idx` and inserts it; nil when memory is exhausted.

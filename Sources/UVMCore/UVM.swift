@@ -14,6 +14,8 @@ public final class UVM {
     public var faultRestartBound = 100
     /// One UVM object per vnode: the page cache that read(2), write(2) and mappings share (UBC).
     private var vnodeObjects: [Int: VnodeObject] = [:]
+    /// vslock holds outstanding (page holds, for the audit and the wait-for graph).
+    public package(set) var holds: [PageHold] = []
     package var anonSerial = 0
     package var amapSerial = 0
     package var fakePageSerial = 0

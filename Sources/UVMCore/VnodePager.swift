@@ -53,7 +53,7 @@ public final class VnodeObject: UVMObject {
                 // Contended: give the fake page back, wake its waiters, and wait for the vnode
                 // lock holding nothing, so whoever holds it can finish (and may need our page).
                 try await lock.enter()
-                removePage(pg)
+                try removePage(pg)
                 pg.clearBusy(sched)
                 try uvm.disposeOfDetachedPage(pg)
                 try await lock.exit()
@@ -73,7 +73,7 @@ public final class VnodeObject: UVMObject {
         if pg.released {
             // Truncated while we read it: nobody wants it any more.
             pg.released = false
-            if pages[idx] === pg { removePage(pg) }
+            if pages[idx] === pg { try removePage(pg) }
             try uvm.disposeOfDetachedPage(pg)
         }
         try await lock.exit()
@@ -127,7 +127,7 @@ public final class VnodeObject: UVMObject {
                         scanning = true
                         break
                     }
-                    removePage(pg)
+                    try removePage(pg)
                     try uvm.disposeOfDetachedPage(pg)
                 }
             }
@@ -171,7 +171,7 @@ public final class VnodeObject: UVMObject {
                 pg.clearBusy(sched)
             }
             if invalidate, pages[idx] === pg, !pg.dirty, pg.wireCount == 0, pg.loanCount == 0 {
-                removePage(pg)
+                try removePage(pg)
                 try uvm.disposeOfDetachedPage(pg)
             }
         }

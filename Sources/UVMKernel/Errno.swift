@@ -1,12 +1,12 @@
 // errno values, by their BSD names, and the signals a user access can raise.
 
 /// A system call's error, with NetBSD's name and number.
-public enum Errno: Int32, Error, Sendable, CaseIterable, CustomStringConvertible {
+public enum Errno: Int32, Error, Sendable, CaseIterable {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EIO = 5, E2BIG = 7, EBADF = 9, EAGAIN = 35
     case ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EINVAL = 22
     case EFBIG = 27, ENOSPC = 28, EIDRM = 82, EOVERFLOW = 84, ENOTSUP = 86
 
-    public var description: String { "\(self)".split(separator: ".").last.map(String.init) ?? "E?" }
+    /// The BSD name, as scenarios print it: "EINVAL".
     public var name: String { String(describing: self) }
 }
 

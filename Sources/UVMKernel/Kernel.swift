@@ -78,8 +78,8 @@ public final class Kernel {
         let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
                          vmspace: VMSpace(uvm, name: childName))
         nextPid += 1
-        try await parent.map.lock.enter(.writer)
-        try await child.map.lock.enter(.writer)
+        try await parent.map.lockWrite()
+        try await child.map.lockWrite()
         try await parent.map.forkCopy(into: child.map)
         try await child.map.lock.exit()
         try await parent.map.lock.exit()
@@ -102,8 +102,10 @@ public final class Kernel {
         p.exited = true
     }
 
+    /// Removes every mapping, waiting for system wirings (an I/O in progress) to drain first.
     private func teardown(_ vm: VMSpace) async throws {
-        try await vm.map.lock.enter(.writer)
+        try await vm.map.lockWrite()
+        try await vm.map.waitForSystemWirings(vm.map.minAddress, vm.map.maxAddress)
         try await vm.map.removeAll()
         try await vm.map.lock.exit()
     }
@@ -111,6 +113,10 @@ public final class Kernel {
     /// The end of a run: every live process exits, then every file's cached pages are written
     /// back and freed (unmount), so that any page still allocated is a leak.
     public func shutdown(on lwp: LWP) async throws {
+        if let h = uvm.holds.first {
+            throw sched.abort(KernelFailure(.leak, "vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) was never vsunlocked",
+                                            details: ["\(uvm.holds.count) vslock hold(s) outstanding at the end of the run"]))
+        }
         for p in procs where !p.exited {
             try await teardown(p.vmspace)
             p.exited = true

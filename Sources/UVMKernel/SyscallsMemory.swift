@@ -16,7 +16,7 @@ public enum MmapBacking: Sendable {
 }
 
 /// The first byte of a range that differs from what `check` expected.
-public struct Mismatch: Sendable, Equatable {
+public struct Mismatch: Error, Sendable, Equatable {
     public let offset: UInt64
     public let value: UInt8
 }
@@ -83,9 +83,10 @@ extension Kernel {
             object = DeviceObject(uvm, device: dev)
         }
         let map = p.map
-        try await map.lock.enter(.writer)
+        try await map.lockWrite()
         if let start = addr {
             // MAP_FIXED replaces whatever was there.
+            try await map.waitForSystemWirings(start, start + size)
             try await map.remove(start, start + size)
         } else {
             addr = map.findSpace(length: size, hint: mmapBase)
@@ -104,6 +105,20 @@ extension Kernel {
             // sharer sees the same anons.
             try await uvm.amapCopy(entry)
         }
+        if map.wireFuture && !prot.isEmpty {
+            // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed (ENOMEM).
+            do {
+                guard wiringFits(p, pages: Int(size >> UInt64(uvm.pageShift))) else { throw Errno.ENOMEM }
+                try await wireUser(p, start, start + size)
+            } catch let e as Errno {
+                _ = e
+                try await map.lockWrite()
+                try await map.remove(start, start + size)
+                try await map.lock.exit()
+                throw Errno.ENOMEM
+            }
+            return start + pageOff
+        }
         try await map.lock.exit()
         return start + pageOff
     }
@@ -113,7 +128,8 @@ extension Kernel {
         let p = try liveProc(lwp)
         if len == 0 { return }
         let (lo, hi) = try userRange(addr, len)
-        try await p.map.lock.enter(.writer)
+        try await p.map.lockWrite()
+        try await p.map.waitForSystemWirings(lo, hi)
         try await p.map.remove(lo, hi)
         try await p.map.lock.exit()
     }
@@ -124,14 +140,27 @@ extension Kernel {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         let map = p.map
-        try await map.lock.enter(.writer)
+        try await map.lockWrite()
         guard map.entries(in: lo, hi).allSatisfy({ $0.maxProtection.isSuperset(of: prot) }) else {
             try await map.lock.exit()
             throw Errno.EACCES
         }
-        for e in map.clip(lo, hi) { map.setProtection(e, prot) }
+        var becameAccessible: [(UInt64, UInt64)] = []
+        for e in map.clip(lo, hi) {
+            if map.wireFuture && e.protection.isEmpty && !prot.isEmpty { becameAccessible.append((e.start, e.end)) }
+            map.setProtection(e, prot)
+        }
         if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
         try await map.lock.exit()
+        // MCL_FUTURE wires a mapping once it becomes accessible (uvm_map_protect).
+        for (s, t) in becameAccessible {
+            try await map.lockWrite()
+            guard wiringFits(p, pages: unwiredPages(map, s, t)) else {
+                try await map.lock.exit()
+                throw Errno.ENOMEM
+            }
+            try await wireUser(p, s, t)
+        }
     }
 
     /// minherit(2); holes in the range are skipped.
@@ -139,7 +168,7 @@ extension Kernel {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         let map = p.map
-        try await map.lock.enter(.writer)
+        try await map.lockWrite()
         for e in map.clip(lo, hi) { map.setInheritance(e, inh) }
         if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
         try await map.lock.exit()
@@ -163,10 +192,15 @@ extension Kernel {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         let map = p.map
-        try await map.lock.enter(.writer)
+        try await map.lockWrite()
         if advice == .dontneed || advice == .free, !map.isFullyMapped(lo, hi) {
             try await map.lock.exit()
             throw Errno.EFAULT
+        }
+        if advice == .free, map.entries(in: lo, hi).contains(where: \.isWired) {
+            // uvm_map_clean refuses to free wired memory.
+            try await map.lock.exit()
+            throw Errno.EBUSY
         }
         let entries = map.clip(lo, hi)
         for e in entries { map.setAdvice(e, advice) }
@@ -218,6 +252,11 @@ extension Kernel {
         guard map.isFullyMapped(lo, hi) else {
             try await map.lock.exit()
             throw Errno.EFAULT
+        }
+        if invalidate, map.entries(in: lo, hi).contains(where: \.isWired) {
+            // Invalidating wired pages would take them from their wiring (uvm_map_clean).
+            try await map.lock.exit()
+            throw Errno.EBUSY
         }
         var work: [(VnodeObject, Range<UInt64>)] = []
         for e in map.entries(in: lo, hi) {

@@ -154,7 +154,10 @@ public final class VMPage: Waitable, CustomStringConvertible {
     /// Sleeps until the page is unbusied (uvm_pagewait). The caller must drop the owner's lock
     /// first and re-look the page up afterwards: it may have been freed or replaced.
     public func waitUnbusy(_ sched: Scheduler) async throws {
-        if busyOwner === sched.current {
+        // Checked with no switch point before blocking: the owner may have unbusied the page
+        // since the caller dropped the lock, and its wakeup is gone (uvm_pagewait's interlock).
+        guard let owner = busyOwner else { return }
+        if owner === sched.current {
             throw sched.abort(KernelFailure(.deadlock, "\(sched.current!.name) waits for \(self), which it keeps busy itself",
                                             details: ["\(sched.current!.name) waits for \(waitDescription) held by \(sched.current!.name)"]))
         }

@@ -11,14 +11,13 @@ enum Operations {
     static func vmProt(_ p: Protection) -> VMProt { VMProt(rawValue: p.rawValue) }
 
     @Sim
-    static func perform(_ command: Command, binding: String?, on lwp: LWP, runner: ScenarioRunner) async throws -> String {
+    static func perform(_ command: Command, binding: String?, at location: SourceLocation, on lwp: LWP, runner: ScenarioRunner) async throws -> String {
         let k = runner.kernel!
-        let loc = { (a: Address) in a.location }
         func size(_ s: Size, _ a: Address? = nil) throws -> UInt64 {
-            try runner.bytes(s, a.map(loc) ?? SourceLocation(file: runner.scenario.file, line: 0, column: 0))
+            try runner.bytes(s, a?.location ?? location)
         }
         func bindAddress(_ v: UInt64) throws -> String {
-            if let binding { try runner.bind(binding, .address(v), SourceLocation(file: runner.scenario.file, line: 0, column: 0)) }
+            if let binding { try runner.bind(binding, .address(v), location) }
             return hex(v)
         }
         switch command {
@@ -74,14 +73,44 @@ enum Operations {
             try await k.fsync(lwp, file: file)
         case .fork:
             guard let binding else { throw Errno.EINVAL }
+            try runner.checkNewName(binding, location)
             let child = try await k.fork(lwp, childName: binding)
-            try runner.bind(binding, .process(child.name), SourceLocation(file: runner.scenario.file, line: 0, column: 0))
+            try runner.bind(binding, .process(child.name), location)
         case .exec:
             try await k.exec(lwp)
         case .exit:
             try await k.exit(lwp)
-        case .mlock, .munlock, .mlockall, .munlockall, .shmget, .shmat, .shmdt, .shmctl, .vslock, .vsunlock,
-             .dmaWrite, .dmaRead, .physio, .sysctl, .loan, .unloan, .ptraceRead, .ptraceWrite, .pagedaemon:
+        case .mlock(let a, let len):
+            try await k.mlock(lwp, try runner.address(a), try size(len, a))
+        case .munlock(let a, let len):
+            try await k.munlock(lwp, try runner.address(a), try size(len, a))
+        case .mlockall(let current, let future):
+            try await k.mlockall(lwp, current: current, future: future)
+        case .munlockall:
+            try await k.munlockall(lwp)
+        case .vslock(let a, let len, let access):
+            let prot: VMProt = switch access ?? .readWrite {
+            case .read: [.read]
+            case .write: [.write]
+            case .readWrite: [.read, .write]
+            }
+            let hold = try await k.vslock(lwp, try runner.address(a), try size(len, a), access: prot)
+            if let binding { try runner.bind(binding, .hold(hold), location) }
+            return "ok"
+        case .vsunlock(let handle):
+            try await k.vsunlock(lwp, try runner.hold(handle))
+        case .dmaWrite(let handle, let byte):
+            try await k.dmaWrite(try runner.hold(handle), byte)
+        case .dmaRead(let handle):
+            switch try await k.dmaRead(try runner.hold(handle)) {
+            case .success(let b): return byteString(b)
+            case .failure(let m): return "+\(hex(m.offset)) is \(byteString(m.value))"
+            }
+        case .physio(let device, let dir, let a, let len):
+            try await k.physio(lwp, device: device, read: dir == .read, try runner.address(a), try size(len, a))
+        case .sysctl(let a, let len):
+            try await k.sysctl(lwp, try runner.address(a), try size(len, a))
+        case .shmget, .shmat, .shmdt, .shmctl, .loan, .unloan, .ptraceRead, .ptraceWrite, .pagedaemon:
             throw NotSupported("\(command)")
         }
         return "ok"

@@ -50,19 +50,10 @@ enum Preflight {
 
     private static func checkSupported(_ op: Operation) throws(ScenarioError) {
         let later: String? = switch op.command {
-        case .mlock: "mlock"
-        case .munlock: "munlock"
-        case .mlockall: "mlockall"
-        case .munlockall: "munlockall"
         case .shmget: "shmget"
         case .shmat: "shmat"
         case .shmdt: "shmdt"
         case .shmctl: "shmctl"
-        case .vslock: "vslock"
-        case .vsunlock: "vsunlock"
-        case .dmaWrite, .dmaRead: "dma"
-        case .physio: "physio"
-        case .sysctl: "sysctl"
         case .loan: "loan"
         case .unloan: "unloan"
         case .ptraceRead, .ptraceWrite: "ptrace"

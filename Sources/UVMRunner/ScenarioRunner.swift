@@ -16,6 +16,8 @@ import UVMSched
 enum Value {
     case address(UInt64)
     case process(String)
+    /// A vslock's handle.
+    case hold(PageHold)
 }
 
 @Sim
@@ -141,11 +143,15 @@ public final class ScenarioRunner {
 
     // MARK: Operations
 
+    /// The line of the operation being performed, for run-time scenario errors.
+    private(set) var currentLine = 0
+
     private func perform(_ op: Operation, on lwp: LWP) async throws {
         try await sched.switchPoint(.preempt, "line \(op.location.line)")
+        currentLine = op.location.line
         let result: String
         do {
-            result = try await Operations.perform(op.command, binding: op.binding, on: lwp, runner: self)
+            result = try await Operations.perform(op.command, binding: op.binding, at: op.location, on: lwp, runner: self)
         } catch let e as Errno {
             result = e.name
         } catch let s as Signal {
@@ -226,8 +232,12 @@ public final class ScenarioRunner {
             }
             let got = dev.received.isEmpty ? "nothing" : (dev.received.allSatisfy { $0 == dev.received[0] } ? byteString(dev.received[0]) : "mixed bytes")
             expectEqual("device \(name)", byteString(byte), got)
-        case .locked:
-            throw ScenarioError(location: e.location, message: "expect locked: not supported yet")
+        case .locked(let procName, let addr, let size, let yes):
+            let p = try proc(procName, e.location)
+            let lo = try address(addr) & ~(ps - 1)
+            let hi = (try address(addr) + (try bytes(size, e.location)) + ps - 1) & ~(ps - 1)
+            let locked = !p.exited && p.map.isFullyMapped(lo, hi) && p.map.entries(in: lo, hi).allSatisfy(\.userWired)
+            expectEqual("locked \(procName)", yes ? "yes" : "no", locked ? "yes" : "no")
         }
     }
 
@@ -255,15 +265,26 @@ public final class ScenarioRunner {
         return p
     }
 
-    private func checkNewName(_ name: String, _ loc: SourceLocation) throws(ScenarioError) {
+    func checkNewName(_ name: String, _ loc: SourceLocation) throws(ScenarioError) {
         if kernel.lwps[name] != nil || vars[name] != nil {
             throw ScenarioError(location: loc, message: "expected a new name, '\(name)' is already in use")
         }
     }
 
     func bind(_ name: String, _ v: Value, _ loc: SourceLocation) throws(ScenarioError) {
-        if case .process = v { try checkNewName(name, loc) }
+        if case .process = v { vars[name] = v; return }
+        if kernel.lwps[name] != nil {
+            throw ScenarioError(location: loc, message: "expected a variable name, '\(name)' names a thread")
+        }
         vars[name] = v
+    }
+
+    func hold(_ name: String) throws(ScenarioError) -> PageHold {
+        guard case .hold(let h)? = vars[name] else {
+            throw ScenarioError(location: SourceLocation(file: scenario.file, line: currentLine, column: 0),
+                                message: "expected a handle bound by vslock, found '\(name)'")
+        }
+        return h
     }
 
     func bytes(_ s: Size, _ loc: SourceLocation) throws(ScenarioError) -> UInt64 {

@@ -170,6 +170,15 @@ public final class RWLock: KernelLock {
         try await sched.switchPoint(.lockRelease, lockName)
     }
 
+    /// rw_exit with no switch point: for sleeping with the lock as interlock (the caller blocks
+    /// at once, so no wakeup can slip in between).
+    public func exitWithoutSwitch() {
+        let me = sched.current!
+        if writer === me { writer = nil } else if let i = readers.firstIndex(of: me) { readers.remove(at: i) }
+        me.dropHeld(self)
+        grantWaiters()
+    }
+
     private func grant(_ t: SimThread, _ mode: Mode) {
         switch mode {
         case .writer: writer = t

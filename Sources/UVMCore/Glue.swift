@@ -1,0 +1,133 @@
+// uvm_glue: vslock/vsunlock, the wiring of a user range for kernel I/O (physio, sysctl), and the
+// DMA that moves data to or from the pages it captured.
+//
+// A vslock is a *system* wiring of the range's entries (balanced, so no munlock undoes it, seed
+// 002) plus a *hold* on each physical page it captured (rule 3): whatever happens to the
+// mapping, the object or the entry meanwhile — truncation, munlock, copy-on-write, another
+// vsunlock — the captured page stays allocated, detached and released if its owner lets it go,
+// and is freed by the last holder. Pages are never kept busy for the I/O (rule 7, seed 000).
+//
+// Locking: the map is write-locked to change wiring and capture pages, and busy (not locked)
+// while faulting; munmap waits for the system wiring to drain (FreeBSD vm_map_delete).
+
+import UVMMachine
+import UVMSched
+
+/// One vslock: the range, its system wiring, and the pages it holds.
+public final class PageHold {
+    public let map: VMMap
+    public let start: UInt64
+    public let end: UInt64
+    public let access: VMProt
+    public let thread: SimThread
+    /// The captured pages with the allocation generation they had, so that a DMA can tell the
+    /// page it reaches is still the one it captured.
+    public package(set) var pages: [(page: VMPage, generation: UInt32)] = []
+    public package(set) var released = false
+
+    init(map: VMMap, start: UInt64, end: UInt64, access: VMProt, thread: SimThread) {
+        self.map = map
+        self.start = start
+        self.end = end
+        self.access = access
+        self.thread = thread
+    }
+}
+
+public enum VslockError: Error, Equatable {
+    /// The range is not mapped, or not with the access the I/O needs.
+    case fault
+    /// The wired-page limit would be passed.
+    case limit
+}
+
+extension UVM {
+    /// Threads whose vslocks hold system wirings on `e` (for the wait-for graph of a munmap).
+    func systemWiringHolders(_ e: MapEntry) -> [SimThread] {
+        holds.filter { !$0.released && $0.start < e.end && $0.end > e.start }.map(\.thread)
+    }
+
+    /// uvm_vslock: wires [lo, hi) of `map` as a system wiring for an I/O that needs `access` on
+    /// the memory (write for a device read), and captures its pages.
+    public func vslock(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, access: VMProt) async throws -> Result<PageHold, VslockError> {
+        try await map.lockWrite()
+        guard map.isFullyMapped(lo, hi),
+              map.entries(in: lo, hi).allSatisfy({ $0.protection.isSuperset(of: access) }) else {
+            try await map.lock.exit()
+            return .failure(.fault)
+        }
+        let npages = Int((hi - lo) >> UInt64(pageShift))
+        if mem.wiredCount + npages > mem.wiredMax {
+            try await map.lock.exit()
+            return .failure(.limit)
+        }
+        let entries = map.clip(lo, hi)
+        var toFault: [MapEntry] = []
+        for e in entries where try changeWiring(e, user: e.userWired, systemDelta: 1) { toFault.append(e) }
+        let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
+        holds.append(hold)
+        map.busy()
+        try await map.lock.exit()
+
+        // Fault every page in with the access the I/O needs: a write breaks copy-on-write and
+        // loans now, so the captured page is the one the mapping keeps.
+        var failed = false
+        var va = lo
+        while va < hi && !failed {
+            failed = try await fault(map, va: va, access: access, wiring: .current) != .ok
+            va += UInt64(pageSize)
+        }
+        try await map.lockWrite()
+        if !failed {
+            var va = lo
+            while va < hi {
+                guard let e = map.lookup(va), let pg = page(backing: e, va: va) else { failed = true; break }
+                mem.wire(pg)
+                hold.pages.append((pg, pg.generation))
+                va += UInt64(pageSize)
+            }
+        }
+        map.unbusy()
+        if failed {
+            try dropHold(hold)
+            try await map.lock.exit()
+            return .failure(.fault)
+        }
+        try await map.lock.exit()
+        return .success(hold)
+    }
+
+    /// uvm_vsunlock: undoes exactly that vslock — its system wiring and its page holds —
+    /// whatever else happened to the range meanwhile.
+    public func vsunlock(_ hold: PageHold) async throws {
+        precondition(!hold.released, "vsunlock of a released hold")
+        try await hold.map.lockWrite()
+        try dropHold(hold)
+        try await hold.map.lock.exit()
+    }
+
+    private func dropHold(_ hold: PageHold) throws {
+        for e in hold.map.entries(in: hold.start, hold.end) {
+            try changeWiring(e, user: e.userWired, systemDelta: -1)
+        }
+        for (pg, _) in hold.pages {
+            try mem.unwire(pg, sched)
+            try releaseHeldPage(pg)
+        }
+        hold.released = true
+        holds.removeAll { $0 === hold }
+        hold.map.wiringsDrained()
+    }
+
+    /// The page a DMA reaches through `hold`, or a use-after-free failure if the captured page
+    /// was freed or given to another owner since (seed 000's freed physio buffer).
+    public func dmaPage(_ hold: PageHold, _ i: Int) throws -> VMPage {
+        let (pg, gen) = hold.pages[i]
+        if pg.isFree || pg.generation != gen {
+            throw sched.abort(KernelFailure(
+                .useAfterFree, "DMA through a vslock of \(hex(hold.start))-\(hex(hold.end)) reached \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
+                details: ["captured \(pg) at generation \(gen); it is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]))
+        }
+        return pg
+    }
+}
