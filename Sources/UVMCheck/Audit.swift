@@ -112,6 +112,14 @@ private struct Auditor {
                 }
             }
         }
+        for seg in k.shmSegments.values {
+            if objectWired[ObjectIdentifier(seg.object)] == nil { objectWired[ObjectIdentifier(seg.object)] = (seg.object, [:]) }
+            guard seg.locked else { continue }
+            for idx in 0..<(seg.size >> UInt64(shift)) {
+                objectWired[ObjectIdentifier(seg.object)]!.1[idx, default: 0] += 1
+                if let pg = seg.object.pages[idx] { expected[pg.pfn, default: 0] += 1 }
+            }
+        }
         for h in k.uvm.holds where !h.released {
             for (pg, _) in h.pages where !pg.fictitious { expected[pg.pfn, default: 0] += 1 }
         }
@@ -200,6 +208,9 @@ private struct Auditor {
             let va = vpn << UInt64(shift)
             guard let e = map.lookup(va) else {
                 fail("\(p.name): pmap maps \(hex(va)) with no map entry"); continue
+            }
+            if pte.page.loanCount > 0 && pte.prot.contains(.write) {
+                fail("\(p.name): loaned \(pte.page) is writable at \(hex(va))")
             }
             if !e.protection.isSuperset(of: pte.prot) {
                 fail("\(p.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")

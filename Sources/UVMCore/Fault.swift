@@ -106,7 +106,14 @@ extension UVM {
             }
             var page = pg
             var prot = entry.protection
-            if anon.refs > 1 {
+            if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || wiring != .none) {
+                // A write, or any wiring (rule 4), gets a page of its own.
+                guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
+                    try await unlockAll(map, amap)
+                    return .done(.sigkill)
+                }
+                page = copy
+            } else if anon.refs > 1 {
                 if access.contains(.write) {
                     // Copy-on-write: this amap gets its own copy of the shared anon.
                     guard let copy = newAnon(copying: pg) else {
@@ -168,11 +175,20 @@ extension UVM {
                 mem.stats.cowFaults += 1
                 enter(map, vpn, anon.page!, entry.protection)
             } else {
+                var page = pg
+                if pg.loanCount > 0 && !entry.copyOnWrite && (access.contains(.write) || wiring != .none) {
+                    // A write through a shared mapping, or any wiring (rule 4), breaks the loan.
+                    guard let copy = try breakLoan(objectPage: pg, in: obj) else {
+                        try await unlockAll(map, amap, obj)
+                        return .done(.sigkill)
+                    }
+                    page = copy
+                }
                 var prot = entry.protection
                 if entry.copyOnWrite { prot.remove(.write) }
-                enter(map, vpn, pg, prot)
-                if access.contains(.write) { pg.dirty = true }
-                mem.activate(pg)
+                enter(map, vpn, page, prot)
+                if access.contains(.write) { page.dirty = true }
+                mem.activate(page)
             }
             try await unlockAll(map, amap, obj)
             return .done(.ok)
@@ -183,7 +199,8 @@ extension UVM {
     /// protection may find it lower, or none).
     private func enter(_ map: VMMap, _ vpn: UInt64, _ page: VMPage, _ prot: VMProt) {
         guard !prot.isEmpty else { return }
-        map.pmap.enter(vpn: vpn, page: page, prot: prot)
+        // A loaned page is never writable: the borrower relies on it not changing.
+        map.pmap.enter(vpn: vpn, page: page, prot: page.loanCount > 0 ? prot.subtracting(.write) : prot)
     }
 
     /// uvmfault_unlockall: object, amap, map, innermost first.

@@ -115,3 +115,36 @@ extension UVM {
         try await amap.lock.exit()
     }
 }
+
+extension UVM {
+    /// uvm_obj_wirepages: a range wiring of the object itself (SysV SHM_LOCK): every page index
+    /// of [0, pages) counts one more wiring, and every page is brought in and wired. Called with
+    /// the object lock held and never switches threads, so the caller records its own state in
+    /// the same step. Returns false, changing nothing, if the pages cannot all be had.
+    public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> Bool {
+        precondition(obj.lock.isHeld(by: sched.current))
+        let missing = (0..<pages).filter { obj.pages[$0] == nil }.count
+        let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
+        guard missing <= mem.freeCount, mem.wiredCount + newlyWired <= mem.wiredMax else { return false }
+        for idx in 0..<pages {
+            obj.wiredRefs[idx, default: 0] += 1
+            if let pg = obj.pages[idx] {
+                mem.wire(pg)
+            } else if case .error = obj.lookup(idx) {
+                preconditionFailure("\(obj.name): no page at \(idx) after checking free memory")
+            }
+        }
+        return true
+    }
+
+    /// uvm_obj_unwirepages: the object's own range wiring ends; pages are found through the
+    /// object (never a pmap). Object lock held, no switch point.
+    public func unwireObjectLocked(_ obj: UVMObject, pages: UInt64) throws {
+        precondition(obj.lock.isHeld(by: sched.current))
+        for idx in 0..<pages {
+            obj.wiredRefs[idx, default: 0] -= 1
+            if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }
+            if let pg = obj.pages[idx] { try mem.unwire(pg, sched) }
+        }
+    }
+}

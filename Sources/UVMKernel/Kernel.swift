@@ -27,6 +27,9 @@ public final class Kernel {
     public private(set) var lwps: [String: LWP] = [:]
     public private(set) var files: [String: Vnode] = [:]
     public private(set) var devices: [String: CharDevice] = [:]
+    /// SysV shm segments by id.
+    public internal(set) var shmSegments: [Int: ShmSegment] = [:]
+    var nextShmId = 0
     private var nextPid = 1
     private var nextVnode = 1
 
@@ -83,6 +86,7 @@ public final class Kernel {
         try await parent.map.forkCopy(into: child.map)
         try await child.map.lock.exit()
         try await parent.map.lock.exit()
+        shmFork(parent, child)
         procs.append(child)
         addLWP(name: childName, to: child)
         return child
@@ -91,6 +95,7 @@ public final class Kernel {
     /// exec: the process gets a fresh, empty address space (uvmspace_exec).
     public func exec(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
+        try await shmExit(p)
         try await teardown(p.vmspace)
         p.vmspace = VMSpace(uvm, name: p.name)
     }
@@ -98,6 +103,7 @@ public final class Kernel {
     /// exit: the process's address space goes away.
     public func exit(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
+        try await shmExit(p)
         try await teardown(p.vmspace)
         p.exited = true
     }
@@ -118,9 +124,12 @@ public final class Kernel {
                                             details: ["\(uvm.holds.count) vslock hold(s) outstanding at the end of the run"]))
         }
         for p in procs where !p.exited {
+            try await shmExit(p)
             try await teardown(p.vmspace)
             p.exited = true
         }
+        // The machine goes down: segments nobody removed go with it.
+        for id in shmSegments.keys.sorted() { try await destroy(shmSegments[id]!) }
         for name in files.keys.sorted() {
             let vnode = files[name]!
             guard let obj = uvm.existingVnodeObject(vnode) else { continue }

@@ -30,6 +30,8 @@ public final class Proc: CustomStringConvertible {
     public internal(set) var vmspace: VMSpace
     public internal(set) var lwps: [LWP] = []
     public internal(set) var exited = false
+    /// SysV shm attachments by address.
+    public internal(set) var shmAttachments: [UInt64: ShmSegment] = [:]
 
     init(name: String, pid: Int, uid: UInt32, memlockLimit: UInt64, vmspace: VMSpace) {
         self.name = name

@@ -110,7 +110,27 @@ enum Operations {
             try await k.physio(lwp, device: device, read: dir == .read, try runner.address(a), try size(len, a))
         case .sysctl(let a, let len):
             try await k.sysctl(lwp, try runner.address(a), try size(len, a))
-        case .shmget, .shmat, .shmdt, .shmctl, .loan, .unloan, .ptraceRead, .ptraceWrite, .pagedaemon:
+        case .shmget(let sz):
+            let id = try await k.shmget(lwp, size: try size(sz))
+            if let binding { try runner.bind(binding, .number(UInt64(id)), location) }
+            return "\(id)"
+        case .shmat(let id, let ro):
+            return try bindAddress(try await k.shmat(lwp, id: try runner.number(id, location), readOnly: ro))
+        case .shmdt(let a):
+            try await k.shmdt(lwp, try runner.address(a))
+        case .shmctl(let id, let cmd):
+            let c: Kernel.ShmCommand = switch cmd { case .lock: .lock; case .unlock: .unlock; case .rmid: .remove }
+            try await k.shmctl(lwp, id: try runner.number(id, location), c)
+        case .loan(let a, let len):
+            let l = try await k.loan(lwp, try runner.address(a), try size(len, a))
+            if let binding { try runner.bind(binding, .loan(l), location) }
+        case .unloan(let handle):
+            try k.unloan(try runner.loan(handle))
+        case .ptraceRead(let target, let a):
+            return byteString(try await k.ptraceRead(lwp, target: target, try runner.address(a)))
+        case .ptraceWrite(let target, let a, let b):
+            try await k.ptraceWrite(lwp, target: target, try runner.address(a), b)
+        case .pagedaemon:
             throw NotSupported("\(command)")
         }
         return "ok"

@@ -50,13 +50,6 @@ enum Preflight {
 
     private static func checkSupported(_ op: Operation) throws(ScenarioError) {
         let later: String? = switch op.command {
-        case .shmget: "shmget"
-        case .shmat: "shmat"
-        case .shmdt: "shmdt"
-        case .shmctl: "shmctl"
-        case .loan: "loan"
-        case .unloan: "unloan"
-        case .ptraceRead, .ptraceWrite: "ptrace"
         case .pagedaemon: "pagedaemon"
         default: nil
         }

@@ -18,6 +18,10 @@ enum Value {
     case process(String)
     /// A vslock's handle.
     case hold(PageHold)
+    /// A number, such as a shm id.
+    case number(UInt64)
+    /// A loan's handle.
+    case loan(Loan)
 }
 
 @Sim
@@ -285,6 +289,21 @@ public final class ScenarioRunner {
                                 message: "expected a handle bound by vslock, found '\(name)'")
         }
         return h
+    }
+
+    func loan(_ name: String) throws(ScenarioError) -> Loan {
+        guard case .loan(let l)? = vars[name] else {
+            throw ScenarioError(location: SourceLocation(file: scenario.file, line: currentLine, column: 0),
+                                message: "expected a handle bound by loan, found '\(name)'")
+        }
+        return l
+    }
+
+    /// A variable bound to a number (a shm id), or a literal number.
+    func number(_ text: String, _ loc: SourceLocation) throws(ScenarioError) -> Int {
+        if case .number(let n)? = vars[text] { return Int(n) }
+        if let n = UInt64(hexOrDecimal: text), n <= UInt64(Int.max) { return Int(n) }
+        throw ScenarioError(location: loc, message: "expected a shm id (a variable bound by shmget, or a number), found '\(text)'")
     }
 
     func bytes(_ s: Size, _ loc: SourceLocation) throws(ScenarioError) -> UInt64 {

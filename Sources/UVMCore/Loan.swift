@@ -1,0 +1,102 @@
+// uvm_loan: pages lent read-only to the kernel (a socket send), and loan breaking.
+//
+// A loaned page is mapped read-only everywhere. A write through a mapping — or any wiring fault
+// (BUGS.md rule 4, seed 000 problem 3) — breaks the loan: the owner gets a copy in the page's
+// place and the old page stays with the borrower, owned by nobody, freed at the last unloan.
+// NetBSD refuses to lend a wired page; the borrower then gets a copy instead.
+//
+// Locking: loans are taken and dropped with the map read-locked and the owner's lock held;
+// breaking happens inside the fault with the owner's lock held (no switch point while the page
+// changes hands).
+
+import UVMMachine
+import UVMSched
+
+/// One `loan`: the pages the kernel borrowed.
+public final class Loan {
+    public package(set) var pages: [(page: VMPage, generation: UInt32)] = []
+    public package(set) var dropped = false
+    init() {}
+}
+
+extension UVM {
+    /// uvm_loan: lends the pages of [lo, hi) read-only; the range must be readable.
+    public func loan(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) async throws -> Result<Loan, FaultError> {
+        let loan = Loan()
+        var va = lo
+        while va < hi {
+            let r = try await fault(map, va: va, access: [.read])
+            if r != .ok {
+                try unloan(loan)
+                return .failure(FaultError(result: r))
+            }
+            try await map.lock.enter(.reader)
+            if let e = map.lookup(va), let pg = page(backing: e, va: va), !pg.fictitious {
+                if pg.wireCount > 0 {
+                    // uvm_loananon/uvm_loanuobj refuse wired pages: lend a copy instead.
+                    guard let copy = mem.alloc(owner: nil) else {
+                        try await map.lock.exit()
+                        try unloan(loan)
+                        return .failure(FaultError(result: .sigkill))
+                    }
+                    copy.copyContents(from: pg)
+                    copy.released = true
+                    copy.queue = .none
+                    copy.loanCount = 1
+                    loan.pages.append((copy, copy.generation))
+                } else {
+                    pg.loanCount += 1
+                    Pmap.pageProtect(pg, .read)
+                    loan.pages.append((pg, pg.generation))
+                }
+                mem.stats.loans += 1
+                va += UInt64(pageSize)
+            }
+            try await map.lock.exit()
+        }
+        return .success(loan)
+    }
+
+    /// uvm_unloan: the borrower is done; pages nobody owns any more are freed.
+    public func unloan(_ loan: Loan) throws {
+        precondition(!loan.dropped)
+        for (pg, _) in loan.pages {
+            pg.loanCount -= 1
+            try releaseHeldPage(pg)
+        }
+        loan.dropped = true
+    }
+
+    /// uvm_loanbreak for an object page: a copy takes the page's place in its object (with its
+    /// range wires); the old page stays with its borrowers (and any vslock holds), owned by
+    /// nobody. Called with the object lock held; no switch point.
+    func breakLoan(objectPage pg: VMPage, in obj: UVMObject) throws -> VMPage? {
+        let idx = pageIndex(pg.offset)
+        guard let copy = mem.alloc(owner: nil) else { return nil }
+        copy.copyContents(from: pg)
+        copy.dirty = pg.dirty
+        try obj.removePage(pg)
+        try disposeOfDetachedPage(pg)
+        obj.insertPage(copy, at: idx)
+        mem.activate(copy)
+        mem.stats.loanBreaks += 1
+        return copy
+    }
+
+    /// uvm_loanbreak_anon: the anon (held by one amap slot) gets a copy; the old page stays with
+    /// its borrowers. Called with the amap lock held; no switch point.
+    func breakLoan(anon: Anon, in amap: Amap, slot: Int) throws -> VMPage? {
+        guard let old = anon.page, let copy = mem.alloc(owner: anon) else { return nil }
+        copy.copyContents(from: old)
+        let w = amap.wiredRefs[slot]
+        Pmap.pageProtect(old, .none)
+        for _ in 0..<w { try mem.unwire(old, sched) }
+        old.owner = nil
+        anon.page = copy
+        for _ in 0..<w { mem.wire(copy) }
+        mem.activate(copy)
+        try disposeOfDetachedPage(old)
+        mem.stats.loanBreaks += 1
+        return copy
+    }
+}

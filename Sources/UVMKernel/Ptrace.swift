@@ -1,0 +1,84 @@
+// ptrace(2) PT_READ_D / PT_WRITE_D and the socket loan, the kernel's two ways into another
+// address space's pages.
+//
+// ptrace goes through the target's map at the entry's *maximum* protection, as NetBSD's
+// uvm_io → uvm_map_extract(UVM_EXTRACT_FIXPROT) does: a write to read-only private text is
+// copied to an anon of the target (copy-on-write), so the file never changes. Because wiring
+// faults at maximum protection too (VM_FAULT_WIREMAX, seed 004), a locked private mapping is
+// already anonymous and the write finds the wired anon in place: nothing wired is ever replaced.
+// Errnos: another uid without privilege EPERM, a dead target ESRCH, an unmapped address EINVAL
+// (uvm_map_extract), a protection the mapping can never have EACCES.
+
+import UVMCore
+import UVMMachine
+import UVMSched
+
+extension Kernel {
+    private func traced(_ lwp: LWP, _ name: String) throws -> Proc {
+        guard let target = proc(named: name), !target.exited else { throw Errno.ESRCH }
+        if let me = lwp.proc, me.uid != 0 && me.uid != target.uid { throw Errno.EPERM }
+        return target
+    }
+
+    /// The page backing `va` in `target` after a fault for `access` at maximum protection.
+    private func tracedPage(_ target: Proc, _ va: UInt64, _ access: VMProt) async throws -> VMPage {
+        let map = target.map
+        for _ in 0...uvm.faultRestartBound {
+            try await map.lock.enter(.reader)
+            guard let e = map.lookup(va) else {
+                try await map.lock.exit()
+                throw Errno.EINVAL
+            }
+            let maxProt = e.maxProtection
+            try await map.lock.exit()
+            guard maxProt.isSuperset(of: access) else { throw Errno.EACCES }
+            switch try await uvm.fault(map, va: va, access: access, wiring: access.contains(.write) ? .max : .none) {
+            case .ok: break
+            case .sigsegv where !e.protection.contains(.read):
+                // Readable only through the maximum protection.
+                guard try await uvm.fault(map, va: va, access: access, wiring: .max) == .ok else { throw Errno.EFAULT }
+            default: throw Errno.EFAULT
+            }
+            try await map.lock.enter(.reader)
+            if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va) {
+                // A write needs the target's own page: an anon only it holds, or a shared object page.
+                let own = !access.contains(.write) || !e.copyOnWrite
+                    || (e.amap?.anons[e.amapSlot(for: va, uvm.pageShift)].map { $0.refs == 1 && $0.page === pg } ?? false)
+                if own && (pg.loanCount == 0 || !access.contains(.write)) {
+                    try await map.lock.exit()
+                    return pg
+                }
+            }
+            try await map.lock.exit()
+        }
+        throw sched.abort(KernelFailure(.livelock, "ptrace at \(hex(va)) never found its page in place"))
+    }
+
+    public func ptraceRead(_ lwp: LWP, target name: String, _ va: UInt64) async throws -> UInt8 {
+        let target = try traced(lwp, name)
+        let pg = try await tracedPage(target, va, [.read])
+        return pg.read(Int(va & pageMask))
+    }
+
+    public func ptraceWrite(_ lwp: LWP, target name: String, _ va: UInt64, _ byte: UInt8) async throws {
+        let target = try traced(lwp, name)
+        let pg = try await tracedPage(target, va, [.write])
+        pg.write(Int(va & pageMask), byte, pageSize: pageSize)
+        pg.dirty = true
+    }
+
+    /// The scenario's `loan`: the kernel borrows the pages of the range read-only.
+    public func loan(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws -> Loan {
+        let p = try liveProc(lwp)
+        guard len > 0, let (lo, hi) = roundAndCheck(addr, len) else { throw Errno.EFAULT }
+        switch try await uvm.loan(p.map, lo, hi) {
+        case .success(let l): return l
+        case .failure: throw Errno.EFAULT
+        }
+    }
+
+    public func unloan(_ loan: Loan) throws {
+        guard !loan.dropped else { throw Errno.EINVAL }
+        try uvm.unloan(loan)
+    }
+}

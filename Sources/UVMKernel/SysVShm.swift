@@ -1,0 +1,142 @@
+// SysV shared memory (sysv_shm.c): segments backed by anonymous objects, attached shared.
+//
+// SHM_LOCK wires the segment's object itself, a per-segment state (locking a locked segment or
+// unlocking an unlocked one changes nothing): no mlock or munlock of an attachment can touch it,
+// and it cannot underflow (BUGS.md rule 1, seed 001). NetBSD's errnos: a bad or removed id is
+// EINVAL (not EIDRM), SHM_LOCK/SHM_UNLOCK need privilege (EPERM), shmdt of an address that does
+// not start an attachment is EINVAL.
+
+import UVMCore
+import UVMMachine
+import UVMSched
+
+public final class ShmSegment {
+    public let id: Int
+    public let object: AnonObject
+    public let size: UInt64
+    /// SHMSEG_WIRED.
+    public internal(set) var locked = false
+    /// IPC_RMID done: destroyed at the last detach.
+    public internal(set) var removed = false
+    public internal(set) var attachments = 0
+
+    init(id: Int, object: AnonObject, size: UInt64) {
+        self.id = id
+        self.object = object
+        self.size = size
+    }
+}
+
+extension Kernel {
+    func segment(_ id: Int) throws -> ShmSegment {
+        guard let s = shmSegments[id], !s.removed else { throw Errno.EINVAL }
+        return s
+    }
+
+    /// shmget(IPC_PRIVATE, size): a new segment's id.
+    public func shmget(_ lwp: LWP, size: UInt64) async throws -> Int {
+        _ = try liveProc(lwp)
+        guard size > 0, size <= UInt64(config.pageCount * pageSize) else { throw Errno.EINVAL }
+        let rounded = roundPage(size)!
+        nextShmId += 1
+        let obj = AnonObject(uvm, name: "shm \(nextShmId)", size: rounded)
+        shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded)
+        return nextShmId
+    }
+
+    /// shmat: maps the whole segment shared, read-only with `readOnly` (prot = maxprot = r).
+    public func shmat(_ lwp: LWP, id: Int, readOnly: Bool) async throws -> UInt64 {
+        let p = try liveProc(lwp)
+        let seg = try segment(id)
+        let prot: VMProt = readOnly ? [.read] : [.read, .write]
+        let map = p.map
+        try await map.lockWrite()
+        guard let start = map.findSpace(length: seg.size, hint: mmapBase) else {
+            try await map.lock.exit()
+            throw Errno.ENOMEM
+        }
+        seg.object.reference()
+        map.insert(start: start, length: seg.size, object: seg.object, offset: 0, protection: prot,
+                   maxProtection: prot, inheritance: .share, copyOnWrite: false)
+        seg.attachments += 1
+        p.shmAttachments[start] = seg
+        if map.wireFuture {
+            try await wireUser(p, start, start + seg.size)
+        } else {
+            try await map.lock.exit()
+        }
+        return start
+    }
+
+    /// shmdt: `addr` must be where an attachment starts.
+    public func shmdt(_ lwp: LWP, _ addr: UInt64) async throws {
+        let p = try liveProc(lwp)
+        guard let seg = p.shmAttachments.removeValue(forKey: addr) else { throw Errno.EINVAL }
+        try await detach(p, seg, at: addr)
+    }
+
+    func detach(_ p: Proc, _ seg: ShmSegment, at addr: UInt64) async throws {
+        let map = p.map
+        try await map.lockWrite()
+        try await map.waitForSystemWirings(addr, addr + seg.size)
+        try await map.remove(addr, addr + seg.size)
+        try await map.lock.exit()
+        seg.attachments -= 1
+        if seg.removed && seg.attachments == 0 { try await destroy(seg) }
+    }
+
+    func destroy(_ seg: ShmSegment) async throws {
+        if seg.locked {
+            try await seg.object.lock.enter()
+            try uvm.unwireObjectLocked(seg.object, pages: seg.size >> UInt64(uvm.pageShift))
+            seg.locked = false
+            try await seg.object.lock.exit()
+        }
+        shmSegments[seg.id] = nil
+        try await seg.object.detach()
+    }
+
+    public enum ShmCommand: Sendable { case lock, unlock, remove }
+
+    /// shmctl: SHM_LOCK / SHM_UNLOCK (privileged, per segment, idempotent) and IPC_RMID.
+    public func shmctl(_ lwp: LWP, id: Int, _ cmd: ShmCommand) async throws {
+        let p = try liveProc(lwp)
+        let seg = try segment(id)
+        switch cmd {
+        case .lock, .unlock:
+            guard p.uid == 0 else { throw Errno.EPERM }
+            let pages = seg.size >> UInt64(uvm.pageShift)
+            // The segment's state and its pages' wires change in one step, under the object lock.
+            try await seg.object.lock.enter()
+            var fits = true
+            if cmd == .lock && !seg.locked {
+                fits = uvm.wireObjectLocked(seg.object, pages: pages)
+                seg.locked = fits
+            } else if cmd == .unlock && seg.locked {
+                try uvm.unwireObjectLocked(seg.object, pages: pages)
+                seg.locked = false
+            }
+            try await seg.object.lock.exit()
+            if !fits { throw Errno.ENOMEM }
+        case .remove:
+            seg.removed = true
+            if seg.attachments == 0 { try await destroy(seg) }
+        }
+    }
+
+    /// fork's shmfork: the child's attachments (the map entries were shared by fork).
+    func shmFork(_ parent: Proc, _ child: Proc) {
+        for (addr, seg) in parent.shmAttachments where child.map.lookup(addr)?.object === seg.object {
+            child.shmAttachments[addr] = seg
+            seg.attachments += 1
+        }
+    }
+
+    /// exit/exec's shmexit: every attachment is detached.
+    func shmExit(_ p: Proc) async throws {
+        for (addr, seg) in p.shmAttachments.sorted(by: { $0.key < $1.key }) {
+            p.shmAttachments[addr] = nil
+            try await detach(p, seg, at: addr)
+        }
+    }
+}
