@@ -23,19 +23,21 @@ public struct BenchFigure: Sendable {
 public enum Bench {
     /// Runs every benchmark; `scale` shrinks the work for a quick check (1 = full size).
     public static func run(scale: Int = 1) async -> [BenchFigure] {
-        var out: [BenchFigure] = []
+        // First, while the heap is fresh: the resident-set measurement needs new memory.
+        var out: [BenchFigure] = [metadataPerPage()]
+        out += hostFigures(pages: 16_384 / scale)
         let pages = 65_536 / scale
         out += await faults(pages: pages)
         for n in [10, 60_000 / scale] { out.append(await mapChurn(entries: n, pairs: 20_000 / scale)) }
         out.append(await fork(pages: pages))
-        out.append(metadataPerPage())
+        out += await wiring(pages: pages / 4)
         return out
     }
 
     /// Runs `body` as the only simulated thread of a fresh kernel with `pageCount` pages.
     private static func withKernel(pageCount: Int, _ body: @escaping (Kernel, LWP) async throws -> Void) async {
         let sched = Scheduler()
-        let k = Kernel(sched: sched, config: MachineConfig(pageCount: pageCount))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: pageCount, wiredMax: pageCount))
         let p = k.createProc(name: "bench", uid: 0, memlockLimit: .max)
         let lwp = p.lwps[0]
         let failure = await sched.run([(lwp.thread, { try await body(k, lwp) })])
@@ -97,6 +99,40 @@ public enum Bench {
                            target: "flat from 10 to 60,000 entries")
     }
 
+    /// mlock and munlock per page, of untouched and of touched anonymous memory, and SHM_LOCK
+    /// per page of a segment.
+    static func wiring(pages: Int) async -> [BenchFigure] {
+        var figures: [BenchFigure] = []
+        await withKernel(pageCount: pages * 2 + 64) { k, lwp in
+            let ps = UInt64(k.pageSize)
+            let len = UInt64(pages) * ps
+            let clock = ContinuousClock()
+            for touched in [false, true] {
+                let base = try await k.mmap(lwp, .anon, length: len, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+                if touched { try await k.fill(lwp, base, len, 3) }
+                let t0 = clock.now
+                try await k.mlock(lwp, base, len)
+                let t1 = clock.now
+                try await k.munlock(lwp, base, len)
+                let t2 = clock.now
+                try await k.munmap(lwp, base, len)
+                let what = touched ? "touched" : "untouched"
+                figures.append(BenchFigure(name: "mlock, \(what) memory", value: seconds(t1 - t0) / Double(pages) * 1e9,
+                                           unit: "ns/page", target: "≤ 1/4 of the host's mlock per page"))
+                figures.append(BenchFigure(name: "munlock, \(what) memory", value: seconds(t2 - t1) / Double(pages) * 1e9,
+                                           unit: "ns/page", target: "-"))
+            }
+            let id = try await k.shmget(lwp, size: len)
+            let t0 = clock.now
+            try await k.shmctl(lwp, id: id, .lock)
+            figures.append(BenchFigure(name: "SHM_LOCK", value: seconds(clock.now - t0) / Double(pages) * 1e9,
+                                       unit: "ns/page", target: "-"))
+            try await k.shmctl(lwp, id: id, .unlock)
+            try await k.shmctl(lwp, id: id, .remove)
+        }
+        return figures
+    }
+
     /// fork of a process with `pages` touched anonymous pages.
     static func fork(pages: Int) async -> BenchFigure {
         var t = 0.0
@@ -111,6 +147,38 @@ public enum Bench {
             t = seconds(clock.now - t0)
         }
         return BenchFigure(name: "fork, \(pages) touched pages", value: t * 1e3, unit: "ms", target: "-")
+    }
+
+    /// The host kernel's own costs, for the targets' comparisons: first touch of anonymous
+    /// memory, and mlock per page (nil where RLIMIT_MEMLOCK forbids it).
+    static func hostFigures(pages: Int) -> [BenchFigure] {
+        #if canImport(Glibc)
+        let ps = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let len = pages * ps
+        let clock = ContinuousClock()
+        guard let mem = mmap(nil, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              mem != MAP_FAILED else { return [] }
+        defer { munmap(mem, len) }
+        let bytes = mem.assumingMemoryBound(to: UInt8.self)
+        let t0 = clock.now
+        for i in 0..<pages { bytes[i * ps] = 1 }
+        let touch = seconds(clock.now - t0) / Double(pages)
+        var figures = [BenchFigure(name: "host: first-touch fault", value: touch * 1e9, unit: "ns/page", target: "reference")]
+        guard let fresh = mmap(nil, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              fresh != MAP_FAILED else { return figures }
+        defer { munmap(fresh, len) }
+        let t1 = clock.now
+        if mlock(fresh, len) == 0 {
+            figures.append(BenchFigure(name: "host: mlock, untouched memory", value: seconds(clock.now - t1) / Double(pages) * 1e9,
+                                       unit: "ns/page", target: "reference"))
+            munlock(fresh, len)
+        } else {
+            figures.append(BenchFigure(name: "host: mlock (refused: RLIMIT_MEMLOCK)", value: 0, unit: "", target: "reference"))
+        }
+        return figures
+        #else
+        return []
+        #endif
     }
 
     /// Resident bytes per physical page of the machine's page array (contents not counted: they

@@ -22,12 +22,14 @@ enum Accounting {
     }
 }
 
+/// FLAGS: C copy-on-write, N needs copy, L locked (user wiring), S<n> system wirings.
 enum Show {
     static func render(_ k: Kernel) -> String {
         var out: [String] = []
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         for p in k.procs {
-            out.append("\(p.description)" + (p.exited ? " exited" : ""))
+            out.append("\(p.description)" + (p.exited ? " exited" : "") + (p.map.wireFuture ? " mlockall(future)" : "")
+                       + " wired \(Accounting.wiredPages(p, k)) pages")
             guard !p.exited else { continue }
             out.append("  " + pad("START", 16) + pad("END", 16) + pad("PRT", 4) + pad("MAX", 4) + pad("INH", 6)
                        + pad("RES", 5) + pad("FLAGS", 6) + "BACKING")
@@ -38,6 +40,8 @@ enum Show {
                 var flags = ""
                 if e.copyOnWrite { flags += "C" }
                 if e.needsCopy { flags += "N" }
+                if e.userWired { flags += "L" }
+                if e.systemWireCount > 0 { flags += "S\(e.systemWireCount)" }
                 if flags.isEmpty { flags = "-" }
                 var backing: [String] = []
                 if let o = e.object { backing.append("\(o.name) @\(hex(e.offset))") }
