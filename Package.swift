@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "AddressTreeTests", dependencies: ["AddressTree"]),
         .testTarget(name: "UVMSchedTests", dependencies: ["UVMSched"]),
         .testTarget(name: "UVMScenarioTests", dependencies: ["UVMScenario"]),
-        .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner"]),
+        .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner", "UVMKernel", "UVMCheck"]),
     ]
 )

@@ -209,6 +209,9 @@ private struct Auditor {
             guard let e = map.lookup(va) else {
                 fail("\(p.name): pmap maps \(hex(va)) with no map entry"); continue
             }
+            if e.needsCopy && pte.prot.contains(.write) {
+                fail("\(p.name): \(pte.page) is writable at \(hex(va)) while its entry still needs a copy")
+            }
             if pte.page.loanCount > 0 && pte.prot.contains(.write) {
                 fail("\(p.name): loaned \(pte.page) is writable at \(hex(va))")
             }

@@ -62,8 +62,10 @@ public final class Amap {
 
 extension UVM {
     /// amap_copy for one entry: gives the entry an amap of its own (creating one if it has none),
-    /// sharing the old amap's anons copy-on-write. Called with the map write-locked.
-    package func amapCopy(_ entry: MapEntry) async throws {
+    /// sharing the old amap's anons copy-on-write — or, with `copyPagesNow` (amap_cow_now),
+    /// with copies of their pages made in the same step, for an amap others write in place or
+    /// whose pages are wired. Called with the map write-locked.
+    package func amapCopy(_ entry: MapEntry, copyPagesNow: Bool = false) async throws {
         let npages = Int(entry.pageCount(pageShift))
         guard let old = entry.amap else {
             let new = Amap(self, slots: npages)
@@ -82,7 +84,14 @@ extension UVM {
         try await old.lock.enter()
         let new = Amap(self, slots: npages)
         for i in 0..<npages {
-            if let anon = old.anons[entry.amapSlot + i] {
+            guard let anon = old.anons[entry.amapSlot + i] else { continue }
+            if copyPagesNow, let pg = anon.page {
+                guard let copy = newAnon(copying: pg) else {
+                    try await old.lock.exit()
+                    throw sched.abort(KernelFailure(.panic, "amap_cow_now: out of memory"))
+                }
+                new.anons[i] = copy
+            } else {
                 anon.refs += 1
                 new.anons[i] = anon
             }

@@ -11,9 +11,10 @@ public final class DeviceObject: UVMObject {
     /// Fake pages by page index, created on first fault and kept for the life of the object.
     private var fakePages: [UInt64: VMPage] = [:]
 
+    /// The device keeps its object (refs 0); mappings take references.
     public init(_ uvm: UVM, device: CharDevice) {
         self.device = device
-        super.init(uvm, name: "device \(device.name)")
+        super.init(uvm, name: "device \(device.name)", refs: 0)
     }
 
     public override func lookup(_ idx: UInt64) -> PagerLookup {
@@ -25,8 +26,6 @@ public final class DeviceObject: UVMObject {
         return .resident(pg)
     }
 
-    package override func terminate() async throws {
-        for pg in fakePages.values { Pmap.pageProtect(pg, .none) }
-        fakePages.removeAll()
-    }
+    /// The last mapping went away: the device's memory stays with the device.
+    package override func terminate() async throws {}
 }

@@ -106,6 +106,8 @@ extension UVM {
             }
             var page = pg
             var prot = entry.protection
+            // While the entry still shares its amap copy-on-write, nothing in it is writable.
+            if entry.needsCopy { prot.remove(.write) }
             if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || wiring != .none) {
                 // A write, or any wiring (rule 4), gets a page of its own.
                 guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {

@@ -113,7 +113,7 @@ public final class VMMap {
         timestamp += 1
         if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil, !prev.isWired,
            prev.amap == nil, prev.needsCopy, prev.protection == protection, prev.maxProtection == maxProtection,
-           prev.inheritance == inheritance, prev.advice == .normal, prev.copyOnWrite == copyOnWrite {
+           prev.inheritance == inheritance, prev.copyOnWrite == copyOnWrite {
             prev.end = end
             entries.endDidChange(prev)
             return prev
@@ -135,7 +135,6 @@ public final class VMMap {
                              protection: entry.protection, maxProtection: entry.maxProtection,
                              inheritance: entry.inheritance, copyOnWrite: entry.copyOnWrite,
                              needsCopy: entry.needsCopy)
-        upper.advice = entry.advice
         upper.userWired = entry.userWired
         upper.systemWireCount = entry.systemWireCount
         if let amap = entry.amap {
@@ -197,7 +196,6 @@ public final class VMMap {
     }
 
     package func setInheritance(_ e: MapEntry, _ inh: Inheritance) { e.inheritance = inh }
-    package func setAdvice(_ e: MapEntry, _ advice: Advice) { e.advice = advice }
 
     /// Merges `e` with its predecessor if they are now indistinguishable (after mprotect,
     /// minherit, unwire), as uvm_map_merge does for simple anonymous entries.
@@ -206,7 +204,7 @@ public final class VMMap {
               prev.object == nil, e.object == nil, prev.amap == nil, e.amap == nil,
               prev.needsCopy == e.needsCopy, prev.copyOnWrite == e.copyOnWrite,
               prev.protection == e.protection, prev.maxProtection == e.maxProtection,
-              prev.inheritance == e.inheritance, prev.advice == e.advice,
+              prev.inheritance == e.inheritance,
               !prev.isWired, !e.isWired else { return }
         entries.remove(e)
         prev.end = e.end
@@ -230,7 +228,6 @@ public final class VMMap {
                 let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,
                                  protection: e.protection, maxProtection: e.maxProtection,
                                  inheritance: e.inheritance, copyOnWrite: e.copyOnWrite, needsCopy: false)
-                c.advice = e.advice
                 if let amap = e.amap {
                     amap.ref(e.amapSlots(pageShift))
                     amap.shared = true
@@ -248,17 +245,16 @@ public final class VMMap {
                 let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,
                                  protection: e.protection, maxProtection: e.maxProtection,
                                  inheritance: e.inheritance, copyOnWrite: true, needsCopy: true)
-                c.advice = e.advice
                 e.object?.reference()
                 if let amap = e.amap {
                     amap.ref(e.amapSlots(pageShift))
                     c.amap = amap
                     c.amapSlot = e.amapSlot
                     if amap.shared || !e.copyOnWrite || e.isWired {
-                        // Others write this amap in place, or the parent's pages are wired and
-                        // must never become copy-on-write: the child copies its slots now.
-                        try await uvm.amapCopy(c)
-                        if e.isWired { try await uvm.copyAnonsNow(c) }
+                        // Others write this amap in place (their mappings stay writable), or the
+                        // parent's pages are wired and must never become copy-on-write: the
+                        // child copies the pages now (amap_cow_now).
+                        try await uvm.amapCopy(c, copyPagesNow: true)
                     } else {
                         e.needsCopy = true
                     }
@@ -296,26 +292,25 @@ extension UVM {
         return obj.pages[entry.objectPage(va, pageShift)] != nil
     }
 
-    /// The resident pages backing `entry` (anon pages, then object pages).
-    package func residentPages(_ entry: MapEntry) -> [VMPage] {
+    /// The resident pages backing [lo, hi) of `entry` (anon pages, then object pages).
+    package func residentPages(_ entry: MapEntry, _ lo: UInt64, _ hi: UInt64) -> [VMPage] {
         var result: [VMPage] = []
-        if let amap = entry.amap {
-            for s in entry.amapSlots(pageShift) { if let pg = amap.anons[s]?.page { result.append(pg) } }
-        }
-        if let obj = entry.object, !(obj is DeviceObject) {
-            let first = entry.objectPage(entry.start, pageShift)
-            for i in 0..<entry.pageCount(pageShift) { if let pg = obj.pages[first + i] { result.append(pg) } }
+        var va = lo
+        while va < hi {
+            if let pg = page(backing: entry, va: va) { result.append(pg) }
+            va += UInt64(pageSize)
         }
         return result
     }
 
-    /// MADV_FREE's anonymous part: frees the anons of the entry that only this amap holds, if the
-    /// amap has no other user, and that are not wired or loaned (uvm_map_clean with PGO_FREE).
-    package func freeAnons(_ map: VMMap, _ entry: MapEntry) async throws {
+    /// MADV_FREE's anonymous part: frees the anons of [lo, hi) of the entry that only this amap
+    /// holds, if the amap has no other user, and that are not wired or loaned (uvm_map_clean
+    /// with PGO_FREE).
+    package func freeAnons(_ map: VMMap, _ entry: MapEntry, _ lo: UInt64, _ hi: UInt64) async throws {
         guard let amap = entry.amap else { return }
         try await amap.lock.enter()
         if amap.refs == 1 {
-            for s in entry.amapSlots(pageShift) {
+            for s in entry.amapSlot(for: lo, pageShift)..<entry.amapSlot(for: hi - 1, pageShift) + 1 {
                 guard let anon = amap.anons[s], anon.refs == 1, let pg = anon.page,
                       pg.wireCount == 0, pg.loanCount == 0, !pg.isBusy else { continue }
                 amap.anons[s] = nil

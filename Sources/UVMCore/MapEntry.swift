@@ -12,8 +12,9 @@ public enum Inheritance: String, Sendable {
     case share, copy, none
 }
 
+/// madvise(2) advice that acts on pages (uvm_map_clean, uvm_map_willneed).
 public enum Advice: String, Sendable {
-    case normal, random, sequential, willneed, dontneed, free
+    case willneed, dontneed, free
 }
 
 public final class MapEntry: AddressRange {
@@ -28,7 +29,6 @@ public final class MapEntry: AddressRange {
     public package(set) var protection: VMProt
     public package(set) var maxProtection: VMProt
     public package(set) var inheritance: Inheritance
-    public package(set) var advice: Advice = .normal
     /// UVM_ET_COPYONWRITE: a private mapping; writes go to anons, never to the object.
     public package(set) var copyOnWrite: Bool
     /// UVM_ET_NEEDSCOPY: the amap (or its absence) is shared; copy it before writing.

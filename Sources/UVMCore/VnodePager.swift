@@ -139,6 +139,17 @@ public final class VnodeObject: UVMObject {
             vnode.size = newSize
             try await lock.exit()
         } else {
+            // Growing: bytes stored past the old end through a mapping of the last page were
+            // never file data; the extended area reads as zeros (POSIX ftruncate).
+            let tail = Int(vnode.size & UInt64(uvm.pageSize - 1))
+            if tail != 0 {
+                try await lock.enter()
+                if let last = pages[vnode.size >> UInt64(uvm.pageShift)], last.data != nil {
+                    let end = min(uvm.pageSize, tail + Int(newSize - vnode.size))
+                    last.fill(tail, end - tail, 0, pageSize: uvm.pageSize)
+                }
+                try await lock.exit()
+            }
             vnode.size = newSize
         }
     }
@@ -163,7 +174,12 @@ public final class VnodeObject: UVMObject {
             if pg.dirty {
                 pg.setBusy(sched)
                 pg.dirty = false
-                let data = pg.data
+                var data = pg.data
+                // Bytes past the end of file are not file data: the block gets zeros there.
+                let valid = vnode.size > uvm.bytes(pages: idx) ? Int(min(UInt64(uvm.pageSize), vnode.size - uvm.bytes(pages: idx))) : 0
+                if valid < uvm.pageSize, data != nil {
+                    for i in valid..<uvm.pageSize { data![i] = 0 }
+                }
                 try await lock.exit()
                 try await vnode.writeBlock(idx, data, sched)
                 uvm.mem.stats.pageOuts += 1

@@ -96,24 +96,6 @@ extension UVM {
         }
         return .ok
     }
-
-    /// fork's copy of a wired private entry: the child gets its own copies of the anons now, so
-    /// the parent's wired pages are never shared copy-on-write (FreeBSD vm_fault_copy_entry,
-    /// NetBSD amap_cow_now). `child` already shares the parent's anons through a copied amap.
-    func copyAnonsNow(_ child: MapEntry) async throws {
-        guard let amap = child.amap else { return }
-        try await amap.lock.enter()
-        for s in child.amapSlots(pageShift) {
-            guard let anon = amap.anons[s], anon.refs > 1, let pg = anon.page else { continue }
-            guard let copy = newAnon(copying: pg) else {
-                try await amap.lock.exit()
-                throw sched.abort(KernelFailure(.panic, "fork: out of memory copying wired anons"))
-            }
-            try setAnon(amap, s, copy)
-            try unrefAnon(anon)
-        }
-        try await amap.lock.exit()
-    }
 }
 
 extension UVM {

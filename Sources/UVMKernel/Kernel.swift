@@ -27,6 +27,9 @@ public final class Kernel {
     public private(set) var lwps: [String: LWP] = [:]
     public private(set) var files: [String: Vnode] = [:]
     public private(set) var devices: [String: CharDevice] = [:]
+    /// One device pager object per device (NetBSD's udv), kept by the device itself: every
+    /// mapping of the device sees the same memory, which outlives the mappings.
+    var deviceObjects: [String: DeviceObject] = [:]
     /// SysV shm segments by id.
     public internal(set) var shmSegments: [Int: ShmSegment] = [:]
     var nextShmId = 0
@@ -49,7 +52,9 @@ public final class Kernel {
     }
 
     public func createDevice(name: String, pattern: UInt8) {
-        devices[name] = CharDevice(name: name, pattern: pattern)
+        let dev = CharDevice(name: name, pattern: pattern)
+        devices[name] = dev
+        deviceObjects[name] = DeviceObject(uvm, device: dev)
     }
 
     @discardableResult

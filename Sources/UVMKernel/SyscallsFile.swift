@@ -20,6 +20,7 @@ extension Kernel {
         guard case (let end, false) = offset.addingReportingOverflow(length) else { throw Errno.EINVAL }
         let obj = uvm.vnodeObject(vnode)
         try await vnode.lock.enter(.writer)
+        let oldSize = vnode.size
         do {
             if end > vnode.size { try await obj.setSize(end) }
             var at = offset
@@ -37,6 +38,8 @@ extension Kernel {
                 at += UInt64(n)
             }
         } catch {
+            // IO_UNIT: a write that fails leaves the file's size as it was (ffs_write).
+            if vnode.size > oldSize && !(error is SimAbort) { try await obj.setSize(oldSize) }
             try await vnode.lock.exit()
             throw error
         }

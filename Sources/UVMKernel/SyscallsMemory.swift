@@ -79,8 +79,9 @@ extension Kernel {
             o.reference()
             object = o
         case .device(let name):
-            guard let dev = devices[name] else { throw Errno.ENOENT }
-            object = DeviceObject(uvm, device: dev)
+            guard let o = deviceObjects[name] else { throw Errno.ENOENT }
+            o.reference()
+            object = o
         }
         let map = p.map
         try await map.lockWrite()
@@ -187,50 +188,59 @@ extension Kernel {
     /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
     /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
     /// back and frees the object's; `willneed` reads the object's pages into the page cache.
-    /// `dontneed` and `free` need the whole range mapped (EFAULT, from uvm_map_clean).
+    /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
+    /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
     public func madvise(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ advice: Advice) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         let map = p.map
-        try await map.lockWrite()
+        try await map.lock.enter(.reader)
         if advice == .dontneed || advice == .free, !map.isFullyMapped(lo, hi) {
             try await map.lock.exit()
             throw Errno.EFAULT
         }
         if advice == .free, map.entries(in: lo, hi).contains(where: \.isWired) {
-            // uvm_map_clean refuses to free wired memory.
             try await map.lock.exit()
             throw Errno.EBUSY
         }
-        let entries = map.clip(lo, hi)
-        for e in entries { map.setAdvice(e, advice) }
-        try await map.lock.exit()
+        // File pages are handled after the map lock is dropped: the vnode lock comes first.
+        var files: [(VnodeObject, Range<UInt64>)] = []
         let shift = UInt64(uvm.pageShift)
-        for e in entries {
+        for e in map.entries(in: lo, hi) {
+            let s = max(lo, e.start), t = min(hi, e.end)
+            let objectPages = e.objectPage(s, uvm.pageShift)..<(e.objectPage(t - 1, uvm.pageShift) + 1)
             switch advice {
             case .free:
-                try await uvm.freeAnons(map, e)
+                try await uvm.freeAnons(map, e, s, t)
                 if let obj = e.object as? VnodeObject, !e.copyOnWrite {
-                    try await obj.vnode.lock.enter(.writer)
-                    try await obj.flush(pages: e.objectPage(e.start, uvm.pageShift)..<(e.objectPage(e.end - 1, uvm.pageShift) + 1),
-                                        invalidate: true)
-                    try await obj.vnode.lock.exit()
+                    obj.reference()
+                    files.append((obj, objectPages))
                 }
             case .dontneed:
-                map.pmap.remove(vpns: (e.start >> shift)..<(e.end >> shift))
-                for pg in uvm.residentPages(e) where pg.wireCount == 0 && pg.queue == .active { pg.queue = .inactive }
+                map.pmap.remove(vpns: (s >> shift)..<(t >> shift))
+                for pg in uvm.residentPages(e, s, t) where pg.wireCount == 0 && pg.queue == .active { pg.queue = .inactive }
             case .willneed:
-                guard let obj = e.object else { continue }
-                for idx in e.objectPage(e.start, uvm.pageShift)..<e.objectPage(e.end - 1, uvm.pageShift) + 1
-                where obj.contains(idx) {
+                if let obj = e.object as? VnodeObject {
+                    obj.reference()
+                    files.append((obj, objectPages))
+                }
+            }
+        }
+        try await map.lock.exit()
+        for (obj, pages) in files {
+            if advice == .free {
+                try await obj.vnode.lock.enter(.writer)
+                try await obj.flush(pages: pages, invalidate: true)
+                try await obj.vnode.lock.exit()
+            } else {
+                for idx in pages where obj.contains(idx) {
                     try await obj.lock.enter()
                     let missing = { if case .needIO = obj.lookup(idx) { return true }; return false }()
                     try await obj.lock.exit()
                     if missing { _ = try await obj.pageIn(idx) }
                 }
-            case .normal, .random, .sequential:
-                break
             }
+            try await obj.detach()
         }
     }
 
