@@ -60,6 +60,12 @@ extension UVM {
     /// uvm_unloan: the borrower is done; pages nobody owns any more are freed.
     public func unloan(_ loan: Loan) throws {
         precondition(!loan.dropped)
+        for (pg, gen) in loan.pages {
+            if pg.isFree || pg.generation != gen {
+                throw sched.abort(KernelFailure(.useAfterFree, "a loan's \(pg) was freed while still on loan",
+                                                details: ["lent at generation \(gen); now " + (pg.isFree ? "free" : "generation \(pg.generation)")]))
+            }
+        }
         for (pg, _) in loan.pages {
             pg.loanCount -= 1
             try releaseHeldPage(pg)

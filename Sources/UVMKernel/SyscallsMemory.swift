@@ -108,11 +108,14 @@ extension Kernel {
         }
         if map.wireFuture && !prot.isEmpty {
             // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed (ENOMEM).
+            guard wiringFits(p, pages: Int(size >> UInt64(uvm.pageShift))) else {
+                try await map.remove(start, start + size)
+                try await map.lock.exit()
+                throw Errno.ENOMEM
+            }
             do {
-                guard wiringFits(p, pages: Int(size >> UInt64(uvm.pageShift))) else { throw Errno.ENOMEM }
                 try await wireUser(p, start, start + size)
-            } catch let e as Errno {
-                _ = e
+            } catch is Errno {
                 try await map.lockWrite()
                 try await map.remove(start, start + size)
                 try await map.lock.exit()
