@@ -70,6 +70,9 @@ private struct Auditor {
         for (anon, refs) in anonRefs.values where quiescent ? anon.refs != refs : anon.refs < refs {
             fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
         }
+        for (anon, _) in anonRefs.values where (anon.page == nil) == (anon.swapSlot == nil) {
+            fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
+        }
         checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
@@ -127,6 +130,16 @@ private struct Auditor {
             fail("\(pg) has wire count \(pg.wireCount), the wirings covering it number \(expected[pg.pfn] ?? 0)",
                  ["owner: \(pg.owner?.ownerDescription ?? "none")" + (pg.released ? " (released)" : "")])
             return
+        }
+        var anonWired: [ObjectIdentifier: (Anon, Int32)] = [:]
+        for (amap, counts) in amapWired.values {
+            for (s, anon) in amap.anons.enumerated() {
+                guard let anon else { continue }
+                anonWired[ObjectIdentifier(anon), default: (anon, 0)].1 += counts[s]
+            }
+        }
+        for (anon, w) in anonWired.values where anon.wiredRefs != w {
+            fail("\(anon.ownerDescription) counts \(anon.wiredRefs) wired entries, the maps have \(w)")
         }
         for (amap, counts) in amapWired.values where amap.wiredRefs != counts {
             fail("amap \(amap.serial) counts wired entries \(amap.wiredRefs.filter { $0 != 0 }), the map has \(counts.filter { $0 != 0 })")

@@ -23,10 +23,12 @@ public final class Amap {
     public package(set) var shared = false
     public let serial: Int
 
-    package init(_ uvm: UVM, slots: Int) {
+    /// A new amap; one made by amap_copy shares the source's lock (so an anon's lock is the lock
+    /// of every amap holding it, as in NetBSD).
+    package init(_ uvm: UVM, slots: Int, sharingLockOf source: Amap? = nil) {
         uvm.amapSerial += 1
         serial = uvm.amapSerial
-        lock = KMutex(uvm.sched, class: "amap", name: "amap \(serial)")
+        lock = source?.lock ?? KMutex(uvm.sched, class: "amap", name: "amap \(serial)")
         anons = Array(repeating: nil, count: slots)
         slotRefs = Array(repeating: 1, count: slots)
         wiredRefs = Array(repeating: 0, count: slots)
@@ -82,11 +84,11 @@ extension UVM {
             return
         }
         try await old.lock.enter()
-        let new = Amap(self, slots: npages)
+        let new = Amap(self, slots: npages, sharingLockOf: old)
         for i in 0..<npages {
             guard let anon = old.anons[entry.amapSlot + i] else { continue }
             if copyPagesNow, let pg = anon.page {
-                guard let copy = newAnon(copying: pg) else {
+                guard let copy = newAnon(copying: pg, for: new) else {
                     try await old.lock.exit()
                     throw sched.abort(KernelFailure(.panic, "amap_cow_now: out of memory"))
                 }
@@ -115,18 +117,20 @@ extension UVM {
     /// that cover the slot from the page that backed it before to the new page. `shadowed` is
     /// the object page the slot hides when it was empty (a promotion), so that the object page
     /// gives up those wires. Never switches threads: counts are exact at every step.
-    func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
+    package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
         if w > 0 {
             precondition(anon != nil, "amap \(amap.serial) slot \(slot): wired slot emptied")
-            if let oldPage = old?.page {
-                for _ in 0..<w { try mem.unwire(oldPage, sched) }
-            } else if old == nil, let (obj, idx) = shadowed {
+            if let old {
+                old.wiredRefs -= w
+                if let oldPage = old.page { for _ in 0..<w { try mem.unwire(oldPage, sched) } }
+            } else if let (obj, idx) = shadowed {
                 obj.wiredRefs[idx, default: 0] -= Int(w)
                 if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }
                 if let pg = obj.pages[idx] { for _ in 0..<w { try mem.unwire(pg, sched) } }
             }
+            anon!.wiredRefs += w
             if let pg = anon!.page { for _ in 0..<w { mem.wire(pg) } }
         }
         amap.anons[slot] = anon

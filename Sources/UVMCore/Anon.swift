@@ -5,25 +5,36 @@
 // writable.
 
 import UVMMachine
+import UVMSched
 
 public final class Anon: PageOwner {
     /// Amap slots referring to this anon (an_ref).
     public package(set) var refs = 1
-    /// The resident page; nil only while swapped out (later) or being torn down.
+    /// The resident page; nil while swapped out.
     public package(set) var page: VMPage?
+    /// Where the page is on swap while it is not resident.
+    public package(set) var swapSlot: Int?
+    /// Wired entries that see this anon, over every amap slot holding it: its page holds one
+    /// wire for each, whether it is resident now or swapped in later.
+    public package(set) var wiredRefs: Int32 = 0
+    /// The lock of the amaps holding it (an_lock: amaps made by amap_copy share their lock).
+    public unowned let lock: KMutex
     /// A serial number for messages.
     public let serial: Int
 
-    package init(serial: Int) { self.serial = serial }
+    package init(serial: Int, lock: KMutex) {
+        self.serial = serial
+        self.lock = lock
+    }
 
     public var ownerDescription: String { "anon \(serial)" }
 }
 
 extension UVM {
-    /// uvm_analloc with a new zeroed page; nil when memory is exhausted.
-    package func newAnon(copying source: VMPage?) -> Anon? {
+    /// uvm_analloc with a new zeroed page, for `amap`; nil when memory is exhausted.
+    package func newAnon(copying source: VMPage?, for amap: Amap) -> Anon? {
         anonSerial += 1
-        let anon = Anon(serial: anonSerial)
+        let anon = Anon(serial: anonSerial, lock: amap.lock)
         guard let pg = mem.alloc(owner: anon) else { return nil }
         if let source { pg.copyContents(from: source) }
         anon.page = pg
@@ -35,7 +46,13 @@ extension UVM {
     package func unrefAnon(_ anon: Anon) throws {
         precondition(anon.refs > 0, "\(anon.ownerDescription): reference count underflow")
         anon.refs -= 1
-        guard anon.refs == 0, let pg = anon.page else { return }
+        guard anon.refs == 0 else { return }
+        precondition(anon.wiredRefs == 0, "\(anon.ownerDescription) freed while wired")
+        if let slot = anon.swapSlot {
+            swap.free(slot)
+            anon.swapSlot = nil
+        }
+        guard let pg = anon.page else { return }
         anon.page = nil
         Pmap.pageProtect(pg, .none)
         pg.owner = nil

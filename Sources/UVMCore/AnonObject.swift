@@ -7,6 +7,8 @@ import UVMMachine
 
 public final class AnonObject: UVMObject {
     public let size: UInt64
+    /// Pages the page daemon put on swap, by page index.
+    public package(set) var swapSlots: [UInt64: Int] = [:]
 
     public init(_ uvm: UVM, name: String, size: UInt64) {
         self.size = size
@@ -15,12 +17,47 @@ public final class AnonObject: UVMObject {
 
     public override func contains(_ idx: UInt64) -> Bool { uvm.bytes(pages: idx) < size }
 
-    /// Resident pages are returned; missing ones are zero-filled at once (uao_get, no I/O).
+    /// Resident pages are returned; swapped ones need I/O; missing ones are zero-filled at once
+    /// (uao_get).
     public override func lookup(_ idx: UInt64) -> PagerLookup {
         if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
         guard contains(idx) else { return .error(.pastEOF) }
+        if swapSlots[idx] != nil { return .needIO }
         guard let pg = allocPage(at: idx) else { return .error(.noMemory) }
         uvm.mem.stats.zeroFills += 1
         return .resident(pg)
+    }
+
+    /// Reads page `idx` back from swap. Called with no locks held.
+    public override func pageIn(_ idx: UInt64) async throws -> PageInResult {
+        let sched = uvm.sched
+        try await lock.enter()
+        guard pages[idx] == nil, let slot = swapSlots[idx] else {
+            try await lock.exit()
+            return .done
+        }
+        guard let pg = allocPage(at: idx) else {
+            try await lock.exit()
+            return .error(.noMemory)
+        }
+        swapSlots[idx] = nil
+        pg.setBusy(sched)
+        try await lock.exit()
+        let data = try await uvm.swap.read(slot, sched)
+        try await lock.enter()
+        pg.data = data
+        pg.dirty = true
+        uvm.swap.free(slot)
+        uvm.mem.stats.pageIns += 1
+        pg.clearBusy(sched)
+        try await lock.exit()
+        return .done
+    }
+
+    /// The last reference: pages and swap slots go.
+    package override func terminate() async throws {
+        for slot in swapSlots.values { uvm.swap.free(slot) }
+        swapSlots.removeAll()
+        try await super.terminate()
     }
 }

@@ -40,6 +40,8 @@ private enum FaultStep {
     case again
     /// Restarted because of contention (busy page, vnode lock): counted.
     case restart
+    /// No free page: reclaim some and restart, or fail if nothing can be reclaimed.
+    case noMemory
 }
 
 extension UVM {
@@ -56,6 +58,12 @@ extension UVM {
                 return r
             case .again:
                 continue
+            case .noMemory:
+                // Wake the page daemon and wait for it (here: reclaim on this thread). When every
+                // page is wired nothing can be reclaimed and the fault fails rather than sleeping
+                // forever (BUGS.md rule 9, seed 002): NetBSD's trap then kills the process.
+                if try await pageDaemon(target: 1) == 0 { return .sigkill }
+                fallthrough
             case .restart:
                 restarts += 1
                 if restarts > faultRestartBound {
@@ -97,7 +105,7 @@ extension UVM {
         // Upper layer: the anon in the amap.
         if let amap, let anon = amap.anons[slot] {
             guard let pg = anon.page else {
-                throw sched.abort(KernelFailure(.invariant, "\(anon.ownerDescription) has no page"))
+                return try await swapIn(anon, map, amap)
             }
             if pg.isBusy {
                 try await unlockAll(map, amap)
@@ -112,15 +120,15 @@ extension UVM {
                 // A write, or any wiring (rule 4), gets a page of its own.
                 guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
                     try await unlockAll(map, amap)
-                    return .done(.sigkill)
+                    return .noMemory
                 }
                 page = copy
             } else if anon.refs > 1 {
                 if access.contains(.write) {
                     // Copy-on-write: this amap gets its own copy of the shared anon.
-                    guard let copy = newAnon(copying: pg) else {
+                    guard let copy = newAnon(copying: pg, for: amap) else {
                         try await unlockAll(map, amap)
-                        return .done(.sigkill)
+                        return .noMemory
                     }
                     try setAnon(amap, slot, copy)
                     try unrefAnon(anon)
@@ -138,9 +146,9 @@ extension UVM {
 
         // Lower layer: the object, or zero-fill.
         guard let obj = entry.object else {
-            guard let amap, let anon = newAnon(copying: nil) else {
+            guard let amap, let anon = newAnon(copying: nil, for: amap) else {
                 try await unlockAll(map, amap)
-                return .done(.sigkill)
+                return .noMemory
             }
             try setAnon(amap, slot, anon)
             mem.stats.zeroFills += 1
@@ -161,17 +169,21 @@ extension UVM {
             switch try await obj.pageIn(idx) {
             case .done: return .again
             case .restart: return .restart
+            case .error(.noMemory): return .noMemory
             case .error(let e): return .done(signal(for: e))
             }
+        case .error(.noMemory):
+            try await unlockAll(map, amap, obj)
+            return .noMemory
         case .error(let e):
             try await unlockAll(map, amap, obj)
             return .done(signal(for: e))
         case .resident(let pg):
             if entry.copyOnWrite && access.contains(.write) {
                 // Promote: a private mapping's write goes to a new anon holding a copy.
-                guard let amap, let anon = newAnon(copying: pg) else {
+                guard let amap, let anon = newAnon(copying: pg, for: amap) else {
                     try await unlockAll(map, amap, obj)
-                    return .done(.sigkill)
+                    return .noMemory
                 }
                 try setAnon(amap, slot, anon, shadowed: (obj, idx))
                 mem.stats.cowFaults += 1
@@ -182,7 +194,7 @@ extension UVM {
                     // A write through a shared mapping, or any wiring (rule 4), breaks the loan.
                     guard let copy = try breakLoan(objectPage: pg, in: obj) else {
                         try await unlockAll(map, amap, obj)
-                        return .done(.sigkill)
+                        return .noMemory
                     }
                     page = copy
                 }
@@ -195,6 +207,33 @@ extension UVM {
             try await unlockAll(map, amap, obj)
             return .done(.ok)
         }
+    }
+
+    /// uvmfault_anonget's swap-in: the anon gets a busy page (wired for the wirings that see
+    /// it), the read happens with no lock held, and the fault looks again.
+    private func swapIn(_ anon: Anon, _ map: VMMap, _ amap: Amap) async throws -> FaultStep {
+        guard let slot = anon.swapSlot else {
+            throw sched.abort(KernelFailure(.invariant, "\(anon.ownerDescription) has neither a page nor a swap slot"))
+        }
+        guard let pg = mem.alloc(owner: anon) else {
+            try await unlockAll(map, amap)
+            return .noMemory
+        }
+        pg.setBusy(sched)
+        anon.page = pg
+        anon.swapSlot = nil
+        for _ in 0..<anon.wiredRefs { mem.wire(pg) }
+        try await unlockAll(map, amap)
+        let data = try await swap.read(slot, sched)
+        try await anon.lock.enter()
+        pg.data = data
+        pg.dirty = true
+        swap.free(slot)
+        mem.stats.pageIns += 1
+        mem.activate(pg)
+        pg.clearBusy(sched)
+        try await anon.lock.exit()
+        return .again
     }
 
     /// pmap_enter with the protection the entry allows now (a wiring fault at maximum

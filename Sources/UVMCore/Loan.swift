@@ -94,7 +94,7 @@ extension UVM {
     func breakLoan(anon: Anon, in amap: Amap, slot: Int) throws -> VMPage? {
         guard let old = anon.page, let copy = mem.alloc(owner: anon) else { return nil }
         copy.copyContents(from: old)
-        let w = amap.wiredRefs[slot]
+        let w = anon.wiredRefs
         Pmap.pageProtect(old, .none)
         for _ in 0..<w { try mem.unwire(old, sched) }
         old.owner = nil

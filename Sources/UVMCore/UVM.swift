@@ -20,12 +20,16 @@ public final class UVM {
     package var amapSerial = 0
     package var fakePageSerial = 0
 
-    public init(sched: Scheduler, pageCount: Int, pageSize: Int, wiredMax: Int) {
+    /// The swap device (no slots when the machine has no swap).
+    public let swap: SwapDevice
+
+    public init(sched: Scheduler, pageCount: Int, pageSize: Int, wiredMax: Int, swapPages: Int = 0) {
         precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "page size must be a power of two")
         self.sched = sched
         self.pageSize = pageSize
         self.pageShift = pageSize.trailingZeroBitCount
         self.mem = PhysMem(pageCount: pageCount, pageSize: pageSize, wiredMax: wiredMax)
+        self.swap = SwapDevice(slots: swapPages)
     }
 
     /// The vnode's object (its page cache), created on first use. The vnode itself keeps it:

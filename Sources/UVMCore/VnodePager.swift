@@ -104,6 +104,29 @@ public final class VnodeObject: UVMObject {
         }
     }
 
+    /// What page `pg` writes to its disk block: bytes past the end of file are not file data, so
+    /// the block gets zeros there.
+    private func blockContents(_ pg: VMPage) -> [UInt8]? {
+        guard var data = pg.data else { return nil }
+        let start = pg.offset
+        let valid = vnode.size > start ? Int(min(UInt64(uvm.pageSize), vnode.size - start)) : 0
+        for i in valid..<uvm.pageSize { data[i] = 0 }
+        return data
+    }
+
+    /// The page daemon's write-back of one busy page, with no UVM lock held: it only tries the
+    /// vnode lock (a thread holding it may be waiting for this very page). Returns false if the
+    /// vnode lock was taken.
+    package func writeBack(_ pg: VMPage) async throws -> Bool {
+        let heldByUs = vnode.lock.isHeld(by: uvm.sched.current)
+        if !heldByUs { guard try await vnode.lock.tryEnter(.writer) else { return false } }
+        pg.dirty = false
+        try await vnode.writeBlock(uvm.pageIndex(pg.offset), blockContents(pg), uvm.sched)
+        uvm.mem.stats.pageOuts += 1
+        if !heldByUs { try await vnode.lock.exit() }
+        return true
+    }
+
     /// uvm_vnp_setsize: the file's size changes. Shrinking removes every page past the new end
     /// from the object and from every pmap, waiting for busy pages; a page still held (wired for
     /// I/O, loaned) is detached and marked released, freed by its last holder. The tail of a
@@ -174,12 +197,7 @@ public final class VnodeObject: UVMObject {
             if pg.dirty {
                 pg.setBusy(sched)
                 pg.dirty = false
-                var data = pg.data
-                // Bytes past the end of file are not file data: the block gets zeros there.
-                let valid = vnode.size > uvm.bytes(pages: idx) ? Int(min(UInt64(uvm.pageSize), vnode.size - uvm.bytes(pages: idx))) : 0
-                if valid < uvm.pageSize, data != nil {
-                    for i in valid..<uvm.pageSize { data![i] = 0 }
-                }
+                let data = blockContents(pg)
                 try await lock.exit()
                 try await vnode.writeBlock(idx, data, sched)
                 uvm.mem.stats.pageOuts += 1

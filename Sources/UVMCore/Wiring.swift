@@ -42,6 +42,7 @@ extension UVM {
                 let slot = e.amapSlot + i
                 amap.wiredRefs[slot] += 1
                 if let anon = amap.anons[slot] {
+                    anon.wiredRefs += 1
                     if let pg = anon.page { mem.wire(pg) }
                     continue
                 }
@@ -64,6 +65,7 @@ extension UVM {
                 let slot = e.amapSlot + i
                 amap.wiredRefs[slot] -= 1
                 if let anon = amap.anons[slot] {
+                    anon.wiredRefs -= 1
                     if let pg = anon.page { try mem.unwire(pg, sched) }
                     continue
                 }

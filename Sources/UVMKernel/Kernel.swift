@@ -39,7 +39,8 @@ public final class Kernel {
     public init(sched: Scheduler, config: MachineConfig) {
         self.sched = sched
         self.config = config
-        self.uvm = UVM(sched: sched, pageCount: config.pageCount, pageSize: config.pageSize, wiredMax: config.wiredMax)
+        self.uvm = UVM(sched: sched, pageCount: config.pageCount, pageSize: config.pageSize, wiredMax: config.wiredMax,
+                       swapPages: config.swapPages)
     }
 
     public var pageSize: Int { config.pageSize }

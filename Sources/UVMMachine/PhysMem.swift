@@ -19,7 +19,7 @@ public final class PhysMem {
     public struct Stats: Sendable {
         public var faults = 0, zeroFills = 0, cowFaults = 0, pageIns = 0, pageOuts = 0
         public var allocs = 0, frees = 0, wirings = 0, unwirings = 0
-        public var loans = 0, loanBreaks = 0, releasedPages = 0
+        public var loans = 0, loanBreaks = 0, releasedPages = 0, pagesReclaimed = 0
     }
 
     public init(pageCount: Int, pageSize: Int, wiredMax: Int) {

@@ -130,8 +130,9 @@ enum Operations {
             return byteString(try await k.ptraceRead(lwp, target: target, try runner.address(a)))
         case .ptraceWrite(let target, let a, let b):
             try await k.ptraceWrite(lwp, target: target, try runner.address(a), b)
-        case .pagedaemon:
-            throw NotSupported("\(command)")
+        case .pagedaemon(let pages):
+            let freed = try await k.uvm.pageDaemon(target: pages.map { Int(clamping: $0) })
+            return "freed \(freed)"
         }
         return "ok"
     }

@@ -50,7 +50,6 @@ enum Preflight {
 
     private static func checkSupported(_ op: Operation) throws(ScenarioError) {
         let later: String? = switch op.command {
-        case .pagedaemon: "pagedaemon"
         default: nil
         }
         if let later {

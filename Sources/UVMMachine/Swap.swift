@@ -1,0 +1,39 @@
+// The swap device: page-sized slots that hold anonymous pages the page daemon paged out.
+//
+// Transfers are switch points (the thread sleeps on I/O). A full device makes pageout fail for
+// that page, never the kernel.
+
+import UVMSched
+
+public final class SwapDevice {
+    public let slotCount: Int
+    private var freeSlots: [Int]
+    /// Slot contents; nil means a page of zeros.
+    private var contents: [Int: [UInt8]?] = [:]
+
+    public init(slots: Int) {
+        slotCount = slots
+        freeSlots = Array((0..<slots).reversed())
+    }
+
+    public var usedSlots: Int { slotCount - freeSlots.count }
+
+    /// A free slot, or nil when the device is full.
+    public func alloc() -> Int? { freeSlots.popLast() }
+
+    public func free(_ slot: Int) {
+        precondition(contents[slot] != nil || !freeSlots.contains(slot), "swap slot \(slot) freed twice")
+        contents[slot] = nil
+        freeSlots.append(slot)
+    }
+
+    public func write(_ slot: Int, _ data: [UInt8]?, _ sched: Scheduler) async throws {
+        try await sched.switchPoint(.io, "swap out slot \(slot)")
+        contents[slot] = .some(data)
+    }
+
+    public func read(_ slot: Int, _ sched: Scheduler) async throws -> [UInt8]? {
+        try await sched.switchPoint(.io, "swap in slot \(slot)")
+        return contents[slot] ?? nil
+    }
+}
