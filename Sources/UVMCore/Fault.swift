@@ -28,7 +28,7 @@ public enum FaultResult: Equatable, Sendable {
     case ok
     /// No mapping, or protection forbids the access.
     case sigsegv
-    /// Past the end of a mapped file.
+    /// Past the end of a mapped file, or the page could not be read.
     case sigbus
     /// No memory could be found for the fault (NetBSD's trap kills the process: "out of swap").
     case sigkill
@@ -253,9 +253,9 @@ extension UVM {
 
     private func signal(for e: PagerError) -> FaultResult {
         switch e {
-        case .pastEOF: return .sigbus
-        // NetBSD's trap turns any other fault error, I/O included, into SIGSEGV.
-        case .io: return .sigsegv
+        // Past the end of file and a failed page-in are SIGBUS (as FreeBSD and Linux; NetBSD's
+        // trap sends SIGSEGV for an I/O error).
+        case .pastEOF, .io: return .sigbus
         case .noMemory: return .sigkill
         }
     }

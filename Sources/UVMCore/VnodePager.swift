@@ -52,17 +52,20 @@ public final class VnodeObject: UVMObject {
             guard try await vnode.lock.tryEnter(.writer) else {
                 // Contended: give the fake page back, wake its waiters, and wait for the vnode
                 // lock holding nothing, so whoever holds it can finish (and may need our page).
-                try await lock.enter()
-                try removePage(pg)
-                pg.clearBusy(sched)
-                try uvm.disposeOfDetachedPage(pg)
-                try await lock.exit()
+                try await abandon(pg)
                 try await vnode.lock.enter(.writer)
                 try await vnode.lock.exit()
                 return .restart
             }
         }
-        let data = try await vnode.readBlock(idx, sched)
+        let data: [UInt8]?
+        do {
+            data = try await vnode.readBlock(idx, sched)
+        } catch is Vnode.IOError {
+            if !vnodeHeldByUs { try await vnode.lock.exit() }
+            try await abandon(pg)
+            return .error(.io)
+        }
         if !vnodeHeldByUs { try await vnode.lock.exit() }
 
         try await lock.enter()
@@ -80,6 +83,28 @@ public final class VnodeObject: UVMObject {
         return .done
     }
 
+    /// Drops every page left (unmount, with the vnode locked): dirty pages that could not be
+    /// written go with the machine. Held pages stay with their holders.
+    package func purge() async throws {
+        try await lock.enter()
+        for idx in pages.keys.sorted() {
+            let pg = pages[idx]!
+            try removePage(pg)
+            try uvm.disposeOfDetachedPage(pg)
+        }
+        try await lock.exit()
+    }
+
+    /// Gives back a fake page whose read did not happen: out of the object, unbusied (waking its
+    /// waiters), freed.
+    private func abandon(_ pg: VMPage) async throws {
+        try await lock.enter()
+        try removePage(pg)
+        pg.clearBusy(uvm.sched)
+        try uvm.disposeOfDetachedPage(pg)
+        try await lock.exit()
+    }
+
     /// Brings page `idx` in for read(2)/write(2), which hold the vnode lock. Returns with the
     /// object lock held and the page resident and not busy, or nil past end of file.
     package func residentPageLocked(_ idx: UInt64) async throws -> VMPage? {
@@ -93,9 +118,12 @@ public final class VnodeObject: UVMObject {
                 try await pg.waitUnbusy(uvm.sched)
             case .needIO:
                 try await lock.exit()
-                if case .error(let e) = try await pageIn(idx) {
-                    if e == .pastEOF { return nil }
-                    throw uvm.sched.abort(KernelFailure(.panic, "read of \(vnode.name) page \(idx): out of memory"))
+                switch try await pageIn(idx) {
+                case .done, .restart: continue
+                case .error(.pastEOF): return nil
+                case .error(.io): throw PagerError.io
+                case .error(.noMemory):
+                    if try await uvm.pageDaemon(target: 1) == 0 { throw PagerError.noMemory }
                 }
             case .error:
                 try await lock.exit()
@@ -120,11 +148,16 @@ public final class VnodeObject: UVMObject {
     package func writeBack(_ pg: VMPage) async throws -> Bool {
         let heldByUs = vnode.lock.isHeld(by: uvm.sched.current)
         if !heldByUs { guard try await vnode.lock.tryEnter(.writer) else { return false } }
-        pg.dirty = false
-        try await vnode.writeBlock(uvm.pageIndex(pg.offset), blockContents(pg), uvm.sched)
-        uvm.mem.stats.pageOuts += 1
+        var wrote = true
+        do {
+            try await vnode.writeBlock(uvm.pageIndex(pg.offset), blockContents(pg), uvm.sched)
+            pg.dirty = false
+            uvm.mem.stats.pageOuts += 1
+        } catch is Vnode.IOError {
+            wrote = false  // the page stays dirty: nothing written is lost
+        }
         if !heldByUs { try await vnode.lock.exit() }
-        return true
+        return wrote
     }
 
     /// uvm_vnp_setsize: the file's size changes. Shrinking removes every page past the new end
@@ -178,12 +211,14 @@ public final class VnodeObject: UVMObject {
     }
 
     /// Writes dirty pages in [from, to) back to disk (uvn_put via uvm_map_clean / fsync), in
-    /// ascending offset order. With `invalidate`, clean unwired pages are then freed.
+    /// ascending offset order. With `invalidate`, clean unwired pages are then freed. A page
+    /// that cannot be written stays dirty and the flush throws `PagerError.io` at the end.
     /// The vnode lock is held by the caller.
     public func flush(pages range: Range<UInt64>? = nil, invalidate: Bool = false) async throws {
         let sched = uvm.sched
         try await lock.enter()
         var done = Set<UInt64>()
+        var failed = false
         while true {
             guard let idx = pages.keys.filter({ (range?.contains($0) ?? true) && !done.contains($0) }).min() else { break }
             let pg = pages[idx]!
@@ -199,8 +234,14 @@ public final class VnodeObject: UVMObject {
                 pg.dirty = false
                 let data = blockContents(pg)
                 try await lock.exit()
-                try await vnode.writeBlock(idx, data, sched)
-                uvm.mem.stats.pageOuts += 1
+                do {
+                    try await vnode.writeBlock(idx, data, sched)
+                    uvm.mem.stats.pageOuts += 1
+                } catch is Vnode.IOError {
+                    // The page stays dirty in the cache (nothing written is lost); report EIO.
+                    pg.dirty = true
+                    failed = true
+                }
                 try await lock.enter()
                 pg.clearBusy(sched)
             }
@@ -210,5 +251,6 @@ public final class VnodeObject: UVMObject {
             }
         }
         try await lock.exit()
+        if failed { throw PagerError.io }
     }
 }

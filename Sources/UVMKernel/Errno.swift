@@ -1,5 +1,7 @@
 // errno values, by their BSD names, and the signals a user access can raise.
 
+import UVMCore
+
 /// A system call's error, with NetBSD's name and number.
 public enum Errno: Int32, Error, Sendable, CaseIterable {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EIO = 5, E2BIG = 7, EBADF = 9, EAGAIN = 35
@@ -20,4 +22,16 @@ public struct NotSupported: Error, Sendable, CustomStringConvertible {
     public let what: String
     public init(_ what: String) { self.what = what }
     public var description: String { "\(what): not supported yet" }
+}
+
+extension Errno {
+    /// The errno a system call returns for a pager failure.
+    init(_ e: any Error) {
+        switch e as? PagerError {
+        case .io?: self = .EIO
+        case .noMemory?: self = .ENOMEM
+        case .pastEOF?: self = .EINVAL
+        case nil: self = e as? Errno ?? .EIO
+        }
+    }
 }

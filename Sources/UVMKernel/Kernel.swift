@@ -139,8 +139,10 @@ public final class Kernel {
         for name in files.keys.sorted() {
             let vnode = files[name]!
             guard let obj = uvm.existingVnodeObject(vnode) else { continue }
+            // The machine goes down: a page that cannot be written back is dropped with it.
             try await vnode.lock.enter(.writer)
-            try await obj.flush(invalidate: true)
+            do { try await obj.flush(invalidate: true) } catch is PagerError {}
+            try await obj.purge()
             try await vnode.lock.exit()
         }
     }

@@ -37,11 +37,13 @@ extension Kernel {
                 try await obj.lock.exit()
                 at += UInt64(n)
             }
+        } catch let error as SimAbort {
+            throw error
         } catch {
             // IO_UNIT: a write that fails leaves the file's size as it was (ffs_write).
-            if vnode.size > oldSize && !(error is SimAbort) { try await obj.setSize(oldSize) }
+            if vnode.size > oldSize { try await obj.setSize(oldSize) }
             try await vnode.lock.exit()
-            throw error
+            throw Errno(error)
         }
         try await vnode.lock.exit()
         return length
@@ -68,9 +70,11 @@ extension Kernel {
                 at += UInt64(n)
                 done += UInt64(n)
             }
+        } catch let error as SimAbort {
+            throw error
         } catch {
             try await vnode.lock.exit()
-            throw error
+            throw Errno(error)
         }
         try await vnode.lock.exit()
         return done
@@ -81,17 +85,30 @@ extension Kernel {
         let vnode = try file(name)
         guard size <= UInt64(Int64.max) else { throw Errno.EINVAL }
         let obj = uvm.vnodeObject(vnode)
-        try await vnode.lock.enter(.writer)
-        try await obj.setSize(size)
-        try await vnode.lock.exit()
+        try await withVnodeLock(vnode) { try await obj.setSize(size) }
     }
 
     /// fsync(2): writes the file's dirty pages back.
     public func fsync(_ lwp: LWP, file name: String) async throws {
         let vnode = try file(name)
         guard let obj = uvm.existingVnodeObject(vnode) else { return }
+        try await withVnodeLock(vnode) { try await obj.flush() }
+    }
+
+    /// Runs `body` with the vnode locked, releasing it whatever happens; pager failures become
+    /// their errno.
+    func withVnodeLock<T>(_ vnode: Vnode, _ body: () async throws -> T) async throws -> T {
         try await vnode.lock.enter(.writer)
-        try await obj.flush()
+        let result: T
+        do {
+            result = try await body()
+        } catch let e as SimAbort {
+            throw e
+        } catch {
+            try await vnode.lock.exit()
+            throw Errno(error)
+        }
         try await vnode.lock.exit()
+        return result
     }
 }

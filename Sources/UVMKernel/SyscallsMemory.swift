@@ -232,9 +232,7 @@ extension Kernel {
         try await map.lock.exit()
         for (obj, pages) in files {
             if advice == .free {
-                try await obj.vnode.lock.enter(.writer)
-                try await obj.flush(pages: pages, invalidate: true)
-                try await obj.vnode.lock.exit()
+                try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: true) }
             } else {
                 for idx in pages where obj.contains(idx) {
                     try await obj.lock.enter()
@@ -280,12 +278,16 @@ extension Kernel {
         }
         try await map.lock.exit()
         // The vnode lock comes before the object lock; the map lock is no longer held.
+        var failure: (any Error)?
         for (obj, pages) in work {
-            try await obj.vnode.lock.enter(.writer)
-            try await obj.flush(pages: pages, invalidate: invalidate)
-            try await obj.vnode.lock.exit()
+            do {
+                try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: invalidate) }
+            } catch let e as Errno {
+                failure = failure ?? e
+            }
             try await obj.detach()
         }
+        if let failure { throw failure }
     }
 
     /// mincore(2): one flag per page, true if resident (in the amap or the object, whether or

@@ -14,6 +14,9 @@ public final class Vnode: CustomStringConvertible {
     public var size: UInt64
     /// The vnode (inode) lock.
     public let lock: RWLock
+    /// A bad disk block: every read of it while allocated, and every write to it, fails
+    /// (fault injection: `file ... badpage=N`).
+    public var badBlock: UInt64?
     /// Disk blocks of one page each; a missing block reads as zeros (a hole).
     private var blocks: [UInt64: [UInt8]] = [:]
     public let blockSize: Int
@@ -37,15 +40,22 @@ public final class Vnode: CustomStringConvertible {
 
     public var description: String { "vnode \(name)" }
 
+    /// A disk transfer failed (EIO).
+    public struct IOError: Error {}
+
     /// Reads block `b` from disk (a switch point: the thread sleeps on the I/O).
     public func readBlock(_ b: UInt64, _ sched: Scheduler) async throws -> [UInt8]? {
         try await sched.switchPoint(.io, "read \(name) block \(b)")
-        return blocks[b]
+        // A hole is read as zeros without touching the disk; an allocated bad block fails.
+        guard let data = blocks[b] else { return nil }
+        if b == badBlock { throw IOError() }
+        return data
     }
 
     /// Writes block `b` to disk; all-zero contents are stored as a hole.
     public func writeBlock(_ b: UInt64, _ data: [UInt8]?, _ sched: Scheduler) async throws {
         try await sched.switchPoint(.io, "write \(name) block \(b)")
+        if b == badBlock { throw IOError() }
         if let data, data.contains(where: { $0 != 0 }) { blocks[b] = data } else { blocks[b] = nil }
     }
 

@@ -84,8 +84,9 @@ public final class ScenarioRunner {
             switch st.kind {
             case .machine, .policy:
                 continue
-            case .file(let name, let size, let fill):
+            case .file(let name, let size, let fill, let badPage):
                 kernel.createFile(name: name, size: try bytes(size, st.location), fill: fill)
+                kernel.files[name]!.badBlock = badPage
             case .device(let name, let pattern):
                 kernel.createDevice(name: name, pattern: pattern)
             case .proc(let name, let uid, let memlock):
@@ -163,6 +164,11 @@ public final class ScenarioRunner {
         } catch let e as ScenarioError {
             scenarioError = e
             throw sched.abort(KernelFailure(.invariant, "scenario error"))
+        } catch let e as SimAbort {
+            throw e
+        } catch {
+            // Every failure of a system call is an errno or a signal; anything else is a bug.
+            throw sched.abort(KernelFailure(.panic, "line \(op.location.line): unexpected kernel error \(error)"))
         }
         if !lwp.thread.heldLocks.isEmpty {
             throw sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(op.location.line) holding \(lwp.thread.heldLocks.map(\.lockName).joined(separator: ", "))"))

@@ -32,7 +32,9 @@ public struct Statement: Sendable, Hashable {
         /// contain `-` (`vnode-fault=busy-then-lock`); the kernel, not the parser, knows the knobs.
         case policy(knob: String, value: String)
         /// `file NAME size=SIZE [fill=BYTE]`; `fill` defaults to 0.
-        case file(name: String, size: Size, fill: UInt8)
+        /// `badpage=N`: the disk block behind page N of the file fails every transfer (EIO), for
+        /// fault injection.
+        case file(name: String, size: Size, fill: UInt8, badPage: UInt64? = nil)
         /// `device NAME [pattern=BYTE]`; `pattern` defaults to 0xa5.
         case device(name: String, pattern: UInt8)
         /// `proc NAME [uid=N] [memlock=SIZE]`; `uid` defaults to 1000, a nil `memlock` means one

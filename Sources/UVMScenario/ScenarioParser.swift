@@ -138,18 +138,19 @@ public enum ScenarioParser {
 
     private static func parseFile(_ reader: inout LineReader) throws(ScenarioError) -> Statement.Kind {
         let name = try reader.name("a file name after 'file'")
-        var grammar = OptionGrammar(statement: "file", keys: ["size", "fill"])
+        var grammar = OptionGrammar(statement: "file", keys: ["size", "fill", "badpage"])
         var size: Size?
         var fill: UInt8 = 0
+        var badPage: UInt64?
         while let key = try reader.option(&grammar) {
-            if key == "size" {
-                size = try reader.size("after 'size='")
-            } else {
-                fill = try reader.byte("after 'fill='")
+            switch key {
+            case "size": size = try reader.size("after 'size='")
+            case "fill": fill = try reader.byte("after 'fill='")
+            default: badPage = try reader.number("after 'badpage='")
             }
         }
         guard let size else { throw reader.failure(expected: "size=SIZE for 'file'") }
-        return .file(name: name, size: size, fill: fill)
+        return .file(name: name, size: size, fill: fill, badPage: badPage)
     }
 
     private static func parseDevice(_ reader: inout LineReader) throws(ScenarioError) -> Statement.Kind {

@@ -17,6 +17,7 @@ import Testing
         ("policy wiring = shared-count", .policy(knob: "wiring", value: "shared-count")),
         ("file db size=4p", .file(name: "db", size: Size(4, .pages), fill: 0)),
         ("file db.dat fill=0x5a size=8K", .file(name: "db.dat", size: Size(8, .kib), fill: 0x5a)),
+        ("file bad size=2p badpage=1", .file(name: "bad", size: Size(2, .pages), fill: 0, badPage: 1)),
         ("device tape", .device(name: "tape", pattern: 0xa5)),
         ("device tape pattern=7", .device(name: "tape", pattern: 7)),
         ("proc A", .proc(name: "A", uid: 1000, memlock: nil)),

@@ -1,0 +1,133 @@
+// The vnode pager's locking (seed 003), I/O errors, and the page daemon with swap.
+
+import Testing
+import UVMCore
+import UVMKernel
+import UVMRunner
+import UVMSched
+
+@Suite @Sim struct VnodePagerTests {
+    /// A fault that keeps finding the vnode lock taken restarts; past the bound it is a livelock
+    /// (OpenBSD's restart-only fix made programs start very slowly).
+    @Test func faultRestartingPastTheBoundIsALivelock() async throws {
+        // B runs first and takes the vnode lock, then A runs until it waits for it; from there
+        // the lock's hand-off gives it back to B each time A lets go, so every retry collides.
+        let sched = Scheduler(strategy: ReplayStrategy(choices: [1, 1, 0]))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
+        k.createFile(name: "db", size: 4096, fill: 0x41)
+        let a = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let b = k.createProc(name: "B", uid: 0, memlockLimit: .max)
+        let vnode = k.files["db"]!
+        k.uvm.faultRestartBound = 10
+        var result: UInt8?
+        let failure = await sched.run([
+            (a.lwps[0].thread, {
+                let f = try await k.mmap(a.lwps[0], .file("db"), length: 4096, prot: [.read], maxProt: .all, shared: true, fixed: nil)
+                result = try await k.load(a.lwps[0], f)
+            }),
+            (b.lwps[0].thread, {
+                // Takes the vnode lock again every time it lets go.
+                for _ in 0..<1000 {
+                    try await vnode.lock.enter(.writer)
+                    try await sched.switchPoint(.preempt)
+                    try await vnode.lock.exit()
+                }
+            }),
+        ])
+        #expect(result == nil)
+        #expect(failure?.kind == .livelock)
+        #expect(failure?.message.contains("restarted 11 times") == true)
+    }
+
+    /// The same race with a holder that lets go makes the fault complete after a restart.
+    @Test func faultRestartsAndCompletesWhenTheVnodeIsFreed() async throws {
+        let text = """
+            file db size=1p fill=0x41
+            proc A
+            proc B
+            A: f = mmap file=db 1p shared
+            B: src = mmap anon 1p
+            together
+              A: load f => 0x41|0x00
+              B: write db off=0 from=src len=1p => ok
+            end
+            A: load f => 0x00
+            """
+        for seed in 0...80 as ClosedRange<UInt64> {
+            let r = try await run(text, seed: seed)
+            expectPass(r)
+        }
+    }
+
+    @Test func ioErrorOnPageInIsSigbusForFaultsAndEIOForReads() async throws {
+        let r = try await run("""
+            file db size=2p fill=0x41 badpage=1
+            proc A
+            A: f = mmap file=db 2p shared
+            A: buf = mmap anon 1p
+            A: load f+1p => SIGBUS
+            A: read db off=1p to=buf len=1 => EIO
+            A: load f => 0x41
+            """)
+        expectPass(r)
+    }
+
+    @Test func swapRoundTripKeepsTheData() async throws {
+        let r = try await run("""
+            machine ram=12p swap=16p
+            proc A
+            A: a = mmap anon 8p
+            A: fill a 4p 0x11 => ok
+            A: fill a+4p 4p 0x22 => ok
+            kernel: pagedaemon
+            expect resident A a 8p = 00000000
+            A: check a 4p 0x11 => ok
+            A: check a+4p 4p 0x22 => ok
+            A: b = mmap anon 8p
+            A: fill b 8p 0x33 => ok
+            A: check a 4p 0x11 => ok
+            A: check a+4p 4p 0x22 => ok
+            A: check b 8p 0x33 => ok
+            """)
+        expectPass(r)
+    }
+
+    @Test func pageDaemonNeverTakesWiredBusyOrLoanedPages() async throws {
+        let text = """
+            machine ram=16p swap=16p
+            file f size=2p fill=0x41
+            proc A
+            A: w = mmap anon 2p
+            A: mlock w 2p => ok
+            A: m = mmap file=f 2p shared
+            A: s = loan m 1p => ok
+            together
+              kernel: pagedaemon
+              A: fill w 2p 0x77 => ok
+            end
+            expect resident A w 2p = 11
+            expect resident A m 1p = 1
+            A: unloan s => ok
+            A: check w 2p 0x77 => ok
+            """
+        for seed in 0...40 as ClosedRange<UInt64> {
+            expectPass(try await run(text, seed: seed))
+        }
+    }
+
+    @Test func noReclaimablePageFailsTheFaultInsteadOfSleeping() async throws {
+        let r = try await run("""
+            machine ram=8p wiredmax=8p
+            proc A memlock=8p
+            A: a = mmap anon 8p
+            A: mlock a 8p => ok
+            A: b = mmap anon 1p
+            A: store b 1 => SIGKILL
+            A: munlock a 8p => ok
+            A: store b 1 => SIGKILL
+            A: munmap a 8p => ok
+            A: store b 1 => ok
+            """)
+        expectPass(r)
+    }
+}
