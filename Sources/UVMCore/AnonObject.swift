@@ -41,7 +41,7 @@ public final class AnonObject: UVMObject {
             return .error(.noMemory)
         }
         swapSlots[idx] = nil
-        pg.setBusy(sched)
+        try pg.setBusy(sched)
         try await lock.exit()
         let data = try await uvm.swap.read(slot, sched)
         try await lock.enter()

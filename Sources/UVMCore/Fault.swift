@@ -219,7 +219,7 @@ extension UVM {
             try await unlockAll(map, amap)
             return .noMemory
         }
-        pg.setBusy(sched)
+        try pg.setBusy(sched)
         anon.page = pg
         anon.swapSlot = nil
         for _ in 0..<anon.wiredRefs { mem.wire(pg) }

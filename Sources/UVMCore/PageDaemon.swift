@@ -47,7 +47,7 @@ extension UVM {
             return false
         }
         Pmap.pageProtect(pg, .none)
-        pg.setBusy(sched)
+        try pg.setBusy(sched)
         try await anon.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await anon.lock.enter()
@@ -75,7 +75,7 @@ extension UVM {
         }
         Pmap.pageProtect(pg, .none)
         if pg.dirty {
-            pg.setBusy(sched)
+            try pg.setBusy(sched)
             try await obj.lock.exit()
             let wrote = try await obj.writeBack(pg)
             try await obj.lock.enter()
@@ -103,7 +103,7 @@ extension UVM {
             return false
         }
         Pmap.pageProtect(pg, .none)
-        pg.setBusy(sched)
+        try pg.setBusy(sched)
         try await obj.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await obj.lock.enter()

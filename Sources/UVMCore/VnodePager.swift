@@ -44,7 +44,7 @@ public final class VnodeObject: UVMObject {
             return .error(.noMemory)
         }
         pg.fake = true
-        pg.setBusy(sched)
+        try pg.setBusy(sched)
         try await lock.exit()
 
         let vnodeHeldByUs = vnode.lock.isHeld(by: sched.current)
@@ -230,7 +230,7 @@ public final class VnodeObject: UVMObject {
             }
             done.insert(idx)
             if pg.dirty {
-                pg.setBusy(sched)
+                try pg.setBusy(sched)
                 pg.dirty = false
                 let data = blockContents(pg)
                 try await lock.exit()

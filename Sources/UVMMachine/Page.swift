@@ -38,7 +38,7 @@ public struct PVEntry {
     public let vpn: UInt64
 }
 
-public final class VMPage: Waitable, CustomStringConvertible {
+public final class VMPage: KernelLock, CustomStringConvertible {
     /// Physical frame number; fake device pages have negative numbers.
     public let pfn: Int
     /// The owner: an object (with `offset`) or an anon; nil when free or held only by loans.
@@ -87,6 +87,9 @@ public final class VMPage: Waitable, CustomStringConvertible {
     public var description: String { fictitious ? "fake page \(-pfn)" : "page \(pfn)" }
     public var waitDescription: String { "busy \(self)" + (owner.map { " of \($0.ownerDescription)" } ?? "") }
     public var holders: [SimThread] { busyOwner.map { [$0] } ?? [] }
+    /// As a lock (PG_BUSY): one class for every page, below the object lock in the order.
+    public var lockClass: String { "page busy" }
+    public var lockName: String { "busy \(self)" }
 
     // MARK: Contents
 
@@ -138,14 +141,26 @@ public final class VMPage: Waitable, CustomStringConvertible {
 
     /// Marks the page busy by the running thread. The caller holds the owner's lock and has
     /// checked that the page is not busy.
-    public func setBusy(_ sched: Scheduler) {
+    /// Busying never waits (like a try-lock), but the page is then held like a lock: pages of
+    /// one object are busied in ascending offset (seed 000's "page busy order"), and blocking on
+    /// anything while it is held is recorded by the lock-order checker.
+    public func setBusy(_ sched: Scheduler) throws {
         precondition(busyOwner == nil, "\(self) already busy")
-        busyOwner = sched.current
+        let me = sched.current!
+        if let owner, let above = me.heldLocks.lazy.compactMap({ $0 as? VMPage })
+            .first(where: { $0.owner === owner && $0.offset > self.offset }) {
+            throw sched.abort(KernelFailure(
+                .lockOrder, "\(me.name) busies \(self) at offset \(offset) of \(owner.ownerDescription) while keeping \(above) at offset \(above.offset) busy",
+                details: ["pages of one object are busied in ascending offset order"]))
+        }
+        busyOwner = me
+        me.heldLocks.append(self)
     }
 
     /// Clears PG_BUSY and wakes waiters (uvm_page_unbusy without the PG_RELEASED part, which the
     /// owner's layer handles because it must take the page out of its owner).
     public func clearBusy(_ sched: Scheduler) {
+        busyOwner?.dropHeld(self)
         busyOwner = nil
         for t in busyWaiters { sched.wake(t) }
         busyWaiters.removeAll()
@@ -156,6 +171,8 @@ public final class VMPage: Waitable, CustomStringConvertible {
     public func waitUnbusy(_ sched: Scheduler) async throws {
         // Checked with no switch point before blocking: the owner may have unbusied the page
         // since the caller dropped the lock, and its wakeup is gone (uvm_pagewait's interlock).
+        // The order is recorded whether or not the page is still busy, as for any lock.
+        try sched.lockOrder.willAcquire(self, by: sched.current!, sched: sched)
         guard let owner = busyOwner else { return }
         if owner === sched.current {
             throw sched.abort(KernelFailure(.deadlock, "\(sched.current!.name) waits for \(self), which it keeps busy itself",

@@ -31,6 +31,7 @@ public enum Bench {
         for n in [10, 60_000 / scale] { out.append(await mapChurn(entries: n, pairs: 20_000 / scale)) }
         out.append(await fork(pages: pages))
         out += await wiring(pages: pages / 4)
+        out += await pageDaemon(pages: pages / 4)
         return out
     }
 
@@ -131,6 +132,38 @@ public enum Bench {
             try await k.shmctl(lwp, id: id, .remove)
         }
         return figures
+    }
+
+    /// The page daemon's reclaim rate over clean file pages, and a swap round trip (out by the
+    /// daemon, back in by a fault) per anonymous page.
+    static func pageDaemon(pages: Int) async -> [BenchFigure] {
+        var reclaim = 0.0, roundTrip = 0.0
+        let sched = Scheduler()
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: pages + 64, swapPages: pages))
+        k.createFile(name: "data", size: UInt64(pages) * 4096, fill: 0x41)
+        let p = k.createProc(name: "bench", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        let failure = await sched.run([(lwp.thread, {
+            let ps = UInt64(k.pageSize)
+            let clock = ContinuousClock()
+            let f = try await k.mmap(lwp, .file("data"), length: UInt64(pages) * ps, prot: [.read], maxProt: .all, shared: true, fixed: nil)
+            for i in 0..<UInt64(pages) { _ = try await k.load(lwp, f + i * ps) }
+            let t0 = clock.now
+            let freed = try await k.uvm.pageDaemon(target: nil)
+            reclaim = Double(freed) / seconds(clock.now - t0)
+            try await k.munmap(lwp, f, UInt64(pages) * ps)
+            let a = try await k.mmap(lwp, .anon, length: UInt64(pages) * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            try await k.fill(lwp, a, UInt64(pages) * ps, 9)
+            let t1 = clock.now
+            let out = try await k.uvm.pageDaemon(target: nil)
+            for i in 0..<UInt64(pages) { _ = try await k.load(lwp, a + i * ps) }
+            roundTrip = seconds(clock.now - t1) / Double(max(out, 1))
+        })])
+        precondition(failure == nil, "benchmark failed: \(failure!)")
+        return [
+            BenchFigure(name: "page daemon reclaim, clean file pages", value: reclaim, unit: "pages/s", target: "-"),
+            BenchFigure(name: "swap round trip", value: roundTrip * 1e9, unit: "ns/page", target: "-"),
+        ]
     }
 
     /// fork of a process with `pages` touched anonymous pages.

@@ -3,6 +3,7 @@
 import Testing
 import UVMCore
 import UVMKernel
+import UVMMachine
 import UVMRunner
 import UVMSched
 
@@ -129,5 +130,59 @@ import UVMSched
             A: store b 1 => ok
             """)
         expectPass(r)
+    }
+
+    /// Page busy is a lock in the global order: keeping a page busy while blocking on the vnode
+    /// lock, in one thread, and waiting for a busy page while holding the vnode lock, in another,
+    /// is the seed-003 inversion, reported even when this schedule does not deadlock.
+    @Test func pageBusyIsALockClassForTheOrder() async throws {
+        let sched = Scheduler()
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 8))
+        k.createFile(name: "db", size: 4096, fill: 0)
+        let vnode = k.files["db"]!
+        let page = k.uvm.mem.pages[3]
+        let t1 = sched.makeThread(name: "T1"), t2 = sched.makeThread(name: "T2")
+        let failure = await sched.run([
+            (t1, {
+                try page.setBusy(sched)
+                try await vnode.lock.enter(.writer)   // busy, then the vnode lock
+                try await vnode.lock.exit()
+                page.clearBusy(sched)
+            }),
+            (t2, {
+                try await vnode.lock.enter(.writer)   // the vnode lock, then wait for busy
+                try await page.waitUnbusy(sched)
+                try await vnode.lock.exit()
+            }),
+        ])
+        #expect(failure?.kind == .lockOrder)
+        #expect(failure?.message.contains("busy page 3") == true)
+    }
+
+    @Test func pagesOfOneObjectAreBusiedInAscendingOffset() async throws {
+        let text = """
+            file db size=2p
+            proc A
+            A: f = mmap file=db 2p shared
+            A: load f+1p => 0x00
+            A: load f => 0x00
+            """
+        expectPass(try await run(text))
+        let sched = Scheduler()
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 8))
+        k.createFile(name: "db", size: 8192, fill: 0)
+        let a = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let failure = await sched.run([(a.lwps[0].thread, {
+            let f = try await k.mmap(a.lwps[0], .file("db"), length: 8192, prot: [.read], maxProt: .all, shared: true, fixed: nil)
+            _ = try await k.load(a.lwps[0], f + 4096)
+            _ = try await k.load(a.lwps[0], f)
+            let map = a.map
+            let high = k.uvm.page(backing: map.lookup(f)!, va: f + 4096)!
+            let low = k.uvm.page(backing: map.lookup(f)!, va: f)!
+            try high.setBusy(sched)
+            try low.setBusy(sched)   // descending: refused
+        })])
+        #expect(failure?.kind == .lockOrder)
+        #expect(failure?.details.contains("pages of one object are busied in ascending offset order") == true)
     }
 }
