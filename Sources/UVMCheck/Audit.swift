@@ -47,6 +47,7 @@ private struct Auditor {
     }
 
     mutating func run() {
+        checkCaptures()
         checkPages()
         var amapRefs: [ObjectIdentifier: (Amap, Int, [Int32])] = [:]
         var anonRefs: [ObjectIdentifier: (Anon, Int)] = [:]
@@ -80,6 +81,19 @@ private struct Auditor {
             }
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
+            }
+        }
+    }
+
+    /// A vslock's captured page, or a loaned page, that was freed or given to another owner is
+    /// a use-after-free at the step it happens, before any DMA reaches it.
+    mutating func checkCaptures() {
+        for h in k.uvm.holds where !h.released {
+            for (pg, gen) in h.pages where pg.isFree || pg.generation != gen {
+                if failure == nil {
+                    failure = KernelFailure(.useAfterFree, "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
+                                            details: ["captured at generation \(gen); the page is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")])
+                }
             }
         }
     }
@@ -123,9 +137,20 @@ private struct Auditor {
                 if let pg = seg.object.pages[idx] { expected[pg.pfn, default: 0] += 1 }
             }
         }
-        for h in k.uvm.holds where !h.released {
+        for h in k.uvm.holds where !h.released && h.holdsPages {
             for (pg, _) in h.pages where !pg.fictitious { expected[pg.pfn, default: 0] += 1 }
         }
+        for seg in k.shmSegments.values where seg.locked {
+            for (idx, pg) in seg.object.pages where pg.wireCount == 0 {
+                fail("shm segment \(seg.id) is SHM_LOCKed but its page \(idx) (\(pg)) is pageable")
+            }
+        }
+        for p in k.procs where !p.exited && p.map.wireFuture && !p.futureWiringRequested {
+            fail("\(p.name): new mappings are wired (MCL_FUTURE) though this image never asked for it")
+        }
+        // Historic `unwire=pmap` keeps wires where the wiring fault put them, so they cannot be
+        // recomputed from the layers; the counters are still checked.
+        guard k.uvm.policy.unwire == .object else { return }
         for pg in k.uvm.mem.pages where pg.wireCount != expected[pg.pfn] ?? 0 {
             fail("\(pg) has wire count \(pg.wireCount), the wirings covering it number \(expected[pg.pfn] ?? 0)",
                  ["owner: \(pg.owner?.ownerDescription ?? "none")" + (pg.released ? " (released)" : "")])

@@ -120,7 +120,7 @@ extension UVM {
     package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
-        if w > 0 {
+        if w > 0 && wiresFollowPages {
             precondition(anon != nil, "amap \(amap.serial) slot \(slot): wired slot emptied")
             if let old {
                 old.wiredRefs -= w

@@ -62,7 +62,11 @@ extension UVM {
                 // Wake the page daemon and wait for it (here: reclaim on this thread). When every
                 // page is wired nothing can be reclaimed and the fault fails rather than sleeping
                 // forever (BUGS.md rule 9, seed 002): NetBSD's trap then kills the process.
-                if try await pageDaemon(target: 1) == 0 { return .sigkill }
+                // Historic `wired-exhaustion=wait`: sleep until some page is freed.
+                if try await pageDaemon(target: 1) == 0 {
+                    guard policy.wiredExhaustion == .wait else { return .sigkill }
+                    try await mem.waitForFreePage(sched)
+                }
                 fallthrough
             case .restart:
                 restarts += 1
@@ -116,7 +120,7 @@ extension UVM {
             var prot = entry.protection
             // While the entry still shares its amap copy-on-write, nothing in it is writable.
             if entry.needsCopy { prot.remove(.write) }
-            if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || wiring != .none) {
+            if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
                 // A write, or any wiring (rule 4), gets a page of its own.
                 guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
                     try await unlockAll(map, amap)
@@ -165,8 +169,12 @@ extension UVM {
             try await pg.waitUnbusy(sched)
             return .restart
         case .needIO:
+            let vnodeObject = obj as? VnodeObject
+            let lockedEarly = try await vnodeObject?.lockEarly() ?? false
             try await unlockAll(map, amap, obj)
-            switch try await obj.pageIn(idx) {
+            let result = try await obj.pageIn(idx)
+            if lockedEarly { try await vnodeObject!.vnode.lock.exit() }
+            switch result {
             case .done: return .again
             case .restart: return .restart
             case .error(.noMemory): return .noMemory
@@ -190,7 +198,7 @@ extension UVM {
                 enter(map, vpn, anon.page!, entry.protection)
             } else {
                 var page = pg
-                if pg.loanCount > 0 && !entry.copyOnWrite && (access.contains(.write) || wiring != .none) {
+                if pg.loanCount > 0 && !entry.copyOnWrite && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
                     // A write through a shared mapping, or any wiring (rule 4), breaks the loan.
                     guard let copy = try breakLoan(objectPage: pg, in: obj) else {
                         try await unlockAll(map, amap, obj)
@@ -222,7 +230,7 @@ extension UVM {
         try pg.setBusy(sched)
         anon.page = pg
         anon.swapSlot = nil
-        for _ in 0..<anon.wiredRefs { mem.wire(pg) }
+        if wiresFollowPages { for _ in 0..<anon.wiredRefs { mem.wire(pg) } }
         try await unlockAll(map, amap)
         let data = try await swap.read(slot, sched)
         try await anon.lock.enter()

@@ -23,6 +23,9 @@ public final class PageHold {
     /// The captured pages with the allocation generation they had, so that a DMA can tell the
     /// page it reaches is still the one it captured.
     public package(set) var pages: [(page: VMPage, generation: UInt32)] = []
+    /// Whether the captured pages are held (wired) by this vslock: not under the historic
+    /// `vslock=entry`, where only the map entries are wired.
+    public package(set) var holdsPages = true
     public package(set) var released = false
 
     init(map: VMMap, start: UInt64, end: UInt64, access: VMProt, thread: SimThread) {
@@ -62,31 +65,34 @@ extension UVM {
             return .failure(.limit)
         }
         let entries = map.clip(lo, hi)
-        var toFault: [MapEntry] = []
-        for e in entries where try changeWiring(e, user: e.userWired, systemDelta: 1) { toFault.append(e) }
+        for e in entries { try changeWiring(e, in: map, user: e.userWired, systemDelta: 1) }
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
+        hold.holdsPages = policy.vslock != .entry
         holds.append(hold)
         map.busy()
         try await map.lock.exit()
 
-        // Fault every page in with the access the I/O needs: a write breaks copy-on-write and
-        // loans now, so the captured page is the one the mapping keeps.
+        // Fault each page in with the access the I/O needs (a write breaks copy-on-write and
+        // loans now, so the captured page is the one the mapping keeps), then capture it. Other
+        // threads run between the pages, as between uvm_fault_wire's faults.
         var failed = false
         var va = lo
+        var attempts = 0
         while va < hi && !failed {
             failed = try await fault(map, va: va, access: access, wiring: .current) != .ok
-            va += UInt64(pageSize)
-        }
-        try await map.lockWrite()
-        if !failed {
-            var va = lo
-            while va < hi {
-                guard let e = map.lookup(va), let pg = page(backing: e, va: va) else { failed = true; break }
-                mem.wire(pg)
-                hold.pages.append((pg, pg.generation))
+            if failed { break }
+            try await map.lockWrite()
+            let captured = try await capture(hold, at: va)
+            try await map.lock.exit()
+            if captured {
                 va += UInt64(pageSize)
+                attempts = 0
+            } else {
+                attempts += 1
+                failed = attempts > faultRestartBound
             }
         }
+        try await map.lockWrite()
         map.unbusy()
         if failed {
             try dropHold(hold)
@@ -95,6 +101,25 @@ extension UVM {
         }
         try await map.lock.exit()
         return .success(hold)
+    }
+
+    /// Captures the page behind `va` (map write-locked). Modern: the page is held (wired) and
+    /// not kept busy (rule 7). Historic `vslock=entry`: the page is only remembered, not held.
+    /// Historic `vslock=busy`: it is also kept busy until vsunlock — the same page twice waits
+    /// for itself, and two pages of one object in decreasing offset order can deadlock with a
+    /// flush (seed 000). Returns false if the page went away since the fault (fault again).
+    private func capture(_ hold: PageHold, at va: UInt64) async throws -> Bool {
+        guard let e = hold.map.lookup(va), let pg = page(backing: e, va: va) else { return false }
+        if policy.vslock == .busy {
+            if pg.isBusy {
+                try await pg.waitUnbusy(sched)
+                return false
+            }
+            try pg.setBusy(sched)
+        }
+        if hold.holdsPages { mem.wire(pg) }
+        hold.pages.append((pg, pg.generation))
+        return true
     }
 
     /// uvm_vsunlock: undoes exactly that vslock — its system wiring and its page holds —
@@ -108,11 +133,20 @@ extension UVM {
 
     private func dropHold(_ hold: PageHold) throws {
         for e in hold.map.entries(in: hold.start, hold.end) {
-            try changeWiring(e, user: e.userWired, systemDelta: -1)
+            if policy.vslock == .entry {
+                // Historic: unwire the entry unless the user wired it, whoever else still
+                // needs it (NetBSD uvm_vsunlock before the user/system split).
+                if !e.userWired { try changeWiring(e, in: hold.map, user: false, systemDelta: -e.systemWireCount) }
+            } else {
+                try changeWiring(e, in: hold.map, user: e.userWired, systemDelta: -1)
+            }
         }
         for (pg, _) in hold.pages {
-            try mem.unwire(pg, sched)
-            try releaseHeldPage(pg)
+            if pg.busyOwner === hold.thread { pg.clearBusy(sched) }
+            if hold.holdsPages {
+                try mem.unwire(pg, sched)
+                try releaseHeldPage(pg)
+            }
         }
         hold.released = true
         holds.removeAll { $0 === hold }

@@ -20,6 +20,10 @@ public final class Loan {
 }
 
 extension UVM {
+    /// Whether a wiring fault breaks a loan whatever its access (rule 4). Historic
+    /// `wire-loan=keep`: only a write does, so a read-only wiring keeps the page on loan.
+    var wiringBreaksLoans: Bool { policy.wireLoan == .breakLoan }
+
     /// uvm_loan: lends the pages of [lo, hi) read-only; the range must be readable.
     public func loan(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) async throws -> Result<Loan, FaultError> {
         let loan = Loan()
@@ -68,7 +72,13 @@ extension UVM {
         }
         for (pg, _) in loan.pages {
             pg.loanCount -= 1
-            try releaseHeldPage(pg)
+            if policy.wireLoan == .keep && pg.owner == nil && pg.loanCount == 0 {
+                // Historic uvm_unloanpage: a page nobody owns goes back to the free list at its
+                // last unloan, whatever still wires it (uvm_pagefree zeroes the wire count).
+                try mem.freeIgnoringWirings(pg, sched)
+            } else {
+                try releaseHeldPage(pg)
+            }
         }
         loan.dropped = true
     }
@@ -94,7 +104,7 @@ extension UVM {
     func breakLoan(anon: Anon, in amap: Amap, slot: Int) throws -> VMPage? {
         guard let old = anon.page, let copy = mem.alloc(owner: anon) else { return nil }
         copy.copyContents(from: old)
-        let w = anon.wiredRefs
+        let w = wiresFollowPages ? anon.wiredRefs : 0
         Pmap.pageProtect(old, .none)
         for _ in 0..<w { try mem.unwire(old, sched) }
         old.owner = nil

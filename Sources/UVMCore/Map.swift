@@ -166,7 +166,7 @@ public final class VMMap {
     /// wirings to drain.
     package func remove(_ lo: UInt64, _ hi: UInt64) async throws {
         for e in clip(lo, hi) {
-            if e.isWired { try uvm.changeWiring(e, user: false, systemDelta: -e.systemWireCount) }
+            if e.isWired { try uvm.changeWiring(e, in: self, user: false, systemDelta: -e.systemWireCount) }
             pmap.remove(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)))
             entries.remove(e)
             timestamp += 1
@@ -270,7 +270,7 @@ public final class VMMap {
     package func removeAll() async throws {
         pmap.removeAll()
         for e in entries.elements {
-            if e.isWired { try uvm.changeWiring(e, user: false, systemDelta: -e.systemWireCount) }
+            if e.isWired { try uvm.changeWiring(e, in: self, user: false, systemDelta: -e.systemWireCount) }
             entries.remove(e)
             try await dropBacking(e)
         }

@@ -98,7 +98,7 @@ open class UVMObject: PageOwner {
         pg.owner = self
         pg.offset = uvm.bytes(pages: idx)
         pages[idx] = pg
-        for _ in 0..<(wiredRefs[idx] ?? 0) { uvm.mem.wire(pg) }
+        if uvm.wiresFollowPages { for _ in 0..<(wiredRefs[idx] ?? 0) { uvm.mem.wire(pg) } }
     }
 
     /// Takes the page out of the object and out of every pmap; the range wirings let it go (a
@@ -109,7 +109,7 @@ open class UVMObject: PageOwner {
         pages[idx] = nil
         Pmap.pageProtect(pg, .none)
         pg.owner = nil
-        for _ in 0..<(wiredRefs[idx] ?? 0) { try uvm.mem.unwire(pg, uvm.sched) }
+        if uvm.wiresFollowPages { for _ in 0..<(wiredRefs[idx] ?? 0) { try uvm.mem.unwire(pg, uvm.sched) } }
     }
 
     /// Allocates a zeroed page at `idx` and inserts it; nil when memory is exhausted.

@@ -20,6 +20,8 @@ public final class UVM {
     package var amapSerial = 0
     package var fakePageSerial = 0
 
+    /// The kernel's behaviour: modern, or historic knobs (BUGS.md).
+    public var policy = Policy.modern
     /// The swap device (no slots when the machine has no swap).
     public let swap: SwapDevice
 

@@ -30,6 +30,16 @@ public final class VnodeObject: UVMObject {
         return contains(idx) ? .needIO : .error(.pastEOF)
     }
 
+    /// Historic `vnode-fault=lock-early` (OpenBSD uvm_vnode.c r1.108): the fault takes the inode
+    /// lock inside the object lock, before busying the page — the reverse of truncation's order.
+    /// Called by the fault with its locks held; returns whether it took the lock (the fault
+    /// releases it after the page-in).
+    package func lockEarly() async throws -> Bool {
+        guard uvm.policy.vnodeFault == .lockEarly, !vnode.lock.isHeld(by: uvm.sched.current) else { return false }
+        try await vnode.lock.enter(.writer)
+        return true
+    }
+
     /// Reads page `idx` from disk into a new busy page. Called with no locks held.
     public override func pageIn(_ idx: UInt64) async throws -> PageInResult {
         let sched = uvm.sched
@@ -48,7 +58,11 @@ public final class VnodeObject: UVMObject {
         try await lock.exit()
 
         let vnodeHeldByUs = vnode.lock.isHeld(by: sched.current)
-        if !vnodeHeldByUs {
+        if !vnodeHeldByUs && uvm.policy.vnodeFault == .busyThenLock {
+            // Historic: sleep on the inode lock with the page busy — truncation holds the inode
+            // lock and waits for this page (seed 003's deadlock).
+            try await vnode.lock.enter(.writer)
+        } else if !vnodeHeldByUs {
             guard try await vnode.lock.tryEnter(.writer) else {
                 // Contended: give the fake page back, wake its waiters, and wait for the vnode
                 // lock holding nothing, so whoever holds it can finish (and may need our page).
@@ -184,7 +198,12 @@ public final class VnodeObject: UVMObject {
                         break
                     }
                     try removePage(pg)
-                    try uvm.disposeOfDetachedPage(pg)
+                    if uvm.policy.truncate == .free {
+                        // Historic: uvm_pagefree frees the page whatever still holds it.
+                        try uvm.mem.freeIgnoringWirings(pg, sched)
+                    } else {
+                        try uvm.disposeOfDetachedPage(pg)
+                    }
                 }
             }
             let tail = Int(newSize & UInt64(uvm.pageSize - 1))
@@ -217,10 +236,11 @@ public final class VnodeObject: UVMObject {
     public func flush(pages range: Range<UInt64>? = nil, invalidate: Bool = false) async throws {
         let sched = uvm.sched
         try await lock.enter()
-        var done = Set<UInt64>()
-        var failed = false
-        while true {
-            guard let idx = pages.keys.filter({ (range?.contains($0) ?? true) && !done.contains($0) }).min() else { break }
+        // Busy the range's dirty pages as one cluster, in ascending offset, waiting for a busy
+        // page while keeping the ones already taken (genfs_do_putpages).
+        var cluster: [(UInt64, VMPage)] = []
+        var next = range?.lowerBound ?? 0
+        while let idx = pages.keys.filter({ $0 >= next && (range?.contains($0) ?? true) }).min() {
             let pg = pages[idx]!
             if pg.isBusy {
                 try await lock.exit()
@@ -228,24 +248,31 @@ public final class VnodeObject: UVMObject {
                 try await lock.enter()
                 continue
             }
-            done.insert(idx)
             if pg.dirty {
                 try pg.setBusy(sched)
-                pg.dirty = false
-                let data = blockContents(pg)
-                try await lock.exit()
-                do {
-                    try await vnode.writeBlock(idx, data, sched)
-                    uvm.mem.stats.pageOuts += 1
-                } catch is Vnode.IOError {
-                    // The page stays dirty in the cache (nothing written is lost); report EIO.
-                    pg.dirty = true
-                    failed = true
-                }
-                try await lock.enter()
-                pg.clearBusy(sched)
+                cluster.append((idx, pg))
             }
-            if invalidate, pages[idx] === pg, !pg.dirty, pg.wireCount == 0, pg.loanCount == 0 {
+            next = idx + 1
+        }
+        try await lock.exit()
+        var failed = false
+        for (idx, pg) in cluster {
+            pg.dirty = false
+            do {
+                try await vnode.writeBlock(idx, blockContents(pg), sched)
+                uvm.mem.stats.pageOuts += 1
+            } catch is Vnode.IOError {
+                // The page stays dirty in the cache (nothing written is lost); report EIO.
+                pg.dirty = true
+                failed = true
+            }
+        }
+        try await lock.enter()
+        for (_, pg) in cluster { pg.clearBusy(sched) }
+        if invalidate {
+            for idx in pages.keys.sorted() where range?.contains(idx) ?? true {
+                let pg = pages[idx]!
+                guard !pg.isBusy, !pg.dirty, pg.wireCount == 0, pg.loanCount == 0 else { continue }
                 try removePage(pg)
                 try uvm.disposeOfDetachedPage(pg)
             }

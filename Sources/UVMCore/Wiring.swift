@@ -21,14 +21,14 @@ extension UVM {
     /// Applies a wiring change to `e` (map write-locked). Returns true if the entry became
     /// wired: its resident pages are wired now, and the caller faults in the rest.
     @discardableResult
-    public func changeWiring(_ e: MapEntry, user: Bool, systemDelta: Int) throws -> Bool {
+    public func changeWiring(_ e: MapEntry, in map: VMMap, user: Bool, systemDelta: Int) throws -> Bool {
         precondition(e.systemWireCount + systemDelta >= 0, "system wiring underflow")
         let change = Self.wiringChanges(e, user: user, systemDelta: systemDelta)
         let wasWired = e.isWired
         e.userWired = user
         e.systemWireCount += systemDelta
         guard change else { return false }
-        if wasWired { try releaseRangeWiring(e) } else { holdRangeWiring(e) }
+        if wasWired { try releaseRangeWiring(e, in: map) } else { holdRangeWiring(e) }
         return !wasWired
     }
 
@@ -36,6 +36,7 @@ extension UVM {
     /// more wired entry, and the page backing each address now takes one wire.
     private func holdRangeWiring(_ e: MapEntry) {
         if e.isDevice { return }  // fake pages: their wire count never changes
+        let wirePages = wiresFollowPages
         for i in 0..<Int(e.pageCount(pageShift)) {
             let va = e.start + UInt64(i) << UInt64(pageShift)
             if let amap = e.amap {
@@ -43,22 +44,24 @@ extension UVM {
                 amap.wiredRefs[slot] += 1
                 if let anon = amap.anons[slot] {
                     anon.wiredRefs += 1
-                    if let pg = anon.page { mem.wire(pg) }
+                    if wirePages, let pg = anon.page { mem.wire(pg) }
                     continue
                 }
             }
             if let obj = e.object {
                 let idx = e.objectPage(va, pageShift)
                 obj.wiredRefs[idx, default: 0] += 1
-                if let pg = obj.pages[idx] { mem.wire(pg) }
+                if wirePages, let pg = obj.pages[idx] { mem.wire(pg) }
             }
         }
     }
 
     /// The reverse of `holdRangeWiring`: the pages found through the amap and the object (never
     /// the pmap) each give up one wire.
-    private func releaseRangeWiring(_ e: MapEntry) throws {
+    private func releaseRangeWiring(_ e: MapEntry, in map: VMMap) throws {
+        if !wiresFollowPages { try unwireThroughPmap(e, map) }
         if e.isDevice { return }
+        let unwirePages = wiresFollowPages
         for i in 0..<Int(e.pageCount(pageShift)) {
             let va = e.start + UInt64(i) << UInt64(pageShift)
             if let amap = e.amap {
@@ -66,7 +69,7 @@ extension UVM {
                 amap.wiredRefs[slot] -= 1
                 if let anon = amap.anons[slot] {
                     anon.wiredRefs -= 1
-                    if let pg = anon.page { try mem.unwire(pg, sched) }
+                    if unwirePages, let pg = anon.page { try mem.unwire(pg, sched) }
                     continue
                 }
             }
@@ -74,29 +77,75 @@ extension UVM {
                 let idx = e.objectPage(va, pageShift)
                 obj.wiredRefs[idx, default: 0] -= 1
                 if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }
-                if let pg = obj.pages[idx] { try mem.unwire(pg, sched) }
+                if unwirePages, let pg = obj.pages[idx] { try mem.unwire(pg, sched) }
             }
         }
     }
 
-    /// The access a wiring fault asks for: write on a private mapping that could ever be written
-    /// (VM_FAULT_WIREMAX: copy it to anonymous memory now, rule 5), read otherwise.
-    public static func wiringAccess(_ e: MapEntry) -> VMProt {
-        e.copyOnWrite && e.maxProtection.contains(.write) ? [.read, .write] : [.read]
+    /// Historic `unwire=pmap` (NetBSD uvm_fault_unwire_locked, FreeBSD vm_fault_unwire before
+    /// 2014): each address is looked up in the pmap; a missing entry is skipped (its wire leaks),
+    /// and the physical address is turned back into a page — which a device's fake page is not.
+    private func unwireThroughPmap(_ e: MapEntry, _ map: VMMap) throws {
+        var va = e.start
+        while va < e.end {
+            if let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) {
+                guard let pg = mem.page(physical: pte.page) else {
+                    throw sched.abort(KernelFailure(
+                        .panic, "vm_fault_unwire: \(hex(va)) maps device memory that has no vm_page of its own; the fake page's wiring is not found",
+                        details: ["PHYS_TO_VM_PAGE does not return the device pager's fake page (seed 002, PR/29915)"]))
+                }
+                try mem.unwire(pg, sched)
+            }
+            va += UInt64(pageSize)
+        }
     }
+
+    /// The access and protection of a wiring fault. Modern (rule 5, VM_FAULT_WIREMAX): at the
+    /// maximum protection, writing a private mapping that could ever be written, so it is copied
+    /// to anonymous memory now and no later fault replaces a wired page. Historic
+    /// `wire-prot=current`: a read at the current protection, no copy.
+    func wiringFault(_ e: MapEntry) -> (access: VMProt, wiring: FaultWiring) {
+        switch policy.wireProt {
+        case .max: return (e.copyOnWrite && e.maxProtection.contains(.write) ? [.read, .write] : [.read], .max)
+        case .current: return ([.read], .current)
+        }
+    }
+
+    /// Whether range wires move with the page that backs an address when it is replaced or
+    /// removed (modern, rule 2). Historic `unwire=pmap`: wires stay on whatever page the wiring
+    /// fault wired, and unwiring finds pages through the pmap (NetBSD's uvm_fault_unwire).
+    var wiresFollowPages: Bool { policy.unwire == .object }
 
     /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Returns
     /// the first failure.
     public func faultWire(_ map: VMMap, _ entries: [MapEntry]) async throws -> FaultResult {
         for e in entries {
+            let (access, wiring) = wiringFault(e)
             var va = e.start
             while va < e.end {
-                let r = try await fault(map, va: va, access: Self.wiringAccess(e), wiring: .max)
+                let r = try await fault(map, va: va, access: access, wiring: wiring)
                 if r != .ok { return r }
+                // uvm_fault_wire's wire_paging: the historic design wires the page the fault
+                // mapped (the modern one wired it through the layers as it came in).
+                if !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
                 va += UInt64(mem.pageSize)
             }
         }
         return .ok
+    }
+
+    public enum UserWiringRequest { case mlock, munlock }
+
+    /// What a user's mlock or munlock does to an entry's wiring. Modern (rule 1, seed 001): the
+    /// user flag, which one munlock clears. Historic `wiring=shared-count`: one count shared with
+    /// every other wiring, incremented by each mlock and forced to zero by munlock.
+    public func userWiringChange(_ e: MapEntry, _ request: UserWiringRequest) -> (user: Bool, systemDelta: Int) {
+        switch (policy.wiring, request) {
+        case (.split, .mlock): return (true, 0)
+        case (.split, .munlock): return (false, 0)
+        case (.sharedCount, .mlock): return (false, 1)
+        case (.sharedCount, .munlock): return (false, -e.systemWireCount)
+        }
     }
 }
 

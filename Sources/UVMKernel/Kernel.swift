@@ -102,8 +102,13 @@ public final class Kernel {
     public func exec(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
         try await shmExit(p)
+        let future = p.map.wireFuture
         try await teardown(p.vmspace)
         p.vmspace = VMSpace(uvm, name: p.name)
+        p.futureWiringRequested = false
+        // POSIX revokes MCL_FUTURE at exec (uvmspace_exec). Historic `futurewire=keep`: the flag
+        // survives into the next image (FreeBSD 2004, MAP_WIREFUTURE in a recycled vmspace).
+        if uvm.policy.futureWire == .keep { p.map.wireFuture = future }
     }
 
     /// exit: the process's address space goes away.

@@ -30,6 +30,9 @@ public final class Proc: CustomStringConvertible {
     public internal(set) var vmspace: VMSpace
     public internal(set) var lwps: [LWP] = []
     public internal(set) var exited = false
+    /// Whether this image asked for MCL_FUTURE (mlockall(future) since its exec): what the
+    /// map's flag must agree with.
+    public internal(set) var futureWiringRequested = false
     /// SysV shm attachments by address.
     public internal(set) var shmAttachments: [UInt64: ShmSegment] = [:]
 

@@ -114,13 +114,43 @@ extension Kernel {
                 seg.locked = fits
             } else if cmd == .unlock && seg.locked {
                 try uvm.unwireObjectLocked(seg.object, pages: pages)
-                seg.locked = false
+                seg.locked = uvm.policy.wiring == .sharedCount
             }
             try await seg.object.lock.exit()
             if !fits { throw Errno.ENOMEM }
+            if uvm.policy.wiring == .sharedCount {
+                try await sharedCountAttachments(p, seg, lock: cmd == .lock)
+            }
         case .remove:
             seg.removed = true
             if seg.attachments == 0 { try await destroy(seg) }
+        }
+    }
+
+    /// Historic `wiring=shared-count` (NetBSD's shm_memlock before 2019): SHM_LOCK also wires
+    /// the caller's attachments through the map entries' one shared count, and SHM_UNLOCK
+    /// unwires them — failing with EIO, the segment still marked locked, when a munlock already
+    /// forced the count to zero (seed 001).
+    private func sharedCountAttachments(_ p: Proc, _ seg: ShmSegment, lock: Bool) async throws {
+        for (addr, s) in p.shmAttachments.sorted(by: { $0.key < $1.key }) where s === seg {
+            let map = p.map
+            if lock {
+                try await map.lockWrite()
+                try await wireUser(p, addr, addr + seg.size)
+            } else {
+                try await map.lockWrite()
+                let entries = map.entries(in: addr, addr + seg.size)
+                guard entries.allSatisfy(\.isWired) else {
+                    try await map.lock.exit()
+                    throw Errno.EIO
+                }
+                for e in entries {
+                    let (user, delta) = uvm.userWiringChange(e, .munlock)
+                    try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
+                }
+                seg.locked = false
+                try await map.lock.exit()
+            }
         }
     }
 

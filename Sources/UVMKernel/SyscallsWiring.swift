@@ -39,8 +39,9 @@ extension Kernel {
     func wireUser(_ p: Proc, _ lo: UInt64, _ hi: UInt64) async throws {
         let map = p.map
         var became: [MapEntry] = []
-        for e in map.clip(lo, hi) where !e.userWired && !e.protection.isEmpty {
-            if try uvm.changeWiring(e, user: true, systemDelta: 0) { became.append(e) }
+        for e in map.clip(lo, hi) where !e.protection.isEmpty {
+            let (user, delta) = uvm.userWiringChange(e, .mlock)
+            if try uvm.changeWiring(e, in: map, user: user, systemDelta: delta) { became.append(e) }
         }
         guard !became.isEmpty else {
             try await map.lock.exit()
@@ -52,7 +53,10 @@ extension Kernel {
         try await map.lockWrite()
         map.unbusy()
         if r != .ok {
-            for e in became where e.userWired { try uvm.changeWiring(e, user: false, systemDelta: 0) }
+            for e in became {
+                let (user, delta) = uvm.userWiringChange(e, .munlock)
+                try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
+            }
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
@@ -93,8 +97,9 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        for e in map.clip(lo, hi) where e.userWired {
-            try uvm.changeWiring(e, user: false, systemDelta: 0)
+        for e in map.clip(lo, hi) {
+            let (user, delta) = uvm.userWiringChange(e, .munlock)
+            try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
         }
         try await map.lock.exit()
     }
@@ -106,7 +111,10 @@ extension Kernel {
         guard current || future else { throw Errno.EINVAL }
         let map = p.map
         try await map.lockWrite()
-        if future { map.wireFuture = true }
+        if future {
+            map.wireFuture = true
+            p.futureWiringRequested = true
+        }
         guard current, let first = map.entries.first, let last = map.entries.last else {
             try await map.lock.exit()
             return
@@ -124,8 +132,10 @@ extension Kernel {
         let map = p.map
         try await map.lockWrite()
         map.wireFuture = false
-        for e in map.entries.elements where e.userWired {
-            try uvm.changeWiring(e, user: false, systemDelta: 0)
+        p.futureWiringRequested = false
+        for e in map.entries.elements where e.isWired {
+            let (user, delta) = uvm.userWiringChange(e, .munlock)
+            try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
         }
         try await map.lock.exit()
     }

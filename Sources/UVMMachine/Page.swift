@@ -141,18 +141,11 @@ public final class VMPage: KernelLock, CustomStringConvertible {
 
     /// Marks the page busy by the running thread. The caller holds the owner's lock and has
     /// checked that the page is not busy.
-    /// Busying never waits (like a try-lock), but the page is then held like a lock: pages of
-    /// one object are busied in ascending offset (seed 000's "page busy order"), and blocking on
+    /// Busying never waits (like a try-lock), but the page is then held like a lock: blocking on
     /// anything while it is held is recorded by the lock-order checker.
     public func setBusy(_ sched: Scheduler) throws {
         precondition(busyOwner == nil, "\(self) already busy")
         let me = sched.current!
-        if let owner, let above = me.heldLocks.lazy.compactMap({ $0 as? VMPage })
-            .first(where: { $0.owner === owner && $0.offset > self.offset }) {
-            throw sched.abort(KernelFailure(
-                .lockOrder, "\(me.name) busies \(self) at offset \(offset) of \(owner.ownerDescription) while keeping \(above) at offset \(above.offset) busy",
-                details: ["pages of one object are busied in ascending offset order"]))
-        }
         busyOwner = me
         me.heldLocks.append(self)
     }
@@ -171,8 +164,16 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public func waitUnbusy(_ sched: Scheduler) async throws {
         // Checked with no switch point before blocking: the owner may have unbusied the page
         // since the caller dropped the lock, and its wakeup is gone (uvm_pagewait's interlock).
-        // The order is recorded whether or not the page is still busy, as for any lock.
-        try sched.lockOrder.willAcquire(self, by: sched.current!, sched: sched)
+        // The order is recorded whether or not the page is still busy, as for any lock; within
+        // one object, pages are waited for in ascending offset (seed 000's page busy order).
+        let me = sched.current!
+        try sched.lockOrder.willAcquire(self, by: me, sched: sched)
+        if let object = self.owner, let above = me.heldLocks.lazy.compactMap({ $0 as? VMPage })
+            .first(where: { $0.owner === object && $0.offset > self.offset }) {
+            throw sched.abort(sched.deadlockIfBlocked(on: self) ?? KernelFailure(
+                .lockOrder, "\(me.name) waits for \(self) at offset \(offset) of \(object.ownerDescription) while keeping \(above) at offset \(above.offset) busy",
+                details: ["pages of one object are busied in ascending offset order"]))
+        }
         guard let owner = busyOwner else { return }
         if owner === sched.current {
             throw sched.abort(KernelFailure(.deadlock, "\(sched.current!.name) waits for \(self), which it keeps busy itself",

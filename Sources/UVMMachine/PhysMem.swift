@@ -22,6 +22,9 @@ public final class PhysMem {
         public var loans = 0, loanBreaks = 0, releasedPages = 0, pagesReclaimed = 0
     }
 
+    /// Threads sleeping until a page is freed (uvm_wait).
+    private var freeWaiters: [SimThread] = []
+
     public init(pageCount: Int, pageSize: Int, wiredMax: Int) {
         self.pageSize = pageSize
         self.pages = (0..<pageCount).map { VMPage(pfn: $0) }
@@ -60,6 +63,14 @@ public final class PhysMem {
         pg.zeroContents()
         freeList.append(pg.pfn)
         stats.frees += 1
+        for t in freeWaiters { sched.wake(t) }
+        freeWaiters.removeAll()
+    }
+
+    /// uvm_wait: sleeps until a page is freed. With nothing left to free, nobody wakes it.
+    public func waitForFreePage(_ sched: Scheduler) async throws {
+        freeWaiters.append(sched.current!)
+        try await sched.block(on: FreePageWait.shared, .sleep)
     }
 
     /// uvm_pagewire: one more wiring holds the page.
@@ -87,8 +98,30 @@ public final class PhysMem {
         stats.unwirings += 1
     }
 
+    /// PHYS_TO_VM_PAGE of the physical address a pmap entry holds: the machine's own page, or
+    /// nil for device memory (a fake page has no place in the page array).
+    public func page(physical pg: VMPage) -> VMPage? { pg.fictitious ? nil : pages[pg.pfn] }
+
+    /// Historic uvm_pagefree: frees the page whatever wires it still has, zeroing its wire count
+    /// (how seed 000's truncated page was freed under a DMA).
+    public func freeIgnoringWirings(_ pg: VMPage, _ sched: Scheduler) throws {
+        if pg.wireCount > 0 {
+            pg.wireCount = 0
+            wiredCount -= 1
+        }
+        pg.released = false
+        try free(pg, sched)
+    }
+
     /// Puts an owned, unwired page on the active queue (uvm_pageactivate).
     public func activate(_ pg: VMPage) {
         if !pg.fictitious && pg.wireCount == 0 && !pg.isFree { pg.queue = .active }
     }
+}
+
+/// What a thread waiting for memory waits on (nobody holds it; a page free wakes it).
+final class FreePageWait: Waitable {
+    nonisolated(unsafe) static let shared = FreePageWait()
+    var waitDescription: String { "a free page (uvm_wait)" }
+    var holders: [SimThread] { [] }
 }

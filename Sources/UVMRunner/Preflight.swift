@@ -1,17 +1,10 @@
 // Checks a scenario before it runs: statements this kernel does not implement yet are reported
 // at their line, cleanly, instead of failing half-way through a run.
 
+import UVMCore
 import UVMScenario
 
 enum Preflight {
-    /// The policy knobs of BUGS.md. Each historic value arrives with the issue that builds it.
-    static let knobs: [String: [String]] = [
-        "wiring": ["split", "shared-count"], "vslock": ["hold", "entry", "busy"],
-        "truncate": ["defer", "free"], "wire-loan": ["break", "keep"], "wire-prot": ["max", "current"],
-        "unwire": ["object", "pmap"], "futurewire": ["reset", "keep"],
-        "vnode-fault": ["trylock-restart", "busy-then-lock", "lock-early"], "wired-exhaustion": ["fail", "wait"],
-    ]
-
     static func check(_ scenario: Scenario, policyOverrides: [(knob: String, value: String)]) throws(ScenarioError) {
         var seenOther = false
         for st in scenario.statements {
@@ -36,15 +29,16 @@ enum Preflight {
     }
 
     private static func checkPolicy(_ knob: String, _ value: String, _ loc: SourceLocation) throws(ScenarioError) {
-        if knob == "modern" && value.isEmpty { return }
-        guard let values = knobs[knob] else {
-            throw ScenarioError(location: loc, message: "expected 'modern' or a policy knob (\(knobs.keys.sorted().joined(separator: ", "))), found '\(knob)'")
-        }
-        guard values.contains(value) else {
-            throw ScenarioError(location: loc, message: "expected \(knob)=\(values.joined(separator: "|")), found '\(value)'")
-        }
-        if value != values[0] {
-            throw ScenarioError(location: loc, message: "policy \(knob)=\(value): not supported yet")
+        var p = Policy()
+        do {
+            try p.set(knob, value)
+        } catch {
+            switch error {
+            case .unknownKnob:
+                throw ScenarioError(location: loc, message: "expected 'modern' or a policy knob (\(Policy.knobs.map(\.name).joined(separator: ", "))), found '\(knob)'")
+            case .unknownValue(_, _, let allowed):
+                throw ScenarioError(location: loc, message: "expected \(knob)=\(allowed.joined(separator: "|")), found '\(value)'")
+            }
         }
     }
 

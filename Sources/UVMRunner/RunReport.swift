@@ -5,6 +5,9 @@ import UVMSched
 public struct RunOptions: Sendable {
     /// 0: threads in file order, switching only when one blocks; otherwise random choices.
     public var seed: UInt64 = 0
+    /// With a non-zero seed: PCT instead of uniform random choices, with this many scheduling
+    /// decisions expected in a run (estimated from a first run) and this depth.
+    public var pct: (steps: Int, depth: Int)?
     /// Choices to replay (from a token); overrides `seed`.
     public var replay: [Int]?
     /// Keep every step of the schedule for printing.
@@ -50,6 +53,10 @@ public struct RunReport: Sendable {
     /// Replays this exact schedule (`uvm replay FILE TOKEN`).
     public var token: String
     public var steps: Int
+    /// Scheduling decisions the run made (switch points with two or more runnable threads).
+    public var decisions: Int
+    /// Simulated threads the run created.
+    public var threads: Int
     public var traceHash: UInt64
     /// The schedule's steps, when asked for (`--trace`) or when the run found a BUG.
     public var trace: [String]

@@ -47,6 +47,8 @@ public final class ScenarioRunner {
             strategy = ReplayStrategy(choices: replay)
         } else if options.seed == 0 {
             strategy = FileOrderStrategy()
+        } else if let pct = options.pct {
+            strategy = PCTStrategy(seed: options.seed, depth: pct.depth, steps: pct.steps)
         } else {
             strategy = RandomStrategy(seed: options.seed)
         }
@@ -63,6 +65,7 @@ public final class ScenarioRunner {
     private func execute() async throws(ScenarioError) -> RunReport {
         try Preflight.check(scenario, policyOverrides: options.policy)
         kernel = Kernel(sched: sched, config: try machineConfig())
+        kernel.uvm.policy = policy()
         installHooks()
         return report(try await runStatements())
     }
@@ -336,6 +339,17 @@ public final class ScenarioRunner {
         return v
     }
 
+    /// The file's policy lines in order, then the command line's overrides (Preflight has
+    /// checked them all).
+    private func policy() -> Policy {
+        var p = Policy()
+        for st in scenario.statements {
+            if case .policy(let knob, let value) = st.kind { try? p.set(knob, value) }
+        }
+        for (knob, value) in options.policy { try? p.set(knob, value) }
+        return p
+    }
+
     private func machineConfig() throws(ScenarioError) -> MachineConfig {
         var config = MachineConfig()
         for st in scenario.statements {
@@ -373,7 +387,8 @@ public final class ScenarioRunner {
         }
         let state = options.snapshotStep == nil ? snapshotAtEnd : snapshot
         return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices), steps: sched.steps,
-                         traceHash: sched.traceHash, trace: trace, state: state)
+                         decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
+                         trace: trace, state: state)
     }
 
     /// The state just before the final shutdown, for `uvm show` without `--step`.

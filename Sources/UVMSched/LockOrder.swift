@@ -23,13 +23,14 @@ public final class LockOrder {
 
     package init() {}
 
-    package func willAcquire(_ lock: any KernelLock, by t: SimThread, sched: Scheduler) throws {
+    public func willAcquire(_ lock: any KernelLock, by t: SimThread, sched: Scheduler) throws {
         guard enabled else { return }
         let b = lock.lockClass
         for held in t.heldLocks {
             let a = held.lockClass
             if a == b || edges[a]?[b] != nil { continue }
             if let path = self.path(from: b, to: a) {
+                if let deadlock = sched.deadlockIfBlocked(on: lock) { throw sched.abort(deadlock) }
                 let first = path.map { "\($0.holding) then \($0.acquiring) (\($0.thread), step \($0.step))" }
                 throw sched.abort(KernelFailure(
                     .lockOrder, "\(t.name) takes \(lock.lockName) while holding \(held.lockName), the reverse of an order already seen",

@@ -98,6 +98,46 @@ public struct RandomStrategy: ScheduleStrategy {
     }
 }
 
+/// PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte, ASPLOS 2010): every thread gets a random
+/// priority and the highest-priority runnable thread runs; at d−1 change points, drawn uniformly
+/// from the first `steps` scheduling decisions, the running thread drops below every other.
+/// A bug of depth d in a run of n threads and k steps is found with probability at least
+/// 1/(n·k^(d−1)) per schedule.
+public struct PCTStrategy: ScheduleStrategy {
+    var rng: SplitMix64
+    let depth: Int
+    var priority: [Int: Int] = [:]
+    let changePoints: Set<Int>
+    var decision = 0
+    var nextLow: Int
+
+    /// - Parameters:
+    ///   - steps: the number of scheduling decisions a run makes (estimated from a first run).
+    public init(seed: UInt64, depth: Int = 3, steps: Int) {
+        rng = SplitMix64(seed: seed)
+        self.depth = max(depth, 1)
+        var points = Set<Int>()
+        for _ in 0..<(self.depth - 1) { points.insert(1 + Int(rng.next() % UInt64(max(steps, 1)))) }
+        changePoints = points
+        nextLow = self.depth - 1
+    }
+
+    public mutating func choose(runnable: [SimThread], current: Int?) -> Int {
+        decision += 1
+        for t in runnable where priority[t.id] == nil {
+            // Initial priorities are above every priority a change point hands out.
+            priority[t.id] = depth + Int(rng.next() % 1_000_000)
+        }
+        if changePoints.contains(decision), let c = current {
+            priority[runnable[c].id] = nextLow
+            nextLow -= 1
+        }
+        var best = 0
+        for i in runnable.indices where priority[runnable[i].id]! > priority[runnable[best].id]! { best = i }
+        return best
+    }
+}
+
 /// Replays recorded choices, then continues in file order.
 public struct ReplayStrategy: ScheduleStrategy {
     let choices: [Int]
@@ -320,6 +360,40 @@ public final class Scheduler {
         driver = nil
         current = nil
         d.resume()
+    }
+
+    /// If the running thread blocked on `object` now, the wait-for cycle that would close, as a
+    /// deadlock failure. An acquisition that is also a lock-order inversion reports this first:
+    /// the deadlock is the more specific finding.
+    public func deadlockIfBlocked(on object: any Waitable) -> KernelFailure? {
+        guard let me = current else { return nil }
+        var parent: [Int: SimThread] = [:]
+        var queue = Deque(object.holders.filter { $0 !== me })
+        for h in queue { parent[h.id] = me }
+        if object.holders.contains(where: { $0 === me }) { return describe(cycle: [me], waitingOn: object) }
+        while let t = queue.popFirst() {
+            guard t.state == .blocked, let w = t.waitingFor else { continue }
+            for h in w.holders where parent[h.id] == nil {
+                parent[h.id] = t
+                if h === me {
+                    var cycle = [me]
+                    var x = t
+                    while x !== me { cycle.append(x); x = parent[x.id]! }
+                    return describe(cycle: [me] + cycle.dropFirst().reversed(), waitingOn: object)
+                }
+                queue.append(h)
+            }
+        }
+        return nil
+    }
+
+    private func describe(cycle: [SimThread], waitingOn object: any Waitable) -> KernelFailure {
+        var lines = ["\(cycle[0].name) waits for \(object.waitDescription)" + " held by \(object.holders.map(\.name).joined(separator: ", "))"]
+        for t in cycle.dropFirst() {
+            let w = t.waitingFor!
+            lines.append("\(t.name) waits for \(w.waitDescription) held by \(w.holders.map(\.name).joined(separator: ", "))")
+        }
+        return KernelFailure(.deadlock, "wait-for cycle: " + cycle.map(\.name).joined(separator: " -> ") + " -> " + cycle[0].name, details: lines)
     }
 
     /// Builds the wait-for graph of blocked threads and reports its smallest cycle, or the

@@ -62,42 +62,109 @@ enum Driver {
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
 
-    static func explore(_ file: String, _ o: RunOptions, runs: Int, seconds: Double?, firstSeed: UInt64, json: Bool) async throws -> Int32 {
+    static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, json: Bool) async throws -> Int32 {
         let (scenario, text) = try load(file)
-        let start = Date()
-        var tried = 0
-        var seed = firstSeed
-        while tried < runs {
-            if let seconds, Date().timeIntervalSince(start) > seconds { break }
-            var opts = o
-            opts.seed = seed
-            let report = try await execute(scenario, text, opts)
-            tried += 1
-            seed += 1
-            if report.outcome != .pass {
-                var traced = o
-                traced.replay = ReplayToken.decode(report.token)
-                traced.trace = true
-                let again = try await execute(scenario, text, traced)
-                if json {
-                    printJSON(file, again, schedules: tried)
-                } else {
-                    print("\(file): \(again.outcome.summary) after \(tried) schedule(s) (seed \(seed - 1))")
-                    if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
-                    print("trace:")
-                    for t in again.trace { print("  " + t) }
-                    print("replay: uvm replay \(file) \(again.token)")
+        let result: ExploreResult
+        do {
+            result = try await Explorer.explore(scenario, source: text, base: o, e)
+        } catch {
+            printError(error.description)
+            throw ExitCode(64)
+        }
+        guard let found = result.found else {
+            let rate = Double(result.schedules) / max(result.seconds, 1e-9)
+            if json {
+                print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
+            } else {
+                print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(e.strategy.rawValue); PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+            }
+            return 0
+        }
+        var traced = o
+        traced.replay = ReplayToken.decode(found.token)
+        traced.trace = true
+        let again = try await execute(scenario, text, traced)
+        if json {
+            printJSON(file, again, schedules: result.schedules)
+        } else {
+            print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
+            if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
+            print("trace:")
+            for t in again.trace { print("  " + t) }
+            print("replay: uvm replay \(file) \(again.token)")
+        }
+        return again.outcome.exitCode
+    }
+
+    /// `uvm check`: every catalog entry, both ways, as a table. Returns whether all held.
+    static func check(_ dir: String, _ o: CatalogOptions, json: Bool) async throws -> Bool {
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".uvm") }.sorted()
+        } catch {
+            printError("\(dir): expected a directory of catalog scenarios")
+            throw ExitCode(64)
+        }
+        var rows: [CatalogRow] = []
+        for name in files {
+            let path = dir + "/" + name
+            let (scenario, text) = try load(path)
+            guard let entry = CatalogEntry.parse(text, file: path) else {
+                printError("\(path):1:1: expected a '# catalog: id=.. seed=.. knob=.. bug=..' header line")
+                throw ExitCode(64)
+            }
+            do {
+                rows.append(try await Catalog.check(entry, scenario: scenario, source: text, o))
+            } catch {
+                printError(error.description)
+                throw ExitCode(64)
+            }
+            if !json { printRow(rows.last!, header: rows.count == 1) }
+        }
+        if json {
+            print("[" + rows.map(jsonRow).joined(separator: ",") + "]")
+        } else {
+            let missed = rows.filter { !$0.ok }.map(\.entry.id)
+            print(missed.isEmpty ? "\(rows.count) entries: every historic BUG found, modern clean"
+                                 : "MISSED: \(missed.joined(separator: ", "))")
+        }
+        return rows.allSatisfy(\.ok)
+    }
+
+    private static func knobText(_ e: CatalogEntry) -> String {
+        e.knobs.isEmpty ? "(modern only)" : e.knobs.map { "\($0.knob)=\($0.value)" }.joined(separator: ",")
+    }
+
+    private static func printRow(_ r: CatalogRow, header: Bool) {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        if header {
+            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 26) + pad("found", 44) + "modern")
+        }
+        let expected = r.entry.bugs.isEmpty ? "PASS, data copied" : r.entry.bugs.joined(separator: "|")
+        var found = "-"
+        if !r.entry.bugs.isEmpty {
+            if let h = r.historic, let f = h.found {
+                found = "\(f.outcome.kindName) in \(h.schedules) sched, \(String(format: "%.2f", h.seconds)) s, \(f.steps) steps"
+                if r.campaign.count > 1 {
+                    let secs = r.campaign.map(\.seconds).sorted()
+                    found += String(format: " (median %.2f s, worst %.2f s)", secs[secs.count / 2], secs.last!)
                 }
-                return again.outcome.exitCode
+            } else {
+                found = "MISSED after \(r.historic?.schedules ?? 0) sched"
             }
         }
-        let rate = Double(tried) / max(Date().timeIntervalSince(start), 1e-9)
-        if json {
-            print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(tried)}"#)
-        } else {
-            print("\(file): PASS over \(tried) schedule(s) (\(Int(rate)) schedules/s)")
+        let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" } ?? "pass, \(r.modern.schedules) sched"
+        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 26) + pad(found, 44) + modern)
+    }
+
+    private static func jsonRow(_ r: CatalogRow) -> String {
+        var f = ["\"id\":\(quote(r.entry.id))", "\"seed\":\(quote(r.entry.seed))", "\"knob\":\(quote(knobText(r.entry)))",
+                 "\"expected\":\(quote(r.entry.bugs.joined(separator: "|")))", "\"ok\":\(r.ok)"]
+        if let h = r.historic {
+            f.append("\"historic\":{\"found\":\(quote(h.found?.outcome.kindName ?? "")),\"schedules\":\(h.schedules),\"seconds\":\(h.seconds),\"steps\":\(h.found?.steps ?? 0),\"token\":\(quote(h.found?.token ?? ""))}")
         }
-        return 0
+        f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"clean\":\(r.modernClean)}")
+        return "{" + f.joined(separator: ",") + "}"
     }
 
     static func show(_ file: String, _ o: RunOptions, json: Bool) async throws {

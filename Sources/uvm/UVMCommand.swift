@@ -70,18 +70,27 @@ struct Replay: AsyncParsableCommand {
 struct Explore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Many schedules; stops at the first BUG or FAIL.")
     @Argument(help: "Scenario files.") var files: [String]
-    @Option(help: "random (pct and dfs arrive with the checker).") var strategy: String = "random"
+    @Option(help: "portfolio (random and pct alternating), random, or pct.") var strategy: String = "portfolio"
     @Option(help: "Schedules to try per file.") var runs: Int = 1000
     @Option(help: "Stop after this many seconds per file.") var time: Double?
     @Option(help: "First seed.") var seed: UInt64 = 1
+    @Option(help: "PCT depth d.") var depth: Int = 3
     @OptionGroup var common: Common
 
     func run() async throws {
-        guard strategy == "random" else { throw ValidationError("--strategy \(strategy): not supported yet (random only)") }
+        guard let s = ExploreStrategy(rawValue: strategy) else {
+            throw ValidationError("--strategy must be one of \(ExploreStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
+        var e = ExploreOptions()
+        e.strategy = s
+        e.runs = runs
+        e.seconds = time
+        e.firstSeed = seed
+        e.depth = depth
         var worst: Int32 = 0
         for file in files {
-            let code = try await Driver.explore(file, try common.options(), runs: runs, seconds: time, firstSeed: seed, json: common.json)
-            worst = max(worst, code)
+            worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
         }
         if worst != 0 { throw ExitCode(worst) }
     }
@@ -106,9 +115,19 @@ struct Show: AsyncParsableCommand {
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the bug catalog under its historic policies and under modern.")
     @Argument(help: "The catalog directory.") var dir: String = "scenarios/catalog"
+    @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
+    @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
+    @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
+    @Flag(help: "Print a machine-readable result.") var json = false
 
     func run() async throws {
-        throw ValidationError("uvm check: the bug catalog is not built yet (issue 6); run scenarios with `uvm run` or `uvm explore`")
+        guard modernRuns > 0, historicRuns > 0, seeds > 0 else { throw ValidationError("counts must be positive") }
+        var o = CatalogOptions()
+        o.modernRuns = modernRuns
+        o.historicRuns = historicRuns
+        o.masterSeeds = seeds
+        let ok = try await Driver.check(dir, o, json: json)
+        if !ok { throw ExitCode(1) }
     }
 }
 

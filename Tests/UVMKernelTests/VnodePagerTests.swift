@@ -180,7 +180,7 @@ import UVMSched
             let high = k.uvm.page(backing: map.lookup(f)!, va: f + 4096)!
             let low = k.uvm.page(backing: map.lookup(f)!, va: f)!
             try high.setBusy(sched)
-            try low.setBusy(sched)   // descending: refused
+            try await low.waitUnbusy(sched)   // waiting in descending order: refused
         })])
         #expect(failure?.kind == .lockOrder)
         #expect(failure?.details.contains("pages of one object are busied in ascending offset order") == true)

@@ -1,0 +1,88 @@
+// The bug catalog (BUGS.md, W1–W13): each entry is a scenario whose header names its seed, the
+// historic knobs that bring its bug back, and the BUG kind the checker must find under them.
+// Under `policy modern` every schedule explored must pass.
+//
+// Header line:  # catalog: id=W1 seed=000 knob=truncate=free bug=use-after-free
+// (`knob=` takes KNOB=VALUE[,KNOB=VALUE...] or `none`; `bug=` takes kinds separated by `|`).
+
+import UVMScenario
+import UVMSched
+
+public struct CatalogEntry: Sendable {
+    public var id: String
+    public var seed: String
+    public var knobs: [(knob: String, value: String)]
+    public var bugs: [String]
+    public var file: String
+
+    /// Reads the header of a catalog scenario; nil if the file has none.
+    public static func parse(_ text: String, file: String) -> CatalogEntry? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# catalog:") }) else { return nil }
+        var fields: [String: String] = [:]
+        for word in line.dropFirst("# catalog:".count).split(separator: " ") {
+            guard let eq = word.firstIndex(of: "=") else { continue }
+            fields[String(word[..<eq])] = String(word[word.index(after: eq)...])
+        }
+        guard let id = fields["id"], let knob = fields["knob"], let bug = fields["bug"] else { return nil }
+        let knobs: [(String, String)] = knob == "none" ? [] : knob.split(separator: ",").compactMap { kv in
+            guard let eq = kv.firstIndex(of: "=") else { return nil }
+            return (String(kv[..<eq]), String(kv[kv.index(after: eq)...]))
+        }
+        return CatalogEntry(id: id, seed: fields["seed"] ?? "-", knobs: knobs,
+                            bugs: bug == "none" ? [] : bug.split(separator: "|").map(String.init), file: file)
+    }
+}
+
+public struct CatalogRow: Sendable {
+    public var entry: CatalogEntry
+    /// Under the historic knobs: the exploration that looked for the entry's BUG.
+    public var historic: ExploreResult?
+    /// Under policy modern.
+    public var modern: ExploreResult
+    /// Time to find over several master seeds (schedules, seconds), when asked for.
+    public var campaign: [(schedules: Int, seconds: Double)] = []
+
+    public var found: Bool { entry.bugs.isEmpty || historic?.found != nil }
+    public var modernClean: Bool { modern.found == nil }
+    public var ok: Bool { found && modernClean }
+}
+
+public struct CatalogOptions: Sendable {
+    public var historicRuns = 10_000
+    public var historicSeconds = 60.0
+    public var modernRuns = 200
+    /// Master seeds for the time-to-find campaign (1: just the first search).
+    public var masterSeeds = 1
+    public init() {}
+}
+
+@Sim
+public enum Catalog {
+    public static func check(_ entry: CatalogEntry, scenario: Scenario, source: String,
+                             _ options: CatalogOptions) async throws(ScenarioError) -> CatalogRow {
+        var base = RunOptions()
+        base.auditEveryStep = true
+        var modernOptions = ExploreOptions()
+        modernOptions.runs = options.modernRuns
+        let modern = try await Explorer.explore(scenario, source: source, base: base, modernOptions)
+        var row = CatalogRow(entry: entry, historic: nil, modern: modern)
+        guard !entry.bugs.isEmpty else { return row }
+        var historicBase = base
+        historicBase.policy = entry.knobs
+        let wanted = Set(entry.bugs)
+        for master in 0..<max(options.masterSeeds, 1) {
+            var e = ExploreOptions()
+            e.runs = options.historicRuns
+            e.seconds = options.historicSeconds
+            e.firstSeed = 1 + UInt64(master) * 1_000_003
+            e.stopsAt = { outcome in
+                if case .bug(let f) = outcome { return wanted.contains(f.kind.rawValue) }
+                return false
+            }
+            let r = try await Explorer.explore(scenario, source: source, base: historicBase, e)
+            if master == 0 { row.historic = r }
+            if r.found != nil { row.campaign.append((r.schedules, r.seconds)) }
+        }
+        return row
+    }
+}
