@@ -52,6 +52,7 @@ enum Show {
                            + pad("\(resident)", 5) + pad(flags, 6) + backing.joined(separator: ", "))
             }
         }
+        out.append("policy: " + k.uvm.policy.description.joined(separator: ", "))
         let m = k.uvm.mem
         let s = m.stats
         let counters: [(Int, String)] = [
@@ -64,6 +65,7 @@ enum Show {
             (s.allocs, "page allocations"), (s.frees, "page frees"),
             (s.wirings, "page wirings"), (s.unwirings, "page unwirings"),
             (s.loans, "pages loaned"), (s.loanBreaks, "loans broken"), (s.releasedPages, "pages released while held"),
+            (s.pagesReclaimed, "pages reclaimed by the page daemon"), (k.uvm.swap.usedSlots, "swap slots in use"),
         ]
         for (n, what) in counters {
             let num = String(n)
