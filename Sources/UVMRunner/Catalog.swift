@@ -43,7 +43,7 @@ public struct CatalogRow: Sendable {
     public var campaign: [(schedules: Int, seconds: Double)] = []
 
     public var found: Bool { entry.bugs.isEmpty || historic?.found != nil }
-    public var modernClean: Bool { modern.found == nil }
+    public var modernClean: Bool { modern.found == nil && modern.exhausted }
     public var ok: Bool { found && modernClean }
 }
 
@@ -51,6 +51,8 @@ public struct CatalogOptions: Sendable {
     public var historicRuns = 10_000
     public var historicSeconds = 60.0
     public var modernRuns = 200
+    /// Schedules DFS may take to exhaust the modern tree at the default bound.
+    public var dfsBudget = 50_000
     /// Master seeds for the time-to-find campaign (1: just the first search).
     public var masterSeeds = 1
     public init() {}
@@ -62,9 +64,19 @@ public enum Catalog {
                              _ options: CatalogOptions) async throws(ScenarioError) -> CatalogRow {
         var base = RunOptions()
         base.auditEveryStep = true
-        var modernOptions = ExploreOptions()
-        modernOptions.runs = options.modernRuns
-        let modern = try await Explorer.explore(scenario, source: source, base: base, modernOptions)
+        // Modern: the whole DFS tree at the default preemption bound, then random and PCT runs.
+        var dfs = ExploreOptions()
+        dfs.strategy = .dfs
+        dfs.runs = options.dfsBudget
+        var modern = try await Explorer.explore(scenario, source: source, base: base, dfs)
+        if modern.found == nil {
+            var more = ExploreOptions()
+            more.runs = options.modernRuns
+            let sampled = try await Explorer.explore(scenario, source: source, base: base, more)
+            modern.found = sampled.found
+            modern.schedules += sampled.schedules
+            modern.seconds += sampled.seconds
+        }
         var row = CatalogRow(entry: entry, historic: nil, modern: modern)
         guard !entry.bugs.isEmpty else { return row }
         var historicBase = base

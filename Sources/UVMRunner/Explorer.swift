@@ -8,7 +8,7 @@ import UVMScenario
 import UVMSched
 
 public enum ExploreStrategy: String, Sendable, CaseIterable {
-    case portfolio, random, pct
+    case portfolio, random, pct, dfs
 }
 
 public struct ExploreOptions: Sendable {
@@ -18,6 +18,8 @@ public struct ExploreOptions: Sendable {
     public var firstSeed: UInt64 = 1
     /// PCT's depth d (bugs that need d−1 ordering constraints).
     public var depth = 3
+    /// DFS's preemption bound (CHESS).
+    public var preemptions = 2
     /// Which outcomes stop the exploration (by default, anything but PASS).
     public var stopsAt: @Sendable (Outcome) -> Bool = { $0 != .pass }
 
@@ -35,6 +37,8 @@ public struct ExploreResult: Sendable {
     public var decisionsPerRun: Int
     /// Threads in the scenario: PCT's n.
     public var threads: Int
+    /// DFS only: whether every schedule within the preemption bound was run.
+    public var exhausted = false
 
     /// PCT's guarantee per schedule for a bug of depth d: 1/(n·k^(d−1)).
     public func pctBound(depth: Int) -> Double {
@@ -54,21 +58,51 @@ public enum Explorer {
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
                                    threads: probe.threads)
+        // The portfolio takes turns: uniform random, PCT, and the next branch of the DFS tree
+        // (while it lasts); a single strategy runs alone.
         var seed = options.firstSeed
+        var dfsPrefix: [Int]? = options.strategy == .dfs || options.strategy == .portfolio ? [] : nil
+        var turn = 0
         while result.schedules < options.runs {
             if let limit = options.seconds, seconds(clock.now - start) > limit { break }
             var o = base
-            o.seed = seed
-            let usePCT = options.strategy == .pct || (options.strategy == .portfolio && seed % 2 == 0)
-            o.pct = usePCT ? (k, options.depth) : nil
+            var log: DFSStrategy.Log?
+            let kind: ExploreStrategy = switch options.strategy {
+            case .portfolio: [.random, .pct, .dfs][turn % 3]
+            default: options.strategy
+            }
+            turn += 1
+            switch kind {
+            case .dfs:
+                guard let prefix = dfsPrefix else {
+                    if options.strategy == .dfs { break }
+                    continue
+                }
+                log = DFSStrategy.Log()
+                o.dfs = (prefix, log!)
+            case .pct:
+                o.seed = seed
+                o.pct = (k, options.depth)
+                seed += 1
+            case .random, .portfolio:
+                o.seed = seed
+                seed += 1
+            }
+            if kind == .dfs && log == nil { break }
             let report = try await ScenarioRunner.run(scenario, source: source, options: o)
             result.schedules += 1
-            seed += 1
             if options.stopsAt(report.outcome) {
                 result.found = report
                 break
             }
             if report.outcome != .pass { result.otherFailures[report.outcome.kindName, default: 0] += 1 }
+            if let log {
+                dfsPrefix = DFSStrategy.nextPrefix(after: log.decisions, maxPreemptions: options.preemptions)
+                if dfsPrefix == nil {
+                    result.exhausted = true
+                    if options.strategy == .dfs { break }
+                }
+            }
         }
         result.seconds = seconds(clock.now - start)
         return result

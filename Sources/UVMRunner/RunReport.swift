@@ -5,6 +5,9 @@ import UVMSched
 public struct RunOptions: Sendable {
     /// 0: threads in file order, switching only when one blocks; otherwise random choices.
     public var seed: UInt64 = 0
+    /// Systematic exploration: follow this prefix of choices, then file order, and log every
+    /// decision (overrides `seed`).
+    public var dfs: (prefix: [Int], log: DFSStrategy.Log)?
     /// With a non-zero seed: PCT instead of uniform random choices, with this many scheduling
     /// decisions expected in a run (estimated from a first run) and this depth.
     public var pct: (steps: Int, depth: Int)?

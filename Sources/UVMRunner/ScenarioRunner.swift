@@ -45,6 +45,8 @@ public final class ScenarioRunner {
         let strategy: any ScheduleStrategy
         if let replay = options.replay {
             strategy = ReplayStrategy(choices: replay)
+        } else if let dfs = options.dfs {
+            strategy = DFSStrategy(prefix: dfs.prefix, log: dfs.log)
         } else if options.seed == 0 {
             strategy = FileOrderStrategy()
         } else if let pct = options.pct {

@@ -138,6 +138,62 @@ public struct PCTStrategy: ScheduleStrategy {
     }
 }
 
+/// One scheduling decision as DFS sees it: how many threads could run, which of them was
+/// running (nil if it had just blocked or ended), and which one was chosen.
+public struct Decision: Sendable, Equatable {
+    public let options: Int
+    public let current: Int?
+    public let chosen: Int
+    /// Choosing another thread while the running one could go on is a preemption.
+    public var isPreemption: Bool { current != nil && chosen != current }
+    /// The choice that costs no preemption: keep running, or the first runnable thread.
+    public var defaultChoice: Int { current ?? 0 }
+}
+
+/// Stateless DFS (CHESS): follows `prefix`, then keeps the running thread (file order),
+/// recording every decision so the explorer can pick the next branch.
+public struct DFSStrategy: ScheduleStrategy {
+    let prefix: [Int]
+    /// Filled by the run, read by the explorer afterwards, both on the Sim actor.
+    public final class Log: @unchecked Sendable {
+        public var decisions: [Decision] = []
+        public init() {}
+    }
+    public let log: Log
+
+    public init(prefix: [Int], log: Log) {
+        self.prefix = prefix
+        self.log = log
+    }
+
+    public mutating func choose(runnable: [SimThread], current: Int?) -> Int {
+        let i = log.decisions.count
+        let c = i < prefix.count ? min(prefix[i], runnable.count - 1) : (current ?? 0)
+        log.decisions.append(Decision(options: runnable.count, current: current, chosen: c))
+        return c
+    }
+
+    /// The next prefix after a run that made `decisions`, or nil when the tree within
+    /// `maxPreemptions` is exhausted. Alternatives at a decision are tried default first, then
+    /// in thread order.
+    public static func nextPrefix(after decisions: [Decision], maxPreemptions: Int) -> [Int]? {
+        var used = [Int](repeating: 0, count: decisions.count + 1)
+        for (i, d) in decisions.enumerated() { used[i + 1] = used[i] + (d.isPreemption ? 1 : 0) }
+        for i in stride(from: decisions.count - 1, through: 0, by: -1) {
+            let d = decisions[i]
+            let order = [d.defaultChoice] + (0..<d.options).filter { $0 != d.defaultChoice }
+            guard let at = order.firstIndex(of: d.chosen) else { continue }
+            for alt in order.dropFirst(at + 1) {
+                let cost = (d.current != nil && alt != d.current) ? 1 : 0
+                if used[i] + cost <= maxPreemptions {
+                    return decisions[..<i].map(\.chosen) + [alt]
+                }
+            }
+        }
+        return nil
+    }
+}
+
 /// Replays recorded choices, then continues in file order.
 public struct ReplayStrategy: ScheduleStrategy {
     let choices: [Int]

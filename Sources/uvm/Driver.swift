@@ -76,7 +76,11 @@ enum Driver {
             if json {
                 print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
             } else {
-                print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(e.strategy.rawValue); PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+                if e.strategy == .dfs {
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, dfs, ≤ \(e.preemptions) preemptions): " + (result.exhausted ? "space exhausted" : "not exhausted"))
+                } else {
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(e.strategy.rawValue); PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+                }
             }
             return 0
         }
@@ -153,7 +157,8 @@ enum Driver {
                 found = "MISSED after \(r.historic?.schedules ?? 0) sched"
             }
         }
-        let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" } ?? "pass, \(r.modern.schedules) sched"
+        let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" }
+            ?? "pass, \(r.modern.schedules) sched, dfs " + (r.modern.exhausted ? "exhausted" : "NOT exhausted")
         print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 26) + pad(found, 44) + modern)
     }
 
@@ -163,7 +168,7 @@ enum Driver {
         if let h = r.historic {
             f.append("\"historic\":{\"found\":\(quote(h.found?.outcome.kindName ?? "")),\"schedules\":\(h.schedules),\"seconds\":\(h.seconds),\"steps\":\(h.found?.steps ?? 0),\"token\":\(quote(h.found?.token ?? ""))}")
         }
-        f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"clean\":\(r.modernClean)}")
+        f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"exhausted\":\(r.modern.exhausted),\"clean\":\(r.modernClean)}")
         return "{" + f.joined(separator: ",") + "}"
     }
 

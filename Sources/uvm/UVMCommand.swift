@@ -70,11 +70,12 @@ struct Replay: AsyncParsableCommand {
 struct Explore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Many schedules; stops at the first BUG or FAIL.")
     @Argument(help: "Scenario files.") var files: [String]
-    @Option(help: "portfolio (random and pct alternating), random, or pct.") var strategy: String = "portfolio"
+    @Option(help: "portfolio (random and pct alternating), random, pct, or dfs.") var strategy: String = "portfolio"
     @Option(help: "Schedules to try per file.") var runs: Int = 1000
     @Option(help: "Stop after this many seconds per file.") var time: Double?
     @Option(help: "First seed.") var seed: UInt64 = 1
     @Option(help: "PCT depth d.") var depth: Int = 3
+    @Option(help: "DFS preemption bound.") var preemptions: Int = 2
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -88,6 +89,7 @@ struct Explore: AsyncParsableCommand {
         e.seconds = time
         e.firstSeed = seed
         e.depth = depth
+        e.preemptions = preemptions
         var worst: Int32 = 0
         for file in files {
             worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
