@@ -10,6 +10,7 @@ import Glibc
 import UVMCore
 import UVMKernel
 import UVMMachine
+import UVMScenario
 import UVMSched
 
 public struct BenchFigure: Sendable {
@@ -32,6 +33,7 @@ public enum Bench {
         out.append(await fork(pages: pages))
         out += await wiring(pages: pages / 4)
         out += await pageDaemon(pages: pages / 4)
+        out.append(await schedules(runs: 4000 / scale))
         return out
     }
 
@@ -164,6 +166,31 @@ public enum Bench {
             BenchFigure(name: "page daemon reclaim, clean file pages", value: reclaim, unit: "pages/s", target: "-"),
             BenchFigure(name: "swap round trip", value: roundTrip * 1e9, unit: "ns/page", target: "-"),
         ]
+    }
+
+    /// Exploration speed: random schedules per second of a fixed small scenario (three threads
+    /// racing faults, write(2) and truncation; the audit off), from seed 1.
+    static func schedules(runs: Int) async -> BenchFigure {
+        let text = """
+            file db size=2p fill=0x41
+            proc A
+            thread T in A
+            proc B
+            A: f = mmap file=db 2p shared
+            B: src = mmap anon 1p
+            together
+              A: load f+1p => 0x41|SIGBUS
+              T: truncate db 1p => ok
+              B: write db off=0 from=src len=1p => ok
+            end
+            """
+        guard let scenario = try? ScenarioParser.parse(text, file: "bench.uvm") else { return BenchFigure(name: "schedules", value: 0, unit: "", target: "") }
+        var e = ExploreOptions()
+        e.strategy = .random
+        e.runs = runs
+        let r = try? await Explorer.explore(scenario, source: text, base: RunOptions(), e)
+        let rate = Double(r?.schedules ?? 0) / max(r?.seconds ?? 1, 1e-9)
+        return BenchFigure(name: "exploration (3 threads, random)", value: rate, unit: "schedules/s", target: "≥ 2,000 per core")
     }
 
     /// fork of a process with `pages` touched anonymous pages.

@@ -41,6 +41,9 @@ public struct CatalogRow: Sendable {
     public var modern: ExploreResult
     /// Time to find over several master seeds (schedules, seconds), when asked for.
     public var campaign: [(schedules: Int, seconds: Double)] = []
+    /// The found BUG's depth (preemptions) and the steps of its shallowest schedule.
+    public var depth: Int?
+    public var shrunkSteps: Int?
 
     public var found: Bool { entry.bugs.isEmpty || historic?.found != nil }
     public var modernClean: Bool { modern.found == nil && modern.exhausted }
@@ -92,7 +95,15 @@ public enum Catalog {
                 return false
             }
             let r = try await Explorer.explore(scenario, source: source, base: historicBase, e)
-            if master == 0 { row.historic = r }
+            if master == 0 {
+                row.historic = r
+                if let found = r.found {
+                    let shrunk = try await Shrinker.shrink(scenario, source: source, base: historicBase, failing: found,
+                                                           dropOperations: false)
+                    row.depth = shrunk.depth
+                    row.shrunkSteps = shrunk.report.steps
+                }
+            }
             if r.found != nil { row.campaign.append((r.schedules, r.seconds)) }
         }
         return row

@@ -20,6 +20,13 @@ public struct ExploreOptions: Sendable {
     public var depth = 3
     /// DFS's preemption bound (CHESS).
     public var preemptions = 2
+    /// Run every schedule a second time from its replay token and compare the two runs step
+    /// for step (trace hash, outputs, outcome).
+    public var selfCheck = false
+    /// This process explores shard `index` of `count`: every count-th seed (DFS only in shard 0).
+    public var shard = (index: 0, count: 1)
+    /// Called about once a second: schedules so far, seconds, distinct traces.
+    public var progress: (@Sendable (Int, Double, Int) -> Void)?
     /// Which outcomes stop the exploration (by default, anything but PASS).
     public var stopsAt: @Sendable (Outcome) -> Bool = { $0 != .pass }
 
@@ -39,6 +46,10 @@ public struct ExploreResult: Sendable {
     public var threads: Int
     /// DFS only: whether every schedule within the preemption bound was run.
     public var exhausted = false
+    /// Distinct schedules seen (by trace hash).
+    public var distinctTraces = 0
+    /// With self-check: the first schedule whose replay did not reproduce it.
+    public var divergence: String?
 
     /// PCT's guarantee per schedule for a bug of depth d: 1/(n·k^(d−1)).
     public func pctBound(depth: Int) -> Double {
@@ -60,11 +71,19 @@ public enum Explorer {
                                    threads: probe.threads)
         // The portfolio takes turns: uniform random, PCT, and the next branch of the DFS tree
         // (while it lasts); a single strategy runs alone.
-        var seed = options.firstSeed
-        var dfsPrefix: [Int]? = options.strategy == .dfs || options.strategy == .portfolio ? [] : nil
+        let shards = UInt64(max(options.shard.count, 1))
+        var seed = options.firstSeed + UInt64(options.shard.index)
+        let dfsHere = (options.strategy == .dfs || options.strategy == .portfolio) && options.shard.index == 0
+        var dfsPrefix: [Int]? = dfsHere ? [] : nil
         var turn = 0
+        var traces = Set<UInt64>()
+        var lastProgress = clock.now
         while result.schedules < options.runs {
             if let limit = options.seconds, seconds(clock.now - start) > limit { break }
+            if let progress = options.progress, seconds(clock.now - lastProgress) >= 1 {
+                lastProgress = clock.now
+                progress(result.schedules, seconds(clock.now - start), traces.count)
+            }
             var o = base
             var log: DFSStrategy.Log?
             let kind: ExploreStrategy = switch options.strategy {
@@ -83,14 +102,24 @@ public enum Explorer {
             case .pct:
                 o.seed = seed
                 o.pct = (k, options.depth)
-                seed += 1
+                seed += shards
             case .random, .portfolio:
                 o.seed = seed
-                seed += 1
+                seed += shards
             }
             if kind == .dfs && log == nil { break }
             let report = try await ScenarioRunner.run(scenario, source: source, options: o)
             result.schedules += 1
+            traces.insert(report.traceHash)
+            if options.selfCheck {
+                var again = base
+                again.replay = ReplayToken.decode(report.token)
+                let second = try await ScenarioRunner.run(scenario, source: source, options: again)
+                if second.traceHash != report.traceHash || second.lines != report.lines || second.outcome != report.outcome {
+                    result.divergence = "schedule \(report.token) did not replay: \(report.outcome.summary) / \(second.outcome.summary)"
+                    break
+                }
+            }
             if options.stopsAt(report.outcome) {
                 result.found = report
                 break
@@ -105,6 +134,7 @@ public enum Explorer {
             }
         }
         result.seconds = seconds(clock.now - start)
+        result.distinctTraces = traces.count
         return result
     }
 

@@ -71,33 +71,72 @@ enum Driver {
             printError(error.description)
             throw ExitCode(64)
         }
+        if let divergence = result.divergence {
+            print("\(file): REPLAY DIVERGED: \(divergence)")
+            return 2
+        }
         guard let found = result.found else {
             let rate = Double(result.schedules) / max(result.seconds, 1e-9)
             if json {
                 print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
             } else {
                 if e.strategy == .dfs {
-                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, dfs, ≤ \(e.preemptions) preemptions): " + (result.exhausted ? "space exhausted" : "not exhausted"))
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.exhausted ? "space exhausted" : "not exhausted"))
                 } else {
-                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(e.strategy.rawValue); PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, \(e.strategy.rawValue)" + (result.exhausted ? ", dfs exhausted" : "") + "; PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
                 }
             }
             return 0
         }
+        let shrunk: ShrinkResult
+        do {
+            shrunk = try await Shrinker.shrink(scenario, source: text, base: o, failing: found)
+        } catch {
+            printError(error.description)
+            throw ExitCode(64)
+        }
         var traced = o
-        traced.replay = ReplayToken.decode(found.token)
+        traced.replay = ReplayToken.decode(shrunk.report.token)
         traced.trace = true
-        let again = try await execute(scenario, text, traced)
+        let again: RunReport
+        do {
+            again = try await ScenarioRunner.run(shrunk.scenario, source: text, options: traced)
+        } catch {
+            printError(error.description)
+            throw ExitCode(64)
+        }
         if json {
             printJSON(file, again, schedules: result.schedules)
         } else {
             print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
             if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
-            print("trace:")
+            print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "more than 3 preemptions"))
+            if !shrunk.droppedLines.isEmpty {
+                print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
+                for line in keptLines(shrunk.scenario, text) { print("  " + line) }
+            }
+            print("trace (\(again.trace.count) steps):")
             for t in again.trace { print("  " + t) }
-            print("replay: uvm replay \(file) \(again.token)")
+            print("replay: uvm replay \(file) \(shrunk.fullScenarioReport.token)")
+            if !shrunk.droppedLines.isEmpty { print("replay of the shrunk scenario (saved as a file): \(again.token)") }
         }
         return again.outcome.exitCode
+    }
+
+    /// The source lines of a (reduced) scenario: setup lines and the operations it still has.
+    static func keptLines(_ s: Scenario, _ text: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var keep = Set<Int>()
+        for st in s.statements {
+            keep.insert(st.location.line)
+            if case .together(let ops) = st.kind {
+                for op in ops { keep.insert(op.location.line) }
+                if let end = lines.indices.dropFirst(st.location.line).first(where: {
+                    lines[$0].split(separator: "#").first?.trimmingCharacters(in: .whitespaces) == "end"
+                }) { keep.insert(end + 1) }
+            }
+        }
+        return keep.sorted().filter { $0 >= 1 && $0 <= lines.count }.map { lines[$0 - 1] }
     }
 
     /// `uvm check`: every catalog entry, both ways, as a table. Returns whether all held.
@@ -142,13 +181,13 @@ enum Driver {
     private static func printRow(_ r: CatalogRow, header: Bool) {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         if header {
-            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 26) + pad("found", 44) + "modern")
+            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 18) + pad("found", 58) + "modern")
         }
         let expected = r.entry.bugs.isEmpty ? "PASS, data copied" : r.entry.bugs.joined(separator: "|")
         var found = "-"
         if !r.entry.bugs.isEmpty {
             if let h = r.historic, let f = h.found {
-                found = "\(f.outcome.kindName) in \(h.schedules) sched, \(String(format: "%.2f", h.seconds)) s, \(f.steps) steps"
+                found = "\(f.outcome.kindName) in \(h.schedules) sched, \(String(format: "%.2f", h.seconds)) s; shrunk \(r.shrunkSteps ?? f.steps) steps, depth " + (r.depth.map(String.init) ?? ">3")
                 if r.campaign.count > 1 {
                     let secs = r.campaign.map(\.seconds).sorted()
                     found += String(format: " (median %.2f s, worst %.2f s)", secs[secs.count / 2], secs.last!)
@@ -159,14 +198,14 @@ enum Driver {
         }
         let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" }
             ?? "pass, \(r.modern.schedules) sched, dfs " + (r.modern.exhausted ? "exhausted" : "NOT exhausted")
-        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 26) + pad(found, 44) + modern)
+        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 18) + pad(found, 58) + modern)
     }
 
     private static func jsonRow(_ r: CatalogRow) -> String {
         var f = ["\"id\":\(quote(r.entry.id))", "\"seed\":\(quote(r.entry.seed))", "\"knob\":\(quote(knobText(r.entry)))",
                  "\"expected\":\(quote(r.entry.bugs.joined(separator: "|")))", "\"ok\":\(r.ok)"]
         if let h = r.historic {
-            f.append("\"historic\":{\"found\":\(quote(h.found?.outcome.kindName ?? "")),\"schedules\":\(h.schedules),\"seconds\":\(h.seconds),\"steps\":\(h.found?.steps ?? 0),\"token\":\(quote(h.found?.token ?? ""))}")
+            f.append("\"historic\":{\"found\":\(quote(h.found?.outcome.kindName ?? "")),\"schedules\":\(h.schedules),\"seconds\":\(h.seconds),\"steps\":\(h.found?.steps ?? 0),\"shrunkSteps\":\(r.shrunkSteps ?? 0),\"depth\":\(r.depth.map(String.init) ?? "null"),\"token\":\(quote(h.found?.token ?? ""))}")
         }
         f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"exhausted\":\(r.modern.exhausted),\"clean\":\(r.modernClean)}")
         return "{" + f.joined(separator: ",") + "}"

@@ -76,6 +76,8 @@ struct Explore: AsyncParsableCommand {
     @Option(help: "First seed.") var seed: UInt64 = 1
     @Option(help: "PCT depth d.") var depth: Int = 3
     @Option(help: "DFS preemption bound.") var preemptions: Int = 2
+    @Flag(help: "Run every schedule twice and compare the runs step for step.") var selfCheck = false
+    @Option(help: "Explore shard I of N (I/N): every N-th seed, so a campaign can run on many machines.") var shard: String?
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -90,6 +92,19 @@ struct Explore: AsyncParsableCommand {
         e.firstSeed = seed
         e.depth = depth
         e.preemptions = preemptions
+        e.selfCheck = selfCheck
+        if let shard {
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] > 0, parts[0] >= 0, parts[0] < parts[1] else {
+                throw ValidationError("--shard expects I/N with 0 <= I < N, found '\(shard)'")
+            }
+            e.shard = (parts[0], parts[1])
+        }
+        if !common.json {
+            e.progress = { n, secs, distinct in
+                Driver.printError("  \(n) schedules, \(Int(Double(n) / max(secs, 1e-9))) schedules/s, \(distinct) distinct traces")
+            }
+        }
         var worst: Int32 = 0
         for file in files {
             worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
