@@ -38,9 +38,9 @@ let package = Package(
         .executableTarget(name: "uvm", dependencies: [
             "UVMRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
-        .testTarget(name: "AddressTreeTests", dependencies: ["AddressTree"]),
-        .testTarget(name: "UVMSchedTests", dependencies: ["UVMSched"]),
-        .testTarget(name: "UVMScenarioTests", dependencies: ["UVMScenario"]),
-        .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner", "UVMKernel", "UVMCheck"]),
+        .testTarget(name: "AddressTreeTests", dependencies: ["AddressTree"], swiftSettings: strict),
+        .testTarget(name: "UVMSchedTests", dependencies: ["UVMSched"], swiftSettings: strict),
+        .testTarget(name: "UVMScenarioTests", dependencies: ["UVMScenario"], swiftSettings: strict),
+        .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner", "UVMKernel", "UVMCheck"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,55 @@
+// Shrinking: a failure found by exploration is reduced to its fewest preemptions (≤ 3) and
+// fewest operations, and the result still replays.
+
+import Testing
+import UVMRunner
+import UVMScenario
+import UVMSched
+
+@Suite @Sim struct ShrinkTests {
+    static let racy = """
+        machine ram=32p swap=8p
+        device tape pattern=0x66
+        proc A
+        thread T in A
+        A: b = mmap anon 1p
+        A: store b 0x01 => ok
+        A: c = mmap anon 2p
+        A: fill c 2p 0x07 => ok
+        together
+          A: physio tape read b 1p => ok
+          T: physio tape read b 1p => ok
+          kernel: pagedaemon
+        end
+        A: check b 1p 0x66 => ok
+        """
+
+    @Test func aFoundBugShrinksToFewPreemptionsAndFewerLinesAndReplays() async throws {
+        let scenario = try ScenarioParser.parse(Self.racy, file: "t.uvm")
+        var base = RunOptions()
+        base.auditEveryStep = true
+        base.policy = [("vslock", "entry")]
+        var e = ExploreOptions()
+        e.runs = 5000
+        let found = try await Explorer.explore(scenario, source: Self.racy, base: base, e).found
+        let failing = try #require(found)
+        #expect(failing.outcome.kindName == "use-after-free")
+
+        let shrunk = try await Shrinker.shrink(scenario, source: Self.racy, base: base, failing: failing)
+        let depth = try #require(shrunk.depth)
+        #expect(depth <= 3)
+        // The unrelated mapping and its fill, and the final check, are not needed.
+        #expect(shrunk.droppedLines.contains(7) && shrunk.droppedLines.contains(8))
+        #expect(shrunk.report.steps <= failing.steps)
+
+        // Both results replay: the shallow run on the full scenario, and the shrunk scenario.
+        var again = base
+        again.replay = ReplayToken.decode(shrunk.fullScenarioReport.token)
+        let full = try await ScenarioRunner.run(scenario, source: Self.racy, options: again)
+        #expect(Shrinker.sameFailure(full.outcome, failing.outcome))
+        again.replay = ReplayToken.decode(shrunk.report.token)
+        let reduced = try await ScenarioRunner.run(shrunk.scenario, source: Self.racy, options: again)
+        #expect(Shrinker.sameFailure(reduced.outcome, failing.outcome))
+        #expect(reduced.traceHash == shrunk.report.traceHash)
+    }
+}
