@@ -92,7 +92,8 @@ private struct Auditor {
             for (pg, gen) in h.pages where pg.isFree || pg.generation != gen {
                 if failure == nil {
                     failure = KernelFailure(.useAfterFree, "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
-                                            details: ["captured at generation \(gen); the page is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")])
+                                            details: ["captured at generation \(gen); the page is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]
+                                                + pg.history.suffix(10).map { "history: " + $0 })
                 }
             }
         }

@@ -118,6 +118,7 @@ extension UVM {
             try pg.setBusy(sched)
         }
         if hold.holdsPages { mem.wire(pg) }
+        mem.note(pg, "captured by a vslock of \(hex(hold.start))-\(hex(hold.end)) by \(hold.thread.name)")
         hold.pages.append((pg, pg.generation))
         return true
     }
@@ -160,7 +161,8 @@ extension UVM {
         if pg.isFree || pg.generation != gen {
             throw sched.abort(KernelFailure(
                 .useAfterFree, "DMA through a vslock of \(hex(hold.start))-\(hex(hold.end)) reached \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
-                details: ["captured \(pg) at generation \(gen); it is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]))
+                details: ["captured \(pg) at generation \(gen); it is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]
+                    + pg.history.suffix(10).map { "history: " + $0 }))
         }
         return pg
     }

@@ -50,6 +50,7 @@ extension UVM {
                     loan.pages.append((copy, copy.generation))
                 } else {
                     pg.loanCount += 1
+                    mem.note(pg, "lent to the kernel (loan count \(pg.loanCount))")
                     Pmap.pageProtect(pg, .read)
                     loan.pages.append((pg, pg.generation))
                 }
@@ -72,6 +73,7 @@ extension UVM {
         }
         for (pg, _) in loan.pages {
             pg.loanCount -= 1
+            mem.note(pg, "loan dropped (loan count \(pg.loanCount))")
             if policy.wireLoan == .keep && pg.owner == nil && pg.loanCount == 0 {
                 // Historic uvm_unloanpage: a page nobody owns goes back to the free list at its
                 // last unloan, whatever still wires it (uvm_pagefree zeroes the wire count).

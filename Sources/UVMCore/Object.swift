@@ -127,6 +127,7 @@ extension UVM {
     public func disposeOfDetachedPage(_ pg: VMPage) throws {
         precondition(pg.owner == nil)
         if pg.wireCount > 0 || pg.loanCount > 0 || pg.isBusy {
+            mem.note(pg, "detached from its owner while held: released")
             pg.released = true
             pg.queue = .none
             mem.stats.releasedPages += 1

@@ -66,6 +66,8 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public var data: [UInt8]?
     /// Mappings of this page in pmaps.
     public var pvList: [PVEntry] = []
+    /// What happened to the page, in traced runs (see `PhysMem.historyContext`).
+    public var history: [String] = []
     /// Waiters for PG_BUSY to clear (PG_WANTED).
     private var busyWaiters: [SimThread] = []
 

@@ -22,6 +22,9 @@ public final class PhysMem {
         public var loans = 0, loanBreaks = 0, releasedPages = 0, pagesReclaimed = 0
     }
 
+    /// When set (traced runs), each page keeps its history, for use-after-free explanations;
+    /// the closure says where the run is ("step 12, T").
+    public var historyContext: (() -> String)?
     /// Threads sleeping until a page is freed (uvm_wait).
     private var freeWaiters: [SimThread] = []
 
@@ -44,7 +47,14 @@ public final class PhysMem {
         pg.offset = offset
         pg.zeroContents()
         stats.allocs += 1
+        note(pg, "allocated for \(owner?.ownerDescription ?? "a borrower")")
         return pg
+    }
+
+    /// Adds an event to the page's history (traced runs only).
+    public func note(_ pg: VMPage, _ event: @autoclosure () -> String) {
+        guard let context = historyContext, !pg.fictitious else { return }
+        pg.history.append("\(context()): \(event())")
     }
 
     /// uvm_pagefree: the page goes back on the free list. The caller has removed it from its
@@ -58,6 +68,7 @@ public final class PhysMem {
         if pg.loanCount != 0 || pg.isBusy || !pg.pvList.isEmpty {
             throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed while loaned, busy or mapped"))
         }
+        note(pg, "freed")
         pg.owner = nil
         pg.queue = .free
         pg.zeroContents()
@@ -82,6 +93,7 @@ public final class PhysMem {
         }
         pg.wireCount += 1
         stats.wirings += 1
+        note(pg, "wired (count \(pg.wireCount))")
     }
 
     /// uvm_pageunwire: drops one wiring; the last one puts the page back on the active queue.
@@ -91,6 +103,7 @@ public final class PhysMem {
             throw sched.abort(KernelFailure(.panic, "uvm_pageunwire: wire count underflow on \(pg)"))
         }
         pg.wireCount -= 1
+        note(pg, "unwired (count \(pg.wireCount))")
         if pg.wireCount == 0 {
             wiredCount -= 1
             if pg.owner != nil { pg.queue = .active }
@@ -105,6 +118,7 @@ public final class PhysMem {
     /// Historic uvm_pagefree: frees the page whatever wires it still has, zeroing its wire count
     /// (how seed 000's truncated page was freed under a DMA).
     public func freeIgnoringWirings(_ pg: VMPage, _ sched: Scheduler) throws {
+        note(pg, "freed whatever its wire count (\(pg.wireCount))")
         if pg.wireCount > 0 {
             pg.wireCount = 0
             wiredCount -= 1

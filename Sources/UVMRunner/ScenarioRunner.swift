@@ -68,6 +68,10 @@ public final class ScenarioRunner {
         try Preflight.check(scenario, policyOverrides: options.policy)
         kernel = Kernel(sched: sched, config: try machineConfig())
         kernel.uvm.policy = policy()
+        if options.trace {
+            let s = sched
+            kernel.uvm.mem.historyContext = { "step \(s.steps), \(s.current?.name ?? "-")" }
+        }
         installHooks()
         return report(try await runStatements())
     }
