@@ -32,6 +32,11 @@ public final class SwapDevice {
         contents[slot] = .some(data)
     }
 
+    /// Loses a slot's contents (it reads back as zeros): for tests of the checker.
+    public func corrupt(_ slot: Int) {
+        if contents[slot] != nil { contents[slot] = .some(nil) }
+    }
+
     public func read(_ slot: Int, _ sched: Scheduler) async throws -> [UInt8]? {
         try await sched.switchPoint(.io, "swap in slot \(slot)")
         return contents[slot] ?? nil

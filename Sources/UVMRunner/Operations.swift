@@ -13,6 +13,13 @@ enum Operations {
     @Sim
     static func perform(_ command: Command, binding: String?, at location: SourceLocation, on lwp: LWP, runner: ScenarioRunner) async throws -> String {
         let k = runner.kernel!
+        let model = runner.model!
+        let me = lwp.proc?.name ?? "kernel"
+        let line = location.line
+        let mask = UInt64(k.pageSize - 1)
+        func pages(_ addr: UInt64, _ len: UInt64) -> (UInt64, UInt64) {
+            (addr & ~mask, (addr + len + mask) & ~mask)
+        }
         func size(_ s: Size, _ a: Address? = nil) throws -> UInt64 {
             try runner.bytes(s, a?.location ?? location)
         }
@@ -22,52 +29,102 @@ enum Operations {
         }
         switch command {
         case .mmapAnon(let length, let prot, let maxProt, let share, let fixed):
-            let addr = try await k.mmap(lwp, .anon, length: try size(length), prot: vmProt(prot ?? [.read, .write]),
+            let len = try size(length)
+            let addr = try await k.mmap(lwp, .anon, length: len, prot: vmProt(prot ?? [.read, .write]),
                                         maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: share == .shared,
                                         fixed: try fixed.map(runner.address))
+            if len > 0 { let (lo, hi) = pages(addr, len); model.mapAnon(me, lo, hi, shared: share == .shared) }
             return try bindAddress(addr)
         case .mmapFile(let file, let length, let offset, let prot, let maxProt, let share, let fixed):
-            let addr = try await k.mmap(lwp, .file(file), length: try size(length), offset: try offset.map { try size($0) } ?? 0,
+            let len = try size(length), off = try offset.map { try size($0) } ?? 0
+            let addr = try await k.mmap(lwp, .file(file), length: len, offset: off,
                                         prot: vmProt(prot ?? [.read, .write]),
                                         maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: share == .shared,
                                         fixed: try fixed.map(runner.address))
+            let (lo, hi) = pages(addr, len + (off & mask))
+            model.mapFile(me, file, lo, hi, offset: off & ~mask, shared: share == .shared)
             return try bindAddress(addr)
         case .mmapDevice(let device, let length, let prot):
-            let addr = try await k.mmap(lwp, .device(device), length: try size(length), prot: vmProt(prot ?? [.read, .write]),
+            let len = try size(length)
+            let addr = try await k.mmap(lwp, .device(device), length: len, prot: vmProt(prot ?? [.read, .write]),
                                         maxProt: [.read, .write], shared: true, fixed: nil)
+            let (lo, hi) = pages(addr, len)
+            model.mapDevice(me, device, lo, hi)
             return try bindAddress(addr)
         case .munmap(let a, let len):
-            try await k.munmap(lwp, try runner.address(a), try size(len, a))
+            let addr = try runner.address(a), n = try size(len, a)
+            try await k.munmap(lwp, addr, n)
+            let (lo, hi) = pages(addr, n)
+            model.unmap(me, lo, hi)
         case .mprotect(let a, let len, let prot):
             try await k.mprotect(lwp, try runner.address(a), try size(len, a), vmProt(prot))
         case .minherit(let a, let len, let inh):
             let i: UVMCore.Inheritance = switch inh { case .share: .share; case .copy: .copy; case .none: .none }
-            try await k.minherit(lwp, try runner.address(a), try size(len, a), i)
+            let addr = try runner.address(a), n = try size(len, a)
+            try await k.minherit(lwp, addr, n, i)
+            let (lo, hi) = pages(addr, n)
+            model.minherit(me, lo, hi, i.rawValue)
         case .madvise(let a, let len, let adv):
             let v: UVMCore.Advice = switch adv { case .dontneed: .dontneed; case .willneed: .willneed; case .free: .free }
-            try await k.madvise(lwp, try runner.address(a), try size(len, a), v)
+            let addr = try runner.address(a), n = try size(len, a)
+            try await k.madvise(lwp, addr, n, v)
+            // The kernel may or may not free anonymous pages (a shared amap keeps them).
+            if v == .free { let (lo, hi) = pages(addr, n); model.forget(me, lo, hi - lo) }
         case .msync(let a, let len, let mode):
             try await k.msync(lwp, try runner.address(a), try size(len, a), invalidate: mode == .invalidate)
         case .mincore(let a, let len):
             return try await k.mincore(lwp, try runner.address(a), try size(len, a)).map { $0 ? "1" : "0" }.joined()
         case .load(let a):
-            return byteString(try await k.load(lwp, try runner.address(a)))
+            let va = try runner.address(a)
+            let b = try await k.load(lwp, va)
+            try runner.compare(me, va, got: b, line: line)
+            return byteString(b)
         case .store(let a, let b):
-            try await k.store(lwp, try runner.address(a), b)
+            let va = try runner.address(a)
+            try await k.store(lwp, va, b)
+            model.write(me, va, b)
         case .fill(let a, let len, let b):
-            try await k.fill(lwp, try runner.address(a), try size(len, a), b)
-        case .check(let a, let len, let b):
-            if let m = try await k.check(lwp, try runner.address(a), try size(len, a), b) {
-                return "+\(hex(m.offset)) is \(byteString(m.value))"
+            let va = try runner.address(a), n = try size(len, a)
+            do {
+                try await k.fill(lwp, va, n, b)
+            } catch let s as Signal {
+                model.forget(me, va, n)  // part of the range may have been written
+                throw s
             }
+            model.fill(me, va, n, b)
+        case .check(let a, let len, let b):
+            let va = try runner.address(a), n = try size(len, a)
+            let m = try await k.check(lwp, va, n, b)
+            // Bytes the kernel showed: BYTE up to the first difference, then that byte.
+            if !model.racing {
+                let shown = min(n, (m?.offset ?? n) + 1)
+                if let i = model.firstDifference(me, va, shown, from: b, last: m?.value) {
+                    try runner.compare(me, va + i, got: i == m?.offset ? m!.value : b, line: line)
+                }
+            }
+            if let m { return "+\(hex(m.offset)) is \(byteString(m.value))" }
         case .truncate(let file, let len):
-            try await k.truncate(lwp, file: file, size: try size(len))
+            let n = try size(len)
+            try await k.truncate(lwp, file: file, size: n)
+            model.truncate(file, n)
         case .write(let file, let off, let from, let len):
-            let n = try await k.write(lwp, file: file, offset: try size(off), from: try runner.address(from), length: try size(len, from))
-            if n != (try size(len, from)) { return "\(n)" }
+            let o = try size(off), src = try runner.address(from), want = try size(len, from)
+            let bytes = (0..<want).map { model.read(me, src + $0) }
+            let n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
+            model.fileWrite(file, o, Array(bytes.prefix(Int(n))))
+            if n != want { return "\(n)" }
         case .read(let file, let off, let to, let len):
-            let want = try size(len, to)
-            let n = try await k.read(lwp, file: file, offset: try size(off), to: try runner.address(to), length: want)
+            let o = try size(off), dst = try runner.address(to), want = try size(len, to)
+            let n: UInt64
+            do {
+                n = try await k.read(lwp, file: file, offset: o, to: dst, length: want)
+            } catch let e as Errno {
+                model.forget(me, dst, want)  // part of the buffer may have been copied out
+                throw e
+            }
+            for i in 0..<n {
+                if let b = model.fileRead(file, o + i) { model.write(me, dst + i, b) } else { model.forget(me, dst + i, 1) }
+            }
             if n != want { return "\(n)" }
         case .fsync(let file):
             try await k.fsync(lwp, file: file)
@@ -75,11 +132,14 @@ enum Operations {
             guard let binding else { throw Errno.EINVAL }
             try runner.checkNewName(binding, location)
             let child = try await k.fork(lwp, childName: binding)
+            model.fork(me, child.name)
             try runner.bind(binding, .process(child.name), location)
         case .exec:
             try await k.exec(lwp)
+            model.clear(me)
         case .exit:
             try await k.exit(lwp)
+            model.clear(me)
         case .mlock(let a, let len):
             try await k.mlock(lwp, try runner.address(a), try size(len, a))
         case .munlock(let a, let len):
@@ -100,24 +160,38 @@ enum Operations {
         case .vsunlock(let handle):
             try await k.vsunlock(lwp, try runner.hold(handle))
         case .dmaWrite(let handle, let byte):
-            try await k.dmaWrite(try runner.hold(handle), byte)
+            let h = try runner.hold(handle)
+            try await k.dmaWrite(h, byte)
+            // The DMA reaches the captured pages, which may or may not still back the range.
+            model.forget(me, h.start, h.end - h.start)
         case .dmaRead(let handle):
             switch try await k.dmaRead(try runner.hold(handle)) {
             case .success(let b): return byteString(b)
             case .failure(let m): return "+\(hex(m.offset)) is \(byteString(m.value))"
             }
         case .physio(let device, let dir, let a, let len):
-            try await k.physio(lwp, device: device, read: dir == .read, try runner.address(a), try size(len, a))
+            let va = try runner.address(a), n = try size(len, a)
+            try await k.physio(lwp, device: device, read: dir == .read, va, n)
+            if dir == .read, let pattern = k.devices[device]?.pattern { model.fill(me, va, n, pattern) }
         case .sysctl(let a, let len):
-            try await k.sysctl(lwp, try runner.address(a), try size(len, a))
+            let va = try runner.address(a), n = try size(len, a)
+            try await k.sysctl(lwp, va, n)
+            model.fill(me, va, n, Kernel.sysctlByte)
         case .shmget(let sz):
             let id = try await k.shmget(lwp, size: try size(sz))
+            model.shmget(id)
             if let binding { try runner.bind(binding, .number(UInt64(id)), location) }
             return "\(id)"
         case .shmat(let id, let ro):
-            return try bindAddress(try await k.shmat(lwp, id: try runner.number(id, location), readOnly: ro))
+            let n = try runner.number(id, location)
+            let addr = try await k.shmat(lwp, id: n, readOnly: ro)
+            model.shmat(me, n, addr, addr + (k.shmSegments[n]?.size ?? 0))
+            return try bindAddress(addr)
         case .shmdt(let a):
-            try await k.shmdt(lwp, try runner.address(a))
+            let addr = try runner.address(a)
+            let seg = lwp.proc?.shmAttachments[addr]
+            try await k.shmdt(lwp, addr)
+            if let seg { model.unmap(me, addr, addr + seg.size) }
         case .shmctl(let id, let cmd):
             let c: Kernel.ShmCommand = switch cmd { case .lock: .lock; case .unlock: .unlock; case .rmid: .remove }
             try await k.shmctl(lwp, id: try runner.number(id, location), c)
@@ -127,9 +201,14 @@ enum Operations {
         case .unloan(let handle):
             try k.unloan(try runner.loan(handle))
         case .ptraceRead(let target, let a):
-            return byteString(try await k.ptraceRead(lwp, target: target, try runner.address(a)))
+            let va = try runner.address(a)
+            let b = try await k.ptraceRead(lwp, target: target, va)
+            try runner.compare(target, va, got: b, line: line)
+            return byteString(b)
         case .ptraceWrite(let target, let a, let b):
-            try await k.ptraceWrite(lwp, target: target, try runner.address(a), b)
+            let va = try runner.address(a)
+            try await k.ptraceWrite(lwp, target: target, va, b)
+            model.write(target, va, b)
         case .pagedaemon(let pages):
             let freed = try await k.uvm.pageDaemon(target: pages.map { Int(clamping: $0) })
             return "freed \(freed)"

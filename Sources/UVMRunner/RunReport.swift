@@ -1,5 +1,6 @@
 // What a run produces: the outcome (PASS, FAIL, BUG), the printed lines, and the replay token.
 
+import UVMKernel
 import UVMSched
 
 public struct RunOptions: Sendable {
@@ -19,6 +20,9 @@ public struct RunOptions: Sendable {
     public var auditEveryStep = false
     /// `--policy KNOB=VALUE` overrides, applied after the file's own policy lines.
     public var policy: [(knob: String, value: String)] = []
+    /// Called before each operation with the kernel and the operation's line: lets a test damage
+    /// the machine behind the kernel's back to show that the checker notices.
+    public var beforeOperation: (@Sim (Kernel, Int) -> Void)?
     /// `uvm show`: capture the state at the end of the scenario (before the final exits) ...
     public var showState = false
     /// ... or after step N of the schedule.

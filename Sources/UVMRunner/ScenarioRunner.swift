@@ -37,6 +37,8 @@ public final class ScenarioRunner {
     private var scenarioError: ScenarioError?
     private var snapshot: String?
     private var kernelLWP: LWP?
+    /// What every byte should hold (UVMCheck's reference model).
+    private(set) var model: ReferenceModel!
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
@@ -67,6 +69,7 @@ public final class ScenarioRunner {
     private func execute() async throws(ScenarioError) -> RunReport {
         try Preflight.check(scenario, policyOverrides: options.policy)
         kernel = Kernel(sched: sched, config: try machineConfig())
+        model = ReferenceModel(pageSize: kernel.pageSize)
         kernel.uvm.policy = policy()
         if options.trace {
             let s = sched
@@ -94,10 +97,13 @@ public final class ScenarioRunner {
             case .machine, .policy:
                 continue
             case .file(let name, let size, let fill, let badPage):
-                kernel.createFile(name: name, size: try bytes(size, st.location), fill: fill)
+                let b = try bytes(size, st.location)
+                kernel.createFile(name: name, size: b, fill: fill)
                 kernel.files[name]!.badBlock = badPage
+                model.file(name, size: b, fill: fill)
             case .device(let name, let pattern):
                 kernel.createDevice(name: name, pattern: pattern)
+                model.device(name, pattern: pattern)
             case .proc(let name, let uid, let memlock):
                 try checkNewName(name, st.location)
                 var limit = UInt64(kernel.config.pageCount * kernel.pageSize / 3)
@@ -112,7 +118,10 @@ public final class ScenarioRunner {
             case .operation(let op):
                 if let stop = try await runBlock([op]) { return stop }
             case .together(let ops):
-                if let stop = try await runBlock(ops) { return stop }
+                model.racing = true
+                let stop = try await runBlock(ops)
+                model.racing = false
+                if let stop { return stop }
             case .expect(let e):
                 try evaluate(e)
                 if let f = firstFail { return f }
@@ -163,6 +172,7 @@ public final class ScenarioRunner {
     private func perform(_ op: Operation, on lwp: LWP) async throws {
         try await sched.switchPoint(.preempt, "line \(op.location.line)")
         currentLine = op.location.line
+        options.beforeOperation?(kernel, op.location.line)
         let result: String
         do {
             result = try await Operations.perform(op.command, binding: op.binding, at: op.location, on: lwp, runner: self)
@@ -296,6 +306,13 @@ public final class ScenarioRunner {
             throw ScenarioError(location: loc, message: "expected a variable name, '\(name)' names a thread")
         }
         vars[name] = v
+    }
+
+    /// A load's byte against the model: a known byte that differs is data loss.
+    func compare(_ p: String, _ va: UInt64, got: UInt8, line: Int) throws {
+        guard !model.racing, let want = model.read(p, va), want != got else { return }
+        throw sched.abort(KernelFailure(.dataLoss, "line \(line): \(p) reads \(byteString(got)) at \(hex(va)), where \(byteString(want)) was written",
+                                        details: ["the reference model of \(p)'s memory holds \(byteString(want)) there"]))
     }
 
     func hold(_ name: String) throws(ScenarioError) -> PageHold {

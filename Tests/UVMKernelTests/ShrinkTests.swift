@@ -26,8 +26,8 @@ import UVMSched
 
     @Test func aFoundBugShrinksToFewPreemptionsAndFewerLinesAndReplays() async throws {
         let scenario = try ScenarioParser.parse(Self.racy, file: "t.uvm")
+        // Without the per-step audit the DMA itself reports the use-after-free (and runs faster).
         var base = RunOptions()
-        base.auditEveryStep = true
         base.policy = [("vslock", "entry")]
         var e = ExploreOptions()
         e.runs = 5000
@@ -35,7 +35,7 @@ import UVMSched
         let failing = try #require(found)
         #expect(failing.outcome.kindName == "use-after-free")
 
-        let shrunk = try await Shrinker.shrink(scenario, source: Self.racy, base: base, failing: failing)
+        let shrunk = try await Shrinker.shrink(scenario, source: Self.racy, base: base, failing: failing, budget: 800)
         let depth = try #require(shrunk.depth)
         #expect(depth <= 3)
         // The unrelated mapping and its fill, and the final check, are not needed.

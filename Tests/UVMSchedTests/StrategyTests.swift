@@ -84,7 +84,7 @@ enum Planted {
         func body() -> () async throws -> Void {
             return { try await a.enter(); try await s.switchPoint(.preempt); try await b.enter(); try await b.exit(); try await a.exit() }
         }
-        return [(s.makeThread(name: "T1"), body()), (s.makeThread(name: "T2"), body()), (s.makeThread(name: "T3"), body())]
+        return [(s.makeThread(name: "T1"), body()), (s.makeThread(name: "T2"), body())]
     }
 }
 
