@@ -71,18 +71,20 @@ public struct RunReport: Sendable {
     public var state: String?
 }
 
-/// Replay tokens: "t1." followed by one base-36 digit per scheduling choice.
+/// Replay tokens: "t1", the strategy and seed that found the schedule ("-r17" random, "-p17"
+/// PCT, "-d" DFS, "-f" file order), ".", then one base-36 digit per scheduling choice. Only the
+/// choices are needed to replay; the rest says where the schedule came from.
 public enum ReplayToken {
     private static let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
 
-    public static func encode(_ choices: [Int]) -> String {
-        "t1." + String(choices.map { digits[min($0, 35)] })
+    public static func encode(_ choices: [Int], origin: String = "") -> String {
+        "t1" + (origin.isEmpty ? "" : "-" + origin) + "." + String(choices.map { digits[min($0, 35)] })
     }
 
     public static func decode(_ token: String) -> [Int]? {
-        guard token.hasPrefix("t1.") else { return nil }
+        guard token.hasPrefix("t1"), let dot = token.firstIndex(of: ".") else { return nil }
         var out: [Int] = []
-        for c in token.dropFirst(3) {
+        for c in token[token.index(after: dot)...] {
             guard let i = digits.firstIndex(of: c) else { return nil }
             out.append(i)
         }

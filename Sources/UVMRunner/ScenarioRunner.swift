@@ -409,7 +409,9 @@ public final class ScenarioRunner {
             trace = sched.trace.map { "step \($0.step): \(sched.threads[$0.thread].name) \($0.reason)" + ($0.note.isEmpty ? "" : " \($0.note)") }
         }
         let state = options.snapshotStep == nil ? snapshotAtEnd : snapshot
-        return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices), steps: sched.steps,
+        let origin = options.replay != nil ? "x" : options.dfs != nil ? "d" : options.seed == 0 ? "f"
+            : (options.pct != nil ? "p" : "r") + String(options.seed)
+        return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices, origin: origin), steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
                          trace: trace, state: state)
     }
