@@ -108,14 +108,17 @@ public enum Explorer {
                 seed += shards
             }
             if kind == .dfs && log == nil { break }
+            o.hashState = options.selfCheck
             let report = try await ScenarioRunner.run(scenario, source: source, options: o)
             result.schedules += 1
             traces.insert(report.traceHash)
             if options.selfCheck {
                 var again = base
                 again.replay = ReplayToken.decode(report.token)
+                again.hashState = true
                 let second = try await ScenarioRunner.run(scenario, source: source, options: again)
-                if second.traceHash != report.traceHash || second.lines != report.lines || second.outcome != report.outcome {
+                if second.traceHash != report.traceHash || second.lines != report.lines || second.outcome != report.outcome
+                    || second.stateHash != report.stateHash {
                     result.divergence = "schedule \(report.token) did not replay: \(report.outcome.summary) / \(second.outcome.summary)"
                     break
                 }

@@ -18,6 +18,9 @@ public struct RunOptions: Sendable {
     public var trace = false
     /// Run the audit after every step (it always runs at the end).
     public var auditEveryStep = false
+    /// Fold a digest of the kernel's state after every step into `RunReport.stateHash` (for the
+    /// replay self-check).
+    public var hashState = false
     /// `--policy KNOB=VALUE` overrides, applied after the file's own policy lines.
     public var policy: [(knob: String, value: String)] = []
     /// Called before each operation with the kernel and the operation's line: lets a test damage
@@ -65,6 +68,9 @@ public struct RunReport: Sendable {
     /// Simulated threads the run created.
     public var threads: Int
     public var traceHash: UInt64
+    /// With `hashState`: a hash over every step of the kernel's state (page counters, each
+    /// process's map and pmap sizes), so two runs can be compared step for step.
+    public var stateHash: UInt64 = 0
     /// The schedule's steps, when asked for (`--trace`) or when the run found a BUG.
     public var trace: [String]
     /// `uvm show`: the state at the end, or after the step asked for.

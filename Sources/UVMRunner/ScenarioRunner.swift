@@ -83,12 +83,29 @@ public final class ScenarioRunner {
         let k = kernel!
         let every = options.auditEveryStep
         let snapAt = options.snapshotStep
-        if every || snapAt != nil {
+        let hashState = options.hashState
+        if every || snapAt != nil || hashState {
             sched.stepHook = { [unowned self] in
                 if let snapAt, self.sched.steps == snapAt { self.snapshot = Show.render(k) }
+                if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
                 return every ? Audit.check(k, quiescent: false) : nil
             }
         }
+    }
+
+    private var stateHash: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    private static func fold(_ h: UInt64, _ v: UInt64) -> UInt64 { (h ^ v) &* 0x100_0000_01b3 }
+
+    /// A cheap digest of the kernel's state: page counters and each process's map and pmap.
+    private static func digest(_ k: Kernel) -> UInt64 {
+        let m = k.uvm.mem
+        var h = fold(fold(UInt64(m.freeCount), UInt64(m.wiredCount)), UInt64(k.uvm.swap.usedSlots))
+        for p in k.procs where !p.exited {
+            h = fold(h, UInt64(p.map.entries.count))
+            h = fold(h, UInt64(p.map.pmap.entries.count))
+        }
+        return h
     }
 
     private func runStatements() async throws(ScenarioError) -> Outcome {
@@ -413,7 +430,7 @@ public final class ScenarioRunner {
             : (options.pct != nil ? "p" : "r") + String(options.seed)
         return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices, origin: origin), steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
-                         trace: trace, state: state)
+                         stateHash: stateHash, trace: trace, state: state)
     }
 
     /// The state just before the final shutdown, for `uvm show` without `--step`.

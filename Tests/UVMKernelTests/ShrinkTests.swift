@@ -52,4 +52,18 @@ import UVMSched
         #expect(Shrinker.sameFailure(reduced.outcome, failing.outcome))
         #expect(reduced.traceHash == shrunk.report.traceHash)
     }
+
+    /// Every schedule of every strategy replays from its token to the same steps and state.
+    @Test(arguments: [ExploreStrategy.random, .pct, .dfs])
+    func selfCheckFindsEveryScheduleReplaying(strategy: ExploreStrategy) async throws {
+        let scenario = try ScenarioParser.parse(Self.racy, file: "t.uvm")
+        var e = ExploreOptions()
+        e.strategy = strategy
+        e.runs = 40
+        e.selfCheck = true
+        let r = try await Explorer.explore(scenario, source: Self.racy, base: RunOptions(), e)
+        #expect(r.divergence == nil)
+        #expect(r.found == nil)
+        #expect(r.schedules == 40 || r.exhausted)
+    }
 }
