@@ -68,6 +68,11 @@ open class UVMObject: PageOwner {
 
     /// Called with no references left: give back every page.
     package func terminate() async throws {
+        try await removeAllPages()
+    }
+
+    /// Takes every page out of the object: freed, or released to whoever still holds it.
+    package func removeAllPages() async throws {
         try await lock.enter()
         for idx in pages.keys.sorted() {
             let pg = pages[idx]!

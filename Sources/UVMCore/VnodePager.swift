@@ -97,18 +97,6 @@ public final class VnodeObject: UVMObject {
         return .done
     }
 
-    /// Drops every page left (unmount, with the vnode locked): dirty pages that could not be
-    /// written go with the machine. Held pages stay with their holders.
-    package func purge() async throws {
-        try await lock.enter()
-        for idx in pages.keys.sorted() {
-            let pg = pages[idx]!
-            try removePage(pg)
-            try uvm.disposeOfDetachedPage(pg)
-        }
-        try await lock.exit()
-    }
-
     /// Gives back a fake page whose read did not happen: out of the object, unbusied (waking its
     /// waiters), freed.
     private func abandon(_ pg: VMPage) async throws {

@@ -147,7 +147,7 @@ public final class Kernel {
             // The machine goes down: a page that cannot be written back is dropped with it.
             try await vnode.lock.enter(.writer)
             do { try await obj.flush(invalidate: true) } catch is PagerError {}
-            try await obj.purge()
+            try await obj.removeAllPages()
             try await vnode.lock.exit()
         }
     }
