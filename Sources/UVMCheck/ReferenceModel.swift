@@ -66,6 +66,26 @@ public final class ModelStore {
         }
     }
 
+    /// The first offset in [off, off+len) whose known byte is not `b`.
+    func firstDifference(_ off: UInt64, _ len: UInt64, from b: UInt8) -> UInt64? {
+        var at = off
+        while at < off + len {
+            let (p, i) = split(at)
+            let n = Int(min(UInt64(pageSize - i), off + len - at))
+            if !unknown.contains(p) {
+                if let page = pages[p] {
+                    if let j = page.withUnsafeBufferPointer({ buf in (i..<(i + n)).first { buf[$0] != b } }) {
+                        return p * UInt64(pageSize) + UInt64(j)
+                    }
+                } else if let j = (0..<n).first(where: { base(at + UInt64($0)) != b }) {
+                    return at + UInt64(j)
+                }
+            }
+            at += UInt64(n)
+        }
+        return nil
+    }
+
     func forget(_ off: UInt64, _ len: UInt64) {
         guard len > 0 else { return }
         let (first, _) = split(off), (last, _) = split(off + len - 1)
@@ -310,17 +330,37 @@ public final class ReferenceModel {
     /// The first offset in [va, va+len) where a known byte differs from `b` (or, for the last
     /// byte, from `last` when given): where a `check` result disagrees with the model.
     public func firstDifference(_ p: String, _ va: UInt64, _ len: UInt64, from b: UInt8, last: UInt8?) -> UInt64? {
+        guard len > 0 else { return nil }
+        // The last byte is compared on its own when the kernel showed a different one there.
+        let body = last == nil ? len : len - 1
+        var at = va
+        while at < va + body {
+            guard let r = region(p, at) else { at += 1; continue }
+            let n = min(va + body, r.end) - at
+            let off = at - r.anchor
+            let found: UInt64? = switch r.backing {
+            case .memory(let s): s.firstDifference(off, n, from: b).map { $0 - off }
+            default: (0..<n).first { i in read(r, at + i).map { $0 != b } ?? false }
+            }
+            if let i = found { return at - va + i }
+            at += n
+        }
+        if let last, let v = read(p, va + len - 1), v != last { return len - 1 }
+        return nil
+    }
+
+    /// The bytes of [va, va+len) as the model sees them (nil where unknown or unmapped).
+    public func read(_ p: String, _ va: UInt64, count len: UInt64) -> [UInt8?] {
+        var out: [UInt8?] = []
+        out.reserveCapacity(Int(len))
+        let rs = regions(p)
         var at = va
         while at < va + len {
-            guard let r = region(p, at) else { at += 1; continue }
+            guard let r = rs.first(where: { $0.start <= at && at < $0.end }) else { out.append(nil); at += 1; continue }
             let end = min(va + len, r.end)
-            while at < end {
-                let want = (at == va + len - 1 && last != nil) ? last! : b
-                if let v = read(r, at), v != want { return at - va }
-                at += 1
-            }
+            while at < end { out.append(read(r, at)); at += 1 }
         }
-        return nil
+        return out
     }
 
     /// Stores `len` copies of `b` at `va` (fill, a device read, sysctl's copy-out).

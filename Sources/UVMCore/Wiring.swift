@@ -121,17 +121,55 @@ extension UVM {
     public func faultWire(_ map: VMMap, _ entries: [MapEntry]) async throws -> FaultResult {
         for e in entries {
             let (access, wiring) = wiringFault(e)
+            let npages = Int(e.pageCount(pageShift))
+            var settled = [Bool](repeating: false, count: npages)
+            if wiresFollowPages {
+                if e.amap == nil || e.needsCopy {
+                    // The first page's fault gives the entry its own amap.
+                    let r = try await fault(map, va: e.start, access: access, wiring: wiring)
+                    if r != .ok { return r }
+                }
+                try await settleAnonymousPages(map, e, &settled)
+            }
             var va = e.start
-            while va < e.end {
+            for i in 0..<npages {
+                defer { va += UInt64(mem.pageSize) }
+                if settled[i] { continue }
                 let r = try await fault(map, va: va, access: access, wiring: wiring)
                 if r != .ok { return r }
                 // uvm_fault_wire's wire_paging: the historic design wires the page the fault
                 // mapped (the modern one wired it through the layers as it came in).
                 if !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
-                va += UInt64(mem.pageSize)
             }
         }
         return .ok
+    }
+
+    /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and
+    /// amap locks: an anon only this amap holds, resident and not on loan, needs nothing more;
+    /// a missing page of anonymous memory is zero-filled now (wired through its slot as it
+    /// arrives). Everything else — object pages, shared anons, loans, swapped pages, a missing
+    /// amap — is left to the full fault. Marks the pages it settled. The pmap is not filled: it
+    /// is a cache, and the next access faults the mapping in (rule 2).
+    private func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ settled: inout [Bool]) async throws {
+        try await map.lock.enter(.reader)
+        guard map.lookup(e.start) === e, let amap = e.amap, !e.needsCopy else {
+            try await map.lock.exit()
+            return
+        }
+        try await amap.lock.enter()
+        for i in settled.indices {
+            let slot = e.amapSlot + i
+            if let anon = amap.anons[slot] {
+                if anon.refs == 1, let pg = anon.page, !pg.isBusy, pg.loanCount == 0 { settled[i] = true }
+            } else if e.object == nil, let anon = newAnon(copying: nil, for: amap) {
+                try setAnon(amap, slot, anon)
+                mem.stats.zeroFills += 1
+                settled[i] = true
+            }
+        }
+        try await amap.lock.exit()
+        try await map.lock.exit()
     }
 
     public enum UserWiringRequest { case mlock, munlock }

@@ -32,7 +32,7 @@ extension Kernel {
                 guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else {
                     throw Errno.EIO
                 }
-                pg.write(inPage, bytes, pageSize: pageSize)
+                pg.write(inPage, bytes[...], pageSize: pageSize)
                 pg.dirty = true
                 try await obj.lock.exit()
                 at += UInt64(n)

@@ -348,7 +348,7 @@ extension Kernel {
         var done: UInt64 = 0
         try await forEachPage(p.map, va, len, access: .read, onFault: { throw signal($0) }) { pg, off, n in
             guard mismatch == nil else { return }
-            for i in off..<(off + n) where pg.read(i) != byte {
+            if let i = pg.firstByte(in: off..<(off + n), notEqualTo: byte) {
                 mismatch = Mismatch(offset: done + UInt64(i - off), value: pg.read(i))
                 return
             }

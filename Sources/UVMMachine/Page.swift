@@ -117,15 +117,22 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     }
 
     /// Stores `bytes` from `offset`.
-    public func write<C: Collection<UInt8>>(_ offset: Int, _ bytes: C, pageSize: Int) {
+    public func write(_ offset: Int, _ bytes: ArraySlice<UInt8>, pageSize: Int) {
         if data == nil {
             if bytes.allSatisfy({ $0 == 0 }) { return }
             data = [UInt8](repeating: 0, count: pageSize)
         }
-        data!.withUnsafeMutableBufferPointer { buf in
-            var i = offset
-            for b in bytes { buf[i] = b; i += 1 }
+        data!.withUnsafeMutableBufferPointer { dst in
+            bytes.withUnsafeBufferPointer { src in
+                UnsafeMutableRawPointer(dst.baseAddress! + offset).copyMemory(from: src.baseAddress!, byteCount: src.count)
+            }
         }
+    }
+
+    /// The first offset in `range` whose byte is not `byte`.
+    public func firstByte(in range: Range<Int>, notEqualTo byte: UInt8) -> Int? {
+        guard let data else { return byte == 0 ? nil : range.lowerBound }
+        return data.withUnsafeBufferPointer { buf in range.first { buf[$0] != byte } }
     }
 
     /// `count` bytes from `offset`.

@@ -23,7 +23,10 @@ public struct BenchFigure: Sendable {
 @Sim
 public enum Bench {
     /// Runs every benchmark; `scale` shrinks the work for a quick check (1 = full size).
-    public static func run(scale: Int = 1) async -> [BenchFigure] {
+    public static func run(scale: Int = 1, only: String? = nil) async -> [BenchFigure] {
+        if only == "faults" { return await faults(pages: 65_536 / scale) }
+        if only == "wiring" { return await wiring(pages: 65_536 / scale) }
+        if only == "schedules" { return [await schedules(runs: 4000 / scale)] }
         // First, while the heap is fresh: the resident-set measurement needs new memory.
         var out: [BenchFigure] = [metadataPerPage()]
         out += hostFigures(pages: 16_384 / scale)

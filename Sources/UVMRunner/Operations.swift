@@ -109,7 +109,7 @@ enum Operations {
             model.truncate(file, n)
         case .write(let file, let off, let from, let len):
             let o = try size(off), src = try runner.address(from), want = try size(len, from)
-            let bytes = (0..<want).map { model.read(me, src + $0) }
+            let bytes = model.read(me, src, count: want)
             let n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
             model.fileWrite(file, o, Array(bytes.prefix(Int(n))))
             if n != want { return "\(n)" }

@@ -234,12 +234,16 @@ public final class ScenarioRunner {
         }
     }
 
-    private func sourceText(_ line: Int) -> String {
-        guard line >= 1 && line <= source.count else { return "" }
-        var text = Substring(source[line - 1])
+    /// Each line of the file as an operation prints it: no comment, no expectation, trimmed.
+    private lazy var sourceTexts: [String] = source.map { line in
+        var text = Substring(line)
         if let hash = text.firstIndex(of: "#") { text = text[..<hash] }
         if let arrow = text.indices.first(where: { text[$0...].hasPrefix("=>") }) { text = text[..<arrow] }
         return String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+
+    private func sourceText(_ line: Int) -> String {
+        line >= 1 && line <= sourceTexts.count ? sourceTexts[line - 1] : ""
     }
 
     // MARK: Expectations (checked between operations, when no thread runs)
