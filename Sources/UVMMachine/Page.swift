@@ -91,6 +91,7 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public var holders: [SimThread] { busyOwner.map { [$0] } ?? [] }
     /// As a lock (PG_BUSY): one class for every page, below the object lock in the order.
     public var lockClass: String { "page busy" }
+    public var lockClassID: Int { LockClasses.pageBusy }
     public var lockName: String { "busy \(self)" }
 
     // MARK: Contents

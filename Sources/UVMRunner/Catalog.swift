@@ -5,6 +5,7 @@
 // Header line:  # catalog: id=W1 seed=000 knob=truncate=free bug=use-after-free
 // (`knob=` takes KNOB=VALUE[,KNOB=VALUE...] or `none`; `bug=` takes kinds separated by `|`).
 
+import UVMCore
 import UVMScenario
 import UVMSched
 
@@ -15,9 +16,36 @@ public struct CatalogEntry: Sendable {
     public var bugs: [String]
     public var file: String
 
-    /// Reads the header of a catalog scenario; nil if the file has none.
+    /// Reads a catalog scenario's header. The `# catalog:` line is exact; without one, the
+    /// entry is read from the file as a person wrote it: KNOB=VALUE words and BUG kinds named in
+    /// its comments, historic `policy` lines, and an id from the file name (W1-...). Nil if
+    /// nothing says what the entry expects.
     public static func parse(_ text: String, file: String) -> CatalogEntry? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# catalog:") }) else { return nil }
+        let lines = text.split(separator: "\n").map(String.init)
+        if let line = lines.first(where: { $0.hasPrefix("# catalog:") }) { return parseExact(line, file: file) }
+        let comments = lines.filter { $0.hasPrefix("#") }.joined(separator: " ")
+        var knobs: [(String, String)] = []
+        for (knob, values) in Policy.knobs {
+            for value in values.dropFirst() where comments.contains("\(knob)=\(value)") { knobs.append((knob, value)) }
+        }
+        for line in lines where line.hasPrefix("policy ") {
+            let words = line.dropFirst("policy ".count).split(separator: "#")[0].split(separator: " ")
+            for w in words {
+                let kv = w.split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2, !knobs.contains(where: { $0.0 == kv[0] && $0.1 == kv[1] }),
+                   Policy.knobs.contains(where: { $0.name == kv[0] && $0.values.dropFirst().contains(kv[1]) }) {
+                    knobs.append((kv[0], kv[1]))
+                }
+            }
+        }
+        let bugs = FailureKind.allCases.map(\.rawValue).filter { comments.contains($0) }
+        guard !knobs.isEmpty || !bugs.isEmpty || comments.contains("modern") else { return nil }
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        let id = base.prefix { $0 != "-" && $0 != "." && $0 != "_" }
+        return CatalogEntry(id: String(id), seed: "-", knobs: knobs, bugs: knobs.isEmpty ? [] : bugs, file: file)
+    }
+
+    private static func parseExact(_ line: String, file: String) -> CatalogEntry? {
         var fields: [String: String] = [:]
         for word in line.dropFirst("# catalog:".count).split(separator: " ") {
             guard let eq = word.firstIndex(of: "=") else { continue }
@@ -67,7 +95,9 @@ public enum Catalog {
                              _ options: CatalogOptions) async throws(ScenarioError) -> CatalogRow {
         var base = RunOptions()
         base.auditEveryStep = true
-        // Modern: the whole DFS tree at the default preemption bound, then random and PCT runs.
+        // Modern whatever the file says: the whole DFS tree at the default preemption bound,
+        // then random and PCT runs.
+        base.policy = [("modern", "")]
         var dfs = ExploreOptions()
         dfs.strategy = .dfs
         dfs.runs = options.dfsBudget
@@ -83,7 +113,7 @@ public enum Catalog {
         var row = CatalogRow(entry: entry, historic: nil, modern: modern)
         guard !entry.bugs.isEmpty else { return row }
         var historicBase = base
-        historicBase.policy = entry.knobs
+        historicBase.policy = [("modern", "")] + entry.knobs
         let wanted = Set(entry.bugs)
         for master in 0..<max(options.masterSeeds, 1) {
             var e = ExploreOptions()

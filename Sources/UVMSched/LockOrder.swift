@@ -6,6 +6,25 @@
 // Try-acquisitions add no edge (they cannot wait), and nesting within one class is not ordered
 // here (it needs per-instance rules, such as ascending offset for pages of one object).
 
+import Synchronization
+
+/// Lock classes interned as small integers, process-wide: the checker compares and hashes
+/// numbers, not names, on every acquisition.
+public enum LockClasses {
+    private static let table = Mutex<[String: Int]>([:])
+
+    /// The number for a class name (the same for every scheduler).
+    public static func id(_ name: String) -> Int {
+        table.withLock { t in
+            if let i = t[name] { return i }
+            t[name] = t.count
+            return t.count - 1
+        }
+    }
+
+    /// Page busy's class (PG_BUSY as a lock).
+    public static let pageBusy = id("page busy")
+}
 
 public final class LockOrder {
     public struct Site: Sendable, Hashable {
@@ -15,7 +34,7 @@ public final class LockOrder {
         public let acquiring: String
     }
 
-    private var edges: [String: [String: Site]] = [:]
+    private var edges: [Int: [Int: Site]] = [:]
 
     /// Whether lock-order checking is on (it always is for the modern kernel; tests may turn it off
     /// to show the deadlock a lock-order bug leads to).
@@ -25,9 +44,9 @@ public final class LockOrder {
 
     public func willAcquire(_ lock: any KernelLock, by t: SimThread, sched: Scheduler) throws {
         guard enabled else { return }
-        let b = lock.lockClass
+        let b = lock.lockClassID
         for held in t.heldLocks {
-            let a = held.lockClass
+            let a = held.lockClassID
             if a == b || edges[a]?[b] != nil { continue }
             if let path = self.path(from: b, to: a) {
                 if let deadlock = sched.deadlockIfBlocked(on: lock) { throw sched.abort(deadlock) }
@@ -42,9 +61,9 @@ public final class LockOrder {
     }
 
     /// The chain of recorded edges from class `a` to class `b`, if any.
-    private func path(from a: String, to b: String) -> [Site]? {
-        var seen: Set<String> = [a]
-        var stack: [(String, [Site])] = [(a, [])]
+    private func path(from a: Int, to b: Int) -> [Site]? {
+        var seen: Set<Int> = [a]
+        var stack: [(Int, [Site])] = [(a, [])]
         while let (c, sites) = stack.popLast() {
             for (n, site) in edges[c] ?? [:] where !seen.contains(n) {
                 if n == b { return sites + [site] }

@@ -11,6 +11,8 @@ import DequeModule
 public protocol KernelLock: Waitable {
     /// The lock's class for ordering: all vnode locks are one class, all object locks another.
     var lockClass: String { get }
+    /// The class as interned by `LockClasses`.
+    var lockClassID: Int { get }
     /// This lock instance, for messages: "vnode db".
     var lockName: String { get }
 }
@@ -23,6 +25,7 @@ extension KernelLock {
 
 public final class KMutex: KernelLock {
     public let lockClass: String
+    public let lockClassID: Int
     public let lockName: String
     public private(set) var owner: SimThread?
     private var waiters = Deque<SimThread>()
@@ -31,6 +34,7 @@ public final class KMutex: KernelLock {
     public init(_ sched: Scheduler, class lockClass: String, name: String) {
         self.sched = sched
         self.lockClass = lockClass
+        self.lockClassID = LockClasses.id(lockClass)
         self.lockName = name
     }
 
@@ -84,6 +88,7 @@ public final class RWLock: KernelLock {
     public enum Mode: Sendable { case reader, writer }
 
     public let lockClass: String
+    public let lockClassID: Int
     public let lockName: String
     public private(set) var writer: SimThread?
     public private(set) var readers: [SimThread] = []
@@ -93,6 +98,7 @@ public final class RWLock: KernelLock {
     public init(_ sched: Scheduler, class lockClass: String, name: String) {
         self.sched = sched
         self.lockClass = lockClass
+        self.lockClassID = LockClasses.id(lockClass)
         self.lockName = name
     }
 
