@@ -17,6 +17,9 @@ public final class DeviceObject: UVMObject {
         super.init(uvm, name: "device \(device.name)", refs: 0)
     }
 
+    /// The fake page at `idx` if a fault has made it.
+    public func fakePage(_ idx: UInt64) -> VMPage? { fakePages[idx] }
+
     public override func lookup(_ idx: UInt64) -> PagerLookup {
         if let pg = fakePages[idx] { return .resident(pg) }
         uvm.fakePageSerial += 1

@@ -59,8 +59,14 @@ extension UVM {
             try await map.lock.exit()
             return .failure(.fault)
         }
-        let npages = Int((hi - lo) >> UInt64(pageShift))
-        if mem.wiredCount + npages > mem.wiredMax {
+        // Only pages not wired already add to the machine's wired count.
+        var newlyWired = 0
+        var va = lo
+        while va < hi {
+            if let e = map.lookup(va), !e.isDevice, (page(backing: e, va: va)?.wireCount ?? 0) == 0 { newlyWired += 1 }
+            va += UInt64(pageSize)
+        }
+        if mem.wiredCount + newlyWired > mem.wiredMax {
             try await map.lock.exit()
             return .failure(.limit)
         }
@@ -76,7 +82,7 @@ extension UVM {
         // loans now, so the captured page is the one the mapping keeps), then capture it. Other
         // threads run between the pages, as between uvm_fault_wire's faults.
         var failed = false
-        var va = lo
+        va = lo
         var attempts = 0
         while va < hi && !failed {
             failed = try await fault(map, va: va, access: access, wiring: .current) != .ok
@@ -109,7 +115,8 @@ extension UVM {
     /// for itself, and two pages of one object in decreasing offset order can deadlock with a
     /// flush (seed 000). Returns false if the page went away since the fault (fault again).
     private func capture(_ hold: PageHold, at va: UInt64) async throws -> Bool {
-        guard let e = hold.map.lookup(va), let pg = page(backing: e, va: va) else { return false }
+        guard let e = hold.map.lookup(va), let pg = page(backing: e, va: va) ?? (e.object as? DeviceObject)?.fakePage(e.objectPage(va, pageShift))
+        else { return false }
         if policy.vslock == .busy {
             if pg.isBusy {
                 try await pg.waitUnbusy(sched)

@@ -234,4 +234,26 @@ import UVMSched
         #expect(broken?.kind == .invariant)
         #expect(broken?.message.contains("wire count 0") == true)
     }
+
+    /// vslock of device memory captures the device pager's fake pages; an mlocked buffer at the
+    /// wired limit can still do physio (its pages are wired already).
+    @Test func vslockOfDeviceMemoryAndOfAnAlreadyWiredBufferAtTheLimit() async throws {
+        let r = try await run("""
+            machine ram=32p wiredmax=4p
+            device fb pattern=0x5a
+            device tape pattern=0x66
+            proc A memlock=4p
+            A: d = mmap device=fb 2p
+            A: h = vslock d 2p r => ok
+            A: dma h read => 0x5a
+            A: vsunlock h => ok
+            A: b = mmap anon 4p
+            A: mlock b 4p => ok
+            A: physio tape read b 4p => ok
+            A: check b 4p 0x66 => ok
+            A: physio tape write d 1p => ok
+            expect device tape = 0x5a
+            """)
+        expectPass(r)
+    }
 }
