@@ -77,7 +77,7 @@ private struct Auditor {
         checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
-                fail("\(t.name) holds \(t.heldLocks.map(\.lockName).joined(separator: ", ")) between operations")
+                fail("\(t.name) holds \(t.heldLocks.map { $0.lockName }.joined(separator: ", ")) between operations")
             }
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")

@@ -120,18 +120,23 @@ extension UVM {
     package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
-        if w > 0 && wiresFollowPages {
-            precondition(anon != nil, "amap \(amap.serial) slot \(slot): wired slot emptied")
+        if w > 0 {
+            // The counts always move; the page wires move only when wires follow pages (rule 2;
+            // not under the historic unwire=pmap).
+            let follow = wiresFollowPages
+            guard let anon else {
+                throw sched.abort(KernelFailure(.panic, "amap \(amap.serial) slot \(slot): a wired slot was emptied"))
+            }
             if let old {
                 old.wiredRefs -= w
-                if let oldPage = old.page { for _ in 0..<w { try mem.unwire(oldPage, sched) } }
+                if follow, let oldPage = old.page { for _ in 0..<w { try mem.unwire(oldPage, sched) } }
             } else if let (obj, idx) = shadowed {
                 obj.wiredRefs[idx, default: 0] -= Int(w)
                 if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }
-                if let pg = obj.pages[idx] { for _ in 0..<w { try mem.unwire(pg, sched) } }
+                if follow, let pg = obj.pages[idx] { for _ in 0..<w { try mem.unwire(pg, sched) } }
             }
-            anon!.wiredRefs += w
-            if let pg = anon!.page { for _ in 0..<w { mem.wire(pg) } }
+            anon.wiredRefs += w
+            if follow, let pg = anon.page { for _ in 0..<w { mem.wire(pg) } }
         }
         amap.anons[slot] = anon
     }

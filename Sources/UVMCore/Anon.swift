@@ -44,10 +44,14 @@ extension UVM {
 
     /// Drops a reference to an anon; the last one frees its page (uvm_anfree).
     package func unrefAnon(_ anon: Anon) throws {
-        precondition(anon.refs > 0, "\(anon.ownerDescription): reference count underflow")
+        guard anon.refs > 0 else {
+            throw sched.abort(KernelFailure(.panic, "\(anon.ownerDescription): reference count underflow"))
+        }
         anon.refs -= 1
         guard anon.refs == 0 else { return }
-        precondition(anon.wiredRefs == 0, "\(anon.ownerDescription) freed while wired")
+        if anon.wiredRefs != 0 {
+            throw sched.abort(KernelFailure(.panic, "uvm_anfree: \(anon.ownerDescription) freed while \(anon.wiredRefs) wiring(s) cover it"))
+        }
         if let slot = anon.swapSlot {
             swap.free(slot)
             anon.swapSlot = nil

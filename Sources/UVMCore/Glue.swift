@@ -45,9 +45,9 @@ public enum VslockError: Error, Equatable {
 }
 
 extension UVM {
-    /// Threads whose vslocks hold system wirings on `e` (for the wait-for graph of a munmap).
-    func systemWiringHolders(_ e: MapEntry) -> [SimThread] {
-        holds.filter { !$0.released && $0.start < e.end && $0.end > e.start }.map(\.thread)
+    /// Threads whose vslocks of `map` cover part of [lo, hi): the I/O a munmap waits for.
+    func ioHolders(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) -> [SimThread] {
+        holds.filter { $0.map === map && !$0.released && $0.start < hi && $0.end > lo }.map(\.thread)
     }
 
     /// uvm_vslock: wires [lo, hi) of `map` as a system wiring for an I/O that needs `access` on

@@ -68,11 +68,12 @@ public final class VMMap {
         try await changed.sleep()
     }
 
-    /// Waits, write lock held, until no entry in [lo, hi) has a system wiring (FreeBSD's
-    /// vm_map_delete: a vslock'd range is not unmapped under the I/O). Returns write-locked.
+    /// Waits, write lock held, until no vslock of this map still holds part of [lo, hi) for an
+    /// I/O (FreeBSD's vm_map_delete waits for system wirings: a vslock'd range is not unmapped
+    /// under the I/O). Returns write-locked.
     package func waitForSystemWirings(_ lo: UInt64, _ hi: UInt64) async throws {
-        while let e = entries(in: lo, hi).first(where: { $0.systemWireCount > 0 }) {
-            changed.holders = uvm.systemWiringHolders(e)
+        while case let holders = uvm.ioHolders(self, lo, hi), !holders.isEmpty {
+            changed.holders = holders
             try await sleepReleasingLock()
             try await lockWrite()
         }

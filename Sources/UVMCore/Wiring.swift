@@ -22,7 +22,10 @@ extension UVM {
     /// wired: its resident pages are wired now, and the caller faults in the rest.
     @discardableResult
     public func changeWiring(_ e: MapEntry, in map: VMMap, user: Bool, systemDelta: Int) throws -> Bool {
-        precondition(e.systemWireCount + systemDelta >= 0, "system wiring underflow")
+        guard e.systemWireCount + systemDelta >= 0 else {
+            // Historic wiring=shared-count lets munlock zero the count a vslock still counts on.
+            throw sched.abort(KernelFailure(.panic, "uvm_map_pageable: wire count underflow on the entry at \(hex(e.start))"))
+        }
         let change = Self.wiringChanges(e, user: user, systemDelta: systemDelta)
         let wasWired = e.isWired
         e.userWired = user

@@ -111,9 +111,13 @@ public final class Kernel {
         if uvm.policy.futureWire == .keep { p.map.wireFuture = future }
     }
 
-    /// exit: the process's address space goes away.
+    /// exit: the process's address space goes away. A vslock its own threads never undid can
+    /// never be undone now: a leak.
     public func exit(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
+        if let h = uvm.holds.first(where: { h in p.lwps.contains { $0.thread === h.thread } }) {
+            throw sched.abort(KernelFailure(.leak, "\(p.name) exits with a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) never vsunlocked"))
+        }
         try await shmExit(p)
         try await teardown(p.vmspace)
         p.exited = true

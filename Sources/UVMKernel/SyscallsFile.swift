@@ -1,23 +1,25 @@
 // The file system calls: read(2), write(2), ftruncate(2), fsync(2) — coherent with mappings
 // because they go through the same page cache (the vnode's UVM object, as NetBSD's UBC).
 //
-// Locking: each holds the file's vnode lock for its whole duration and takes the object lock
-// per page. Copies to and from user memory happen with no object lock held and may fault; a
-// fault on a mapping of the very file this thread holds locked reads it under the lock it
-// already holds (BUGS.md rule 6, W13).
+// Locking: each holds the file's vnode lock while it works on the page cache, taking the object
+// lock per page. Copies to and from user memory happen with the vnode unlocked (what FreeBSD's
+// vn_io_fault achieves): a copy may fault on any file — this one included (W13) — and no fault
+// then waits for a vnode lock while its thread keeps another vnode locked, which would deadlock
+// two threads each writing one file from a mapping of the other.
 
 import UVMCore
 import UVMMachine
 import UVMSched
 
 extension Kernel {
-    /// write(2) at `offset`: copies `length` bytes in from user memory at `from`, extending the
-    /// file if needed. Returns the bytes written.
+    /// write(2) at `offset`: copies `length` bytes in from user memory at `from` (EFAULT, and
+    /// nothing written, if it cannot), then writes them, extending the file if needed.
     @discardableResult
     public func write(_ lwp: LWP, file name: String, offset: UInt64, from: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let vnode = try file(name)
         guard case (let end, false) = offset.addingReportingOverflow(length) else { throw Errno.EINVAL }
+        let bytes = try await copyin(p.map, from, length)
         let obj = uvm.vnodeObject(vnode)
         try await vnode.lock.enter(.writer)
         let oldSize = vnode.size
@@ -27,12 +29,11 @@ extension Kernel {
             while at < end {
                 let inPage = Int(at & pageMask)
                 let n = Int(min(UInt64(pageSize - inPage), end - at))
-                // Copy in first, holding no object lock: the copy may fault on this file.
-                let bytes = try await copyin(p.map, from + (at - offset), UInt64(n))
                 guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else {
                     throw Errno.EIO
                 }
-                pg.write(inPage, bytes[...], pageSize: pageSize)
+                let from = Int(at - offset)
+                pg.write(inPage, bytes[from..<(from + n)], pageSize: pageSize)
                 pg.dirty = true
                 try await obj.lock.exit()
                 at += UInt64(n)
@@ -55,29 +56,21 @@ extension Kernel {
         let p = try liveProc(lwp)
         let vnode = try file(name)
         let obj = uvm.vnodeObject(vnode)
-        try await vnode.lock.enter(.writer)
-        var done: UInt64 = 0
-        do {
+        var bytes: [UInt8] = []
+        try await withVnodeLock(vnode) {
             let end = min(offset &+ length, vnode.size)
             var at = offset
             while at < end {
                 let inPage = Int(at & pageMask)
                 let n = Int(min(UInt64(pageSize - inPage), end - at))
                 guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else { break }
-                let bytes = Array(pg.read(inPage, n))
+                bytes.append(contentsOf: pg.read(inPage, n))
                 try await obj.lock.exit()
-                try await copyout(p.map, to + (at - offset), bytes)
                 at += UInt64(n)
-                done += UInt64(n)
             }
-        } catch let error as SimAbort {
-            throw error
-        } catch {
-            try await vnode.lock.exit()
-            throw Errno(error)
         }
-        try await vnode.lock.exit()
-        return done
+        try await copyout(p.map, to, bytes)
+        return UInt64(bytes.count)
     }
 
     /// ftruncate(2): shrink (pages past the end leave the page cache and every mapping) or grow.

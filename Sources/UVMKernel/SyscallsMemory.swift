@@ -127,11 +127,12 @@ extension Kernel {
         return start + pageOff
     }
 
-    /// munmap(2). A zero length, or a range with nothing mapped, succeeds.
+    /// munmap(2). A zero length, or a range with nothing mapped, succeeds once the range is in
+    /// the address space (round_and_check comes first).
     public func munmap(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
-        if len == 0 { return }
         let (lo, hi) = try userRange(addr, len)
+        if len == 0 { return }
         try await p.map.lockWrite()
         try await p.map.waitForSystemWirings(lo, hi)
         try await p.map.remove(lo, hi)
@@ -295,8 +296,11 @@ extension Kernel {
     /// (EINVAL); a hole is ENOMEM.
     public func mincore(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws -> [Bool] {
         let p = try liveProc(lwp)
-        guard addr & pageMask == 0, len > 0 else { throw Errno.EINVAL }
-        let (lo, hi) = try userRange(addr, len)
+        // sys_mincore: an unaligned start, a zero length or a wrap is EINVAL; the range is not
+        // tested against the address space, so anything not mapped is ENOMEM.
+        guard addr & pageMask == 0, len > 0, let size = roundPage(len),
+              case (let hi, false) = addr.addingReportingOverflow(size) else { throw Errno.EINVAL }
+        let lo = addr
         let map = p.map
         try await map.lock.enter(.reader)
         guard map.isFullyMapped(lo, hi) else {

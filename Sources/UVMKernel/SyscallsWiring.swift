@@ -63,24 +63,27 @@ extension Kernel {
         try await map.lock.exit()
     }
 
-    /// mlock(2).
+    /// mlock(2). The limits are NetBSD's arithmetic: the whole range counts against wiredmax
+    /// and RLIMIT_MEMLOCK, even the part already locked.
     public func mlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
-        if lo == hi { return }
         let map = p.map
         try await map.lockWrite()
         var error: Errno?
         if map.lookup(lo) == nil {
             error = .ENOMEM
+        } else if lo == hi {
+            error = nil
         } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !wiringFits(p, pages: unwiredPages(map, lo, hi)) {
+        } else if !wiringFits(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift))) {
             error = .EAGAIN
         }
-        if let error {
+        if lo == hi || error != nil {
             try await map.lock.exit()
-            throw error
+            if let error { throw error }
+            return
         }
         try await wireUser(p, lo, hi)
     }
@@ -90,9 +93,15 @@ extension Kernel {
     public func munlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
-        if lo == hi { return }
         let map = p.map
         try await map.lockWrite()
+        if lo == hi {
+            // Nothing to unlock, but the start must be mapped (uvm_map_pageable looks it up).
+            let mapped = map.lookup(lo) != nil
+            try await map.lock.exit()
+            if !mapped { throw Errno.ENOMEM }
+            return
+        }
         guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(\.isWired) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
@@ -159,8 +168,10 @@ extension Kernel {
         try await uvm.vsunlock(hold)
     }
 
-    /// The device writes `byte` into every captured page (device to memory).
+    /// The device writes `byte` into every captured page (device to memory). A handle that was
+    /// vsunlocked holds nothing any more: EINVAL.
     public func dmaWrite(_ hold: PageHold, _ byte: UInt8) async throws {
+        guard !hold.released else { throw Errno.EINVAL }
         try await sched.switchPoint(.io, "dma write")
         for i in hold.pages.indices {
             let pg = try uvm.dmaPage(hold, i)
@@ -172,6 +183,7 @@ extension Kernel {
     /// The device reads the captured pages: the byte if they are uniform, else the first
     /// offset and value that differ from the first byte.
     public func dmaRead(_ hold: PageHold) async throws -> Result<UInt8, Mismatch> {
+        guard !hold.released else { throw Errno.EINVAL }
         try await sched.switchPoint(.io, "dma read")
         var first: UInt8?
         for i in hold.pages.indices {

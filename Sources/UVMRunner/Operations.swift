@@ -158,14 +158,14 @@ enum Operations {
             if let binding { try runner.bind(binding, .hold(hold), location) }
             return "ok"
         case .vsunlock(let handle):
-            try await k.vsunlock(lwp, try runner.hold(handle))
+            try await k.vsunlock(lwp, try runner.hold(handle, location))
         case .dmaWrite(let handle, let byte):
-            let h = try runner.hold(handle)
+            let h = try runner.hold(handle, location)
             try await k.dmaWrite(h, byte)
             // The DMA reaches the captured pages, which may or may not still back the range.
             model.forget(me, h.start, h.end - h.start)
         case .dmaRead(let handle):
-            switch try await k.dmaRead(try runner.hold(handle)) {
+            switch try await k.dmaRead(try runner.hold(handle, location)) {
             case .success(let b): return byteString(b)
             case .failure(let m): return "+\(hex(m.offset)) is \(byteString(m.value))"
             }
@@ -199,7 +199,7 @@ enum Operations {
             let l = try await k.loan(lwp, try runner.address(a), try size(len, a))
             if let binding { try runner.bind(binding, .loan(l), location) }
         case .unloan(let handle):
-            try k.unloan(try runner.loan(handle))
+            try k.unloan(try runner.loan(handle, location))
         case .ptraceRead(let target, let a):
             let va = try runner.address(a)
             let b = try await k.ptraceRead(lwp, target: target, va)

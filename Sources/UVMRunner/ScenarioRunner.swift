@@ -183,12 +183,8 @@ public final class ScenarioRunner {
 
     // MARK: Operations
 
-    /// The line of the operation being performed, for run-time scenario errors.
-    private(set) var currentLine = 0
-
     private func perform(_ op: Operation, on lwp: LWP) async throws {
         try await sched.switchPoint(.preempt, "line \(op.location.line)")
-        currentLine = op.location.line
         options.beforeOperation?(kernel, op.location.line)
         let result: String
         do {
@@ -207,7 +203,7 @@ public final class ScenarioRunner {
             throw sched.abort(KernelFailure(.panic, "line \(op.location.line): unexpected kernel error \(error)"))
         }
         if !lwp.thread.heldLocks.isEmpty {
-            throw sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(op.location.line) holding \(lwp.thread.heldLocks.map(\.lockName).joined(separator: ", "))"))
+            throw sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(op.location.line) holding \(lwp.thread.heldLocks.map { $0.lockName }.joined(separator: ", "))"))
         }
         lines.append("\(op.location.line): \(sourceText(op.location.line)) -> \(result)")
         if let expected = op.expected, !expected.contains(where: { Self.matches(result, $0) }), firstFail == nil {
@@ -336,18 +332,16 @@ public final class ScenarioRunner {
                                         details: ["the reference model of \(p)'s memory holds \(byteString(want)) there"]))
     }
 
-    func hold(_ name: String) throws(ScenarioError) -> PageHold {
+    func hold(_ name: String, _ loc: SourceLocation) throws(ScenarioError) -> PageHold {
         guard case .hold(let h)? = vars[name] else {
-            throw ScenarioError(location: SourceLocation(file: scenario.file, line: currentLine, column: 0),
-                                message: "expected a handle bound by vslock, found '\(name)'")
+            throw ScenarioError(location: loc, message: "expected a handle bound by vslock, found '\(name)'")
         }
         return h
     }
 
-    func loan(_ name: String) throws(ScenarioError) -> Loan {
+    func loan(_ name: String, _ loc: SourceLocation) throws(ScenarioError) -> Loan {
         guard case .loan(let l)? = vars[name] else {
-            throw ScenarioError(location: SourceLocation(file: scenario.file, line: currentLine, column: 0),
-                                message: "expected a handle bound by loan, found '\(name)'")
+            throw ScenarioError(location: loc, message: "expected a handle bound by loan, found '\(name)'")
         }
         return l
     }

@@ -7,6 +7,14 @@ import UVMScenario
 import UVMSched
 
 enum Driver {
+    /// Set by a command run with `--json`: errors go to standard output as JSON too.
+    nonisolated(unsafe) static var json = false
+
+    /// The `--policy` words that reproduce `o`'s overrides on a command line.
+    static func policyWords(_ o: RunOptions) -> String {
+        o.policy.map { " --policy " + ($0.value.isEmpty ? $0.knob : "\($0.knob)=\($0.value)") }.joined()
+    }
+
     static func decode(_ token: String) throws -> [Int] {
         guard let c = ReplayToken.decode(token) else { throw ValidationError("not a replay token: '\(token)'") }
         return c
@@ -15,14 +23,12 @@ enum Driver {
     /// Parses `file`, or prints its error and exits 64.
     static func load(_ file: String) throws -> (Scenario, String) {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            printError("\(file):0:0: expected a readable scenario file")
-            throw ExitCode(64)
+            throw scenarioError("\(file):0:0: expected a readable scenario file")
         }
         do {
             return (try ScenarioParser.parse(text, file: file), text)
         } catch {
-            printError(error.description)
-            throw ExitCode(64)
+            throw scenarioError(error.description)
         }
     }
 
@@ -30,8 +36,7 @@ enum Driver {
         do {
             return try await ScenarioRunner.run(scenario, source: text, options: o)
         } catch {
-            printError(error.description)
-            throw ExitCode(64)
+            throw scenarioError(error.description)
         }
     }
 
@@ -57,7 +62,7 @@ enum Driver {
             if case .bug(let f) = report.outcome {
                 for d in f.details { print("  " + d) }
             }
-            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)") }
+            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + policyWords(o)) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
@@ -68,8 +73,7 @@ enum Driver {
         do {
             result = try await Explorer.explore(scenario, source: text, base: o, e)
         } catch {
-            printError(error.description)
-            throw ExitCode(64)
+            throw scenarioError(error.description)
         }
         if let divergence = result.divergence {
             print("\(file): REPLAY DIVERGED: \(divergence)")
@@ -92,8 +96,7 @@ enum Driver {
         do {
             shrunk = try await Shrinker.shrink(scenario, source: text, base: o, failing: found)
         } catch {
-            printError(error.description)
-            throw ExitCode(64)
+            throw scenarioError(error.description)
         }
         var traced = o
         traced.replay = ReplayToken.decode(shrunk.report.token)
@@ -102,8 +105,7 @@ enum Driver {
         do {
             again = try await ScenarioRunner.run(shrunk.scenario, source: text, options: traced)
         } catch {
-            printError(error.description)
-            throw ExitCode(64)
+            throw scenarioError(error.description)
         }
         if json {
             printJSON(file, again, schedules: result.schedules)
@@ -117,8 +119,10 @@ enum Driver {
             }
             print("trace (\(again.trace.count) steps):")
             for t in again.trace { print("  " + t) }
-            print("replay: uvm replay \(file) \(shrunk.fullScenarioReport.token)")
-            if !shrunk.droppedLines.isEmpty { print("replay of the shrunk scenario (saved as a file): \(again.token)") }
+            print("replay: uvm replay \(file) \(shrunk.fullScenarioReport.token)" + policyWords(o))
+            if !shrunk.droppedLines.isEmpty {
+                print("replay of the shrunk scenario (the lines above, saved as SHRUNK.uvm): uvm replay SHRUNK.uvm \(again.token)" + policyWords(o))
+            }
         }
         return again.outcome.exitCode
     }
@@ -145,22 +149,19 @@ enum Driver {
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".uvm") }.sorted()
         } catch {
-            printError("\(dir): expected a directory of catalog scenarios")
-            throw ExitCode(64)
+            throw scenarioError("\(dir): expected a directory of catalog scenarios")
         }
         var rows: [CatalogRow] = []
         for name in files {
             let path = dir + "/" + name
             let (scenario, text) = try load(path)
             guard let entry = CatalogEntry.parse(text, file: path) else {
-                printError("\(path):1:1: expected a '# catalog: id=.. seed=.. knob=.. bug=..' header line")
-                throw ExitCode(64)
+                throw scenarioError("\(path):1:1: expected a '# catalog: id=.. seed=.. knob=.. bug=..' header line")
             }
             do {
                 rows.append(try await Catalog.check(entry, scenario: scenario, source: text, o))
             } catch {
-                printError(error.description)
-                throw ExitCode(64)
+                throw scenarioError(error.description)
             }
             if !json { printRow(rows.last!, header: rows.count == 1) }
         }
@@ -258,5 +259,12 @@ enum Driver {
 
     static func printError(_ s: String) {
         FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+    }
+
+    /// A usage or scenario-file error: on standard error, and as JSON with `--json`; exit 64.
+    static func scenarioError(_ s: String) -> ExitCode {
+        printError(s)
+        if json { print(#"{"outcome":"ERROR","error":\#(quote(s))}"#) }
+        return ExitCode(64)
     }
 }

@@ -23,6 +23,7 @@ struct Common: ParsableArguments {
     var audit = false
 
     func options() throws -> RunOptions {
+        Driver.json = json
         var o = RunOptions()
         o.auditEveryStep = audit
         for p in policy {
@@ -138,6 +139,7 @@ struct Check: AsyncParsableCommand {
     @Flag(help: "Print a machine-readable result.") var json = false
 
     func run() async throws {
+        Driver.json = json
         guard modernRuns > 0, historicRuns > 0, seeds > 0 else { throw ValidationError("counts must be positive") }
         var o = CatalogOptions()
         o.modernRuns = modernRuns
