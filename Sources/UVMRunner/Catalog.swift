@@ -86,6 +86,8 @@ public struct CatalogOptions: Sendable {
     public var dfsBudget = 50_000
     /// Master seeds for the time-to-find campaign (1: just the first search).
     public var masterSeeds = 1
+    /// `--policy` overrides, applied on top of both runs' policies.
+    public var policy: [(knob: String, value: String)] = []
     public init() {}
 }
 
@@ -97,7 +99,7 @@ public enum Catalog {
         base.auditEveryStep = true
         // Modern whatever the file says: the whole DFS tree at the default preemption bound,
         // then random and PCT runs.
-        base.policy = [("modern", "")]
+        base.policy = [("modern", "")] + options.policy
         var dfs = ExploreOptions()
         dfs.strategy = .dfs
         dfs.runs = options.dfsBudget
@@ -113,7 +115,7 @@ public enum Catalog {
         var row = CatalogRow(entry: entry, historic: nil, modern: modern)
         guard !entry.bugs.isEmpty else { return row }
         var historicBase = base
-        historicBase.policy = [("modern", "")] + entry.knobs
+        historicBase.policy = [("modern", "")] + entry.knobs + options.policy
         let wanted = Set(entry.bugs)
         for master in 0..<max(options.masterSeeds, 1) {
             var e = ExploreOptions()

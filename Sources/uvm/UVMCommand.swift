@@ -136,16 +136,16 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
     @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
     @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
-    @Flag(help: "Print a machine-readable result.") var json = false
+    @OptionGroup var common: Common
 
     func run() async throws {
-        Driver.json = json
         guard modernRuns > 0, historicRuns > 0, seeds > 0 else { throw ValidationError("counts must be positive") }
         var o = CatalogOptions()
+        o.policy = try common.options().policy
         o.modernRuns = modernRuns
         o.historicRuns = historicRuns
         o.masterSeeds = seeds
-        let ok = try await Driver.check(dir, o, json: json)
+        let ok = try await Driver.check(dir, o, json: common.json)
         if !ok { throw ExitCode(1) }
     }
 }
