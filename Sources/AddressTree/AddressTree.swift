@@ -388,70 +388,35 @@ extension AddressTree._Node: Sendable where Element: Sendable {}
 extension AddressTree {
   /// The node with the greatest key `<= address`, or `_none`.
   @inlinable
-  internal func _floorIndex(_ address: UInt64) -> Int32 {
-    _nodes.withUnsafeBufferPointer { nodes in
-      var best = _none
-      var i = _root
-      while i != _none {
-        if nodes[Int(i)].key <= address {
-          best = i
-          i = nodes[Int(i)].right
-        } else {
-          i = nodes[Int(i)].left
-        }
-      }
-      return best
-    }
-  }
+  internal func _floorIndex(_ address: UInt64) -> Int32 { _bound(address, above: false, inclusive: true) }
 
   /// The node with the least key `>= address`, or `_none`.
   @inlinable
-  internal func _ceilingIndex(_ address: UInt64) -> Int32 {
-    _nodes.withUnsafeBufferPointer { nodes in
-      var best = _none
-      var i = _root
-      while i != _none {
-        if nodes[Int(i)].key >= address {
-          best = i
-          i = nodes[Int(i)].left
-        } else {
-          i = nodes[Int(i)].right
-        }
-      }
-      return best
-    }
-  }
+  internal func _ceilingIndex(_ address: UInt64) -> Int32 { _bound(address, above: true, inclusive: true) }
 
   /// The node with the least key `> address`, or `_none`.
   @inlinable
-  internal func _indexAbove(_ address: UInt64) -> Int32 {
-    _nodes.withUnsafeBufferPointer { nodes in
-      var best = _none
-      var i = _root
-      while i != _none {
-        if nodes[Int(i)].key > address {
-          best = i
-          i = nodes[Int(i)].left
-        } else {
-          i = nodes[Int(i)].right
-        }
-      }
-      return best
-    }
-  }
+  internal func _indexAbove(_ address: UInt64) -> Int32 { _bound(address, above: true, inclusive: false) }
 
   /// The node with the greatest key `< address`, or `_none`.
   @inlinable
-  internal func _indexBelow(_ address: UInt64) -> Int32 {
+  internal func _indexBelow(_ address: UInt64) -> Int32 { _bound(address, above: false, inclusive: false) }
+
+  /// The nearest node on one side of `address`: the least key above it (`above`) or the
+  /// greatest below it, `inclusive` of a key equal to it. One descent, O(log n).
+  @inlinable
+  internal func _bound(_ address: UInt64, above: Bool, inclusive: Bool) -> Int32 {
     _nodes.withUnsafeBufferPointer { nodes in
       var best = _none
       var i = _root
       while i != _none {
-        if nodes[Int(i)].key < address {
+        let key = nodes[Int(i)].key
+        let onSide = above ? (inclusive ? key >= address : key > address) : (inclusive ? key <= address : key < address)
+        if onSide {
           best = i
-          i = nodes[Int(i)].right
+          i = above ? nodes[Int(i)].left : nodes[Int(i)].right
         } else {
-          i = nodes[Int(i)].left
+          i = above ? nodes[Int(i)].right : nodes[Int(i)].left
         }
       }
       return best
