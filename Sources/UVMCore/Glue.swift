@@ -66,10 +66,11 @@ extension UVM {
             if let e = map.lookup(va), !e.isDevice, (page(backing: e, va: va)?.wireCount ?? 0) == 0 { newlyWired += 1 }
             va += UInt64(pageSize)
         }
-        if mem.wiredCount + newlyWired > mem.wiredMax {
+        guard mem.reserveWired(newlyWired) else {
             try await map.lock.exit()
             return .failure(.limit)
         }
+        defer { mem.releaseWired(newlyWired) }
         let entries = map.clip(lo, hi)
         for e in entries { try changeWiring(e, in: map, user: e.userWired, systemDelta: 1) }
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)

@@ -48,11 +48,13 @@ extension UVM {
         }
         Pmap.pageProtect(pg, .none)
         try pg.setBusy(sched)
+        pg.dirty = false
         try await anon.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await anon.lock.enter()
         pg.clearBusy(sched)
-        guard anon.page === pg, isReclaimable(pg), pg.pvList.isEmpty else {
+        // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
+        guard anon.page === pg, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
             swap.free(slot)
             try await anon.lock.exit()
             return false
@@ -104,11 +106,13 @@ extension UVM {
         }
         Pmap.pageProtect(pg, .none)
         try pg.setBusy(sched)
+        pg.dirty = false
         try await obj.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await obj.lock.enter()
         pg.clearBusy(sched)
-        guard pg.owner === obj, isReclaimable(pg), pg.pvList.isEmpty else {
+        // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
+        guard pg.owner === obj, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
             swap.free(slot)
             try await obj.lock.exit()
             return false

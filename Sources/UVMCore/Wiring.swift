@@ -199,7 +199,7 @@ extension UVM {
         precondition(obj.lock.isHeld(by: sched.current))
         let missing = (0..<pages).filter { obj.pages[$0] == nil }.count
         let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
-        guard missing <= mem.freeCount, mem.wiredCount + newlyWired <= mem.wiredMax else { return false }
+        guard missing <= mem.freeCount, mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return false }
         for idx in 0..<pages {
             obj.wiredRefs[idx, default: 0] += 1
             if let pg = obj.pages[idx] {

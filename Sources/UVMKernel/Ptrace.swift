@@ -20,8 +20,10 @@ extension Kernel {
         return target
     }
 
-    /// The page backing `va` in `target` after a fault for `access` at maximum protection.
-    private func tracedPage(_ target: Proc, _ va: UInt64, _ access: VMProt) async throws -> VMPage {
+    /// Faults `va` in `target` for `access` at maximum protection and runs `use` on the page
+    /// behind it while the map is still locked: no switch point between finding the page and
+    /// using it, so the page daemon cannot take it in between.
+    private func withTracedPage<T>(_ target: Proc, _ va: UInt64, _ access: VMProt, _ use: (VMPage) -> T) async throws -> T {
         let map = target.map
         for _ in 0...uvm.faultRestartBound {
             try await map.lock.enter(.reader)
@@ -40,13 +42,20 @@ extension Kernel {
             default: throw Errno.EFAULT
             }
             try await map.lock.enter(.reader)
+            if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va), pg.isBusy {
+                // Being paged in or out: wait, as a fault would, and look again.
+                try await map.lock.exit()
+                try await pg.waitUnbusy(sched)
+                continue
+            }
             if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va) {
                 // A write needs the target's own page: an anon only it holds, or a shared object page.
                 let own = !access.contains(.write) || !e.copyOnWrite
                     || (e.amap?.anons[e.amapSlot(for: va, uvm.pageShift)].map { $0.refs == 1 && $0.page === pg } ?? false)
                 if own && (pg.loanCount == 0 || !access.contains(.write)) {
+                    let result = use(pg)
                     try await map.lock.exit()
-                    return pg
+                    return result
                 }
             }
             try await map.lock.exit()
@@ -56,15 +65,16 @@ extension Kernel {
 
     public func ptraceRead(_ lwp: LWP, target name: String, _ va: UInt64) async throws -> UInt8 {
         let target = try traced(lwp, name)
-        let pg = try await tracedPage(target, va, [.read])
-        return pg.read(Int(va & pageMask))
+        return try await withTracedPage(target, va, [.read]) { $0.read(Int(va & pageMask)) }
     }
 
     public func ptraceWrite(_ lwp: LWP, target name: String, _ va: UInt64, _ byte: UInt8) async throws {
         let target = try traced(lwp, name)
-        let pg = try await tracedPage(target, va, [.write])
-        pg.write(Int(va & pageMask), byte, pageSize: pageSize)
-        pg.dirty = true
+        let ps = pageSize, off = Int(va & pageMask)
+        try await withTracedPage(target, va, [.write]) { pg in
+            pg.write(off, byte, pageSize: ps)
+            pg.dirty = true
+        }
     }
 
     /// The scenario's `loan`: the kernel borrows the pages of the range read-only.

@@ -108,13 +108,14 @@ extension Kernel {
         }
         if map.wireFuture && !prot.isEmpty {
             // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed (ENOMEM).
-            guard wiringFits(p, pages: Int(size >> UInt64(uvm.pageShift))) else {
+            let pages = Int(size >> UInt64(uvm.pageShift))
+            guard reserveWiring(p, pages: pages) else {
                 try await map.remove(start, start + size)
                 try await map.lock.exit()
                 throw Errno.ENOMEM
             }
             do {
-                try await wireUser(p, start, start + size)
+                try await wireUser(p, start, start + size, reserved: pages)
             } catch is Errno {
                 try await map.lockWrite()
                 try await map.remove(start, start + size)
@@ -160,11 +161,12 @@ extension Kernel {
         // MCL_FUTURE wires a mapping once it becomes accessible (uvm_map_protect).
         for (s, t) in becameAccessible {
             try await map.lockWrite()
-            guard wiringFits(p, pages: unwiredPages(map, s, t)) else {
+            let pages = unwiredPages(map, s, t)
+            guard reserveWiring(p, pages: pages) else {
                 try await map.lock.exit()
                 throw Errno.ENOMEM
             }
-            try await wireUser(p, s, t)
+            try await wireUser(p, s, t, reserved: pages)
         }
     }
 

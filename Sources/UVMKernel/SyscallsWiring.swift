@@ -27,16 +27,17 @@ extension Kernel {
         return n
     }
 
-    /// Whether wiring `pages` more pages stays within wiredmax and the process's RLIMIT_MEMLOCK.
-    func wiringFits(_ p: Proc, pages: Int) -> Bool {
-        uvm.mem.wiredCount + pages <= uvm.mem.wiredMax
-            && UInt64(wiredPageCount(p) + pages) * UInt64(pageSize) <= p.memlockLimit
+    /// Whether wiring `pages` more pages stays within the process's RLIMIT_MEMLOCK and
+    /// wiredmax; if so they are reserved against wiredmax until `wireUser` is done with them.
+    func reserveWiring(_ p: Proc, pages: Int) -> Bool {
+        UInt64(wiredPageCount(p) + pages) * UInt64(pageSize) <= p.memlockLimit && uvm.mem.reserveWired(pages)
     }
 
     /// Sets the user wiring on [lo, hi) (uvm_map_pageable with mlock semantics) and faults in
     /// the entries that became wired. Called with the map write-locked; returns it unlocked.
     /// Throws after undoing its own wiring if a page cannot be faulted in.
-    func wireUser(_ p: Proc, _ lo: UInt64, _ hi: UInt64) async throws {
+    func wireUser(_ p: Proc, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0) async throws {
+        defer { uvm.mem.releaseWired(reserved) }
         let map = p.map
         var became: [MapEntry] = []
         for e in map.clip(lo, hi) where !e.protection.isEmpty {
@@ -77,7 +78,7 @@ extension Kernel {
             error = nil
         } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !wiringFits(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift))) {
+        } else if !reserveWiring(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift))) {
             error = .EAGAIN
         }
         if lo == hi || error != nil {
@@ -85,7 +86,7 @@ extension Kernel {
             if let error { throw error }
             return
         }
-        try await wireUser(p, lo, hi)
+        try await wireUser(p, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
     }
 
     /// munlock(2): every entry of the range must be wired (by anyone), else ENOMEM; the user
@@ -128,11 +129,12 @@ extension Kernel {
             try await map.lock.exit()
             return
         }
-        guard wiringFits(p, pages: unwiredPages(map, first.start, last.end)) else {
+        let pages = unwiredPages(map, first.start, last.end)
+        guard reserveWiring(p, pages: pages) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        try await wireUser(p, first.start, last.end)
+        try await wireUser(p, first.start, last.end, reserved: pages)
     }
 
     /// munlockall(2): clears every user wiring and MCL_FUTURE.

@@ -13,6 +13,9 @@ public final class PhysMem {
     private var freeList: [Int]
     public private(set) var wiredCount = 0
     public let wiredMax: Int
+    /// Pages a wiring in progress has been granted against wiredmax and not yet wired: the
+    /// check and the wiring are apart (faults switch threads), so the grant is held meanwhile.
+    public private(set) var wiredReserved = 0
     /// vmstat -s style counters.
     public var stats = Stats()
 
@@ -83,6 +86,16 @@ public final class PhysMem {
         freeWaiters.append(sched.current!)
         try await sched.block(on: FreePageWait.shared, .sleep)
     }
+
+    /// Grants `pages` more wired pages against wiredmax, or nothing if they do not fit.
+    public func reserveWired(_ pages: Int) -> Bool {
+        guard wiredCount + wiredReserved + pages <= wiredMax else { return false }
+        wiredReserved += pages
+        return true
+    }
+
+    /// Gives a grant back once its wiring is done (its pages now count in `wiredCount`).
+    public func releaseWired(_ pages: Int) { wiredReserved -= pages }
 
     /// uvm_pagewire: one more wiring holds the page.
     public func wire(_ pg: VMPage) {
