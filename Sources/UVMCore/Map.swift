@@ -19,6 +19,8 @@ public final class VMMap {
     public let pmap: Pmap
     /// Bumped on every change of the entry set, so an unlocked fault can tell it must look again.
     public private(set) var timestamp = 0
+    /// The address space went away (exit, exec): a call that waited for the lock maps nothing.
+    public package(set) var dead = false
     /// MCL_FUTURE (VM_MAP_WIREFUTURE): new mappings are wired as they are made.
     public package(set) var wireFuture = false
     /// vm_map_busy: the thread faulting pages in for a wiring with the map unlocked; other

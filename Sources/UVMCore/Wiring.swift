@@ -191,15 +191,26 @@ extension UVM {
 }
 
 extension UVM {
+    public enum ObjectWiring: Equatable {
+        case wired
+        /// The pages do not fit in free memory or under wiredmax.
+        case noRoom
+        /// Page `idx` is on swap: bring it in (no lock held) and try again.
+        case pageIn(UInt64)
+    }
+
     /// uvm_obj_wirepages: a range wiring of the object itself (SysV SHM_LOCK): every page index
     /// of [0, pages) counts one more wiring, and every page is brought in and wired. Called with
     /// the object lock held and never switches threads, so the caller records its own state in
-    /// the same step. Returns false, changing nothing, if the pages cannot all be had.
-    public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> Bool {
+    /// the same step; a page on swap is reported instead, for the caller to read in first.
+    public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> ObjectWiring {
         precondition(obj.lock.isHeld(by: sched.current))
+        if let ao = obj as? AnonObject, let swapped = (0..<pages).first(where: { ao.pages[$0] == nil && ao.swapSlots[$0] != nil }) {
+            return .pageIn(swapped)
+        }
         let missing = (0..<pages).filter { obj.pages[$0] == nil }.count
         let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
-        guard missing <= mem.freeCount, mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return false }
+        guard missing <= mem.freeCount, mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return .noRoom }
         for idx in 0..<pages {
             obj.wiredRefs[idx, default: 0] += 1
             if let pg = obj.pages[idx] {
@@ -208,7 +219,7 @@ extension UVM {
                 preconditionFailure("\(obj.name): no page at \(idx) after checking free memory")
             }
         }
-        return true
+        return .wired
     }
 
     /// uvm_obj_unwirepages: the object's own range wiring ends; pages are found through the

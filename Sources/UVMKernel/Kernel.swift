@@ -111,11 +111,11 @@ public final class Kernel {
         if uvm.policy.futureWire == .keep { p.map.wireFuture = future }
     }
 
-    /// exit: the process's address space goes away. A vslock its own threads never undid can
-    /// never be undone now: a leak.
+    /// exit: the process's address space goes away, once the I/O other threads have in flight
+    /// on it is done. A vslock the exiting thread itself never undid can never be undone: a leak.
     public func exit(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
-        if let h = uvm.holds.first(where: { h in p.lwps.contains { $0.thread === h.thread } }) {
+        if let h = uvm.holds.first(where: { $0.thread === lwp.thread }) {
             throw sched.abort(KernelFailure(.leak, "\(p.name) exits with a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) never vsunlocked"))
         }
         try await shmExit(p)
@@ -124,10 +124,12 @@ public final class Kernel {
     }
 
     /// Removes every mapping, waiting for system wirings (an I/O in progress) to drain first.
+    /// The map is dead afterwards: a call that was waiting for it finds nothing to map into.
     private func teardown(_ vm: VMSpace) async throws {
         try await vm.map.lockWrite()
         try await vm.map.waitForSystemWirings(vm.map.minAddress, vm.map.maxAddress)
         try await vm.map.removeAll()
+        vm.map.dead = true
         try await vm.map.lock.exit()
     }
 

@@ -51,6 +51,10 @@ extension Kernel {
         let prot: VMProt = readOnly ? [.read] : [.read, .write]
         let map = p.map
         try await map.lockWrite()
+        if map.dead {
+            try await map.lock.exit()
+            throw Errno.ESRCH
+        }
         guard let start = map.findSpace(length: seg.size, hint: mmapBase) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
@@ -106,18 +110,23 @@ extension Kernel {
         case .lock, .unlock:
             guard p.uid == 0 else { throw Errno.EPERM }
             let pages = seg.size >> UInt64(uvm.pageShift)
-            // The segment's state and its pages' wires change in one step, under the object lock.
-            try await seg.object.lock.enter()
-            var fits = true
-            if cmd == .lock && !seg.locked {
-                fits = uvm.wireObjectLocked(seg.object, pages: pages)
-                seg.locked = fits
-            } else if cmd == .unlock && seg.locked {
-                try uvm.unwireObjectLocked(seg.object, pages: pages)
-                seg.locked = uvm.policy.wiring == .sharedCount
+            // The segment's state and its pages' wires change in one step, under the object lock;
+            // pages on swap are read back in first, with the lock dropped.
+            var outcome = UVM.ObjectWiring.wired
+            for _ in 0...uvm.faultRestartBound {
+                try await seg.object.lock.enter()
+                if cmd == .lock && !seg.locked {
+                    outcome = uvm.wireObjectLocked(seg.object, pages: pages)
+                    seg.locked = outcome == .wired
+                } else if cmd == .unlock && seg.locked {
+                    try uvm.unwireObjectLocked(seg.object, pages: pages)
+                    seg.locked = uvm.policy.wiring == .sharedCount
+                }
+                try await seg.object.lock.exit()
+                guard case .pageIn(let idx) = outcome else { break }
+                if case .error = try await seg.object.pageIn(idx) { throw Errno.ENOMEM }
             }
-            try await seg.object.lock.exit()
-            if !fits { throw Errno.ENOMEM }
+            if outcome != .wired { throw Errno.ENOMEM }
             if uvm.policy.wiring == .sharedCount {
                 try await sharedCountAttachments(p, seg, lock: cmd == .lock)
             }

@@ -85,6 +85,11 @@ extension Kernel {
         }
         let map = p.map
         try await map.lockWrite()
+        if map.dead {
+            try await map.lock.exit()
+            try await object?.detach()
+            throw Errno.ESRCH
+        }
         if let start = addr {
             // MAP_FIXED replaces whatever was there.
             try await map.waitForSystemWirings(start, start + size)
