@@ -85,12 +85,22 @@ extension UVM {
         }
         try await old.lock.enter()
         let new = Amap(self, slots: npages, sharingLockOf: old)
-        for i in 0..<npages {
+        var i = 0
+        while i < npages {
+            defer { i += 1 }
             guard let anon = old.anons[entry.amapSlot + i] else { continue }
             if copyPagesNow, let pg = anon.page {
                 guard let copy = newAnon(copying: pg, for: new) else {
+                    // Out of pages: unlock, let the page daemon reclaim one and retry this slot
+                    // (amap_cow_now's uvm_wait). When nothing can be reclaimed the copy fails and
+                    // the caller fails the fork with ENOMEM instead of panicking.
                     try await old.lock.exit()
-                    throw sched.abort(KernelFailure(.panic, "amap_cow_now: out of memory"))
+                    let reclaimed = try await pageDaemon(target: 1)
+                    try await old.lock.enter()
+                    if reclaimed > 0 { i -= 1; continue }
+                    for case let made? in new.anons { try unrefAnon(made) }
+                    try await old.lock.exit()
+                    throw PagerError.noMemory
                 }
                 new.anons[i] = copy
             } else {

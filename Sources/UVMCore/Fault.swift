@@ -52,6 +52,7 @@ extension UVM {
     public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none) async throws -> FaultResult {
         mem.stats.faults += 1
         var restarts = 0
+        var noMemoryRounds = 0
         while true {
             switch try await faultOnce(map, va: va, access: access, wiring: wiring) {
             case .done(let r):
@@ -63,9 +64,14 @@ extension UVM {
                 // page is wired nothing can be reclaimed and the fault fails rather than sleeping
                 // forever (BUGS.md rule 9, seed 002): NetBSD's trap then kills the process.
                 // Historic `wired-exhaustion=wait`: sleep until some page is freed.
-                if try await pageDaemon(target: 1) == 0 {
+                // A fault needing two pages (a file page and its private copy) when only one can
+                // be freed ping-pongs: reclaiming one evicts the other. After a few such rounds it
+                // is out of memory all the same.
+                noMemoryRounds += 1
+                let reclaimed = try await pageDaemon(target: 1)
+                if reclaimed == 0 || noMemoryRounds > noMemoryRoundBound {
                     guard policy.wiredExhaustion == .wait else { return .sigkill }
-                    try await mem.waitForFreePage(sched)
+                    if reclaimed == 0 { try await mem.waitForFreePage(sched) }
                 }
                 fallthrough
             case .restart:

@@ -249,6 +249,8 @@ public final class VMMap {
                                  protection: e.protection, maxProtection: e.maxProtection,
                                  inheritance: e.inheritance, copyOnWrite: true, needsCopy: true)
                 e.object?.reference()
+                // In the child before the copy, so a failed copy is undone with the child map.
+                child.entries.insert(c)
                 if let amap = e.amap {
                     amap.ref(e.amapSlots(pageShift))
                     c.amap = amap
@@ -262,7 +264,6 @@ public final class VMMap {
                         e.needsCopy = true
                     }
                 }
-                child.entries.insert(c)
             }
         }
         child.timestamp += 1

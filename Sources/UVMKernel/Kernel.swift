@@ -89,7 +89,16 @@ public final class Kernel {
         nextPid += 1
         try await parent.map.lockWrite()
         try await child.map.lockWrite()
-        try await parent.map.forkCopy(into: child.map)
+        do {
+            try await parent.map.forkCopy(into: child.map)
+        } catch PagerError.noMemory {
+            // The child's copy of wired or shared pages found no memory: undo and fail the fork
+            // (NetBSD's fork1 returns ENOMEM when uvm_proc_fork cannot get its memory).
+            try await child.map.removeAll()
+            try await child.map.lock.exit()
+            try await parent.map.lock.exit()
+            throw Errno.ENOMEM
+        }
         try await child.map.lock.exit()
         try await parent.map.lock.exit()
         shmFork(parent, child)

@@ -34,12 +34,17 @@ extension Kernel {
             let maxProt = e.maxProtection
             try await map.lock.exit()
             guard maxProt.isSuperset(of: access) else { throw Errno.EACCES }
-            switch try await uvm.fault(map, va: va, access: access, wiring: access.contains(.write) ? .max : .none) {
-            case .ok: break
-            case .sigsegv where !e.protection.contains(.read):
+            var result = try await uvm.fault(map, va: va, access: access, wiring: access.contains(.write) ? .max : .none)
+            if result == .sigsegv && !e.protection.contains(.read) {
                 // Readable only through the maximum protection.
-                guard try await uvm.fault(map, va: va, access: access, wiring: .max) == .ok else { throw Errno.EFAULT }
-            default: throw Errno.EFAULT
+                result = try await uvm.fault(map, va: va, access: access, wiring: .max)
+            }
+            if result != .ok {
+                // Unmapped since the lookup: the same answer as if it had never been mapped.
+                try await map.lock.enter(.reader)
+                let stillMapped = map.lookup(va) != nil
+                try await map.lock.exit()
+                throw stillMapped ? Errno.EFAULT : Errno.EINVAL
             }
             try await map.lock.enter(.reader)
             if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va), pg.isBusy {

@@ -1,0 +1,85 @@
+// Memory shortage and process teardown races a stress review found: each is the smallest
+// scenario that failed before its fix.
+
+import Testing
+import UVMRunner
+import UVMSched
+
+@Suite @Sim struct MemoryShortageTests {
+    /// A fault that needs two pages when one can be freed ends with SIGKILL (BUGS.md rule 9),
+    /// not in reclaiming and evicting its own page until the livelock bound.
+    @Test func twoPageFaultWithOneFreePageIsKilled() async throws {
+        let r = try await run("""
+            machine ram=16p wiredmax=16p
+            file db size=1p fill=0x41
+            proc A memlock=16p
+            A: w = mmap anon 15p
+            A: mlock w 15p => ok
+            A: f = mmap file=db 1p private
+            A: store f 0x42
+            """)
+        #expect(r.result(7) == "SIGKILL", "\(r.transcript)")
+    }
+
+    /// fork copies wired pages now (amap_cow_now); short of memory it reclaims another
+    /// process's pageable pages, and when nothing can be reclaimed fork fails with ENOMEM and
+    /// leaves nothing behind.
+    @Test(arguments: [(16, "ok"), (0, "ENOMEM")])
+    func forkOfWiredMemoryWhenShort(swapPages: Int, expected: String) async throws {
+        let r = try await run("""
+            machine ram=16p wiredmax=16p swap=\(swapPages)p
+            proc A memlock=16p
+            proc B
+            A: w = mmap anon 2p
+            A: fill w 2p 0x11
+            A: mlock w 2p
+            B: b = mmap anon 14p
+            B: fill b 14p 0x22
+            A: C = fork
+            B: check b 14p 0x22 => ok
+            A: check w 2p 0x11 => ok
+            """)
+        expectPass(r)
+        #expect(r.result(9) == expected, "\(r.transcript)")
+    }
+
+    /// ptrace racing munmap: an address unmapped between ptrace's lookup and its fault gets
+    /// the unmapped answer, EINVAL, never EFAULT.
+    @Test func ptraceWriteRacingMunmap() async throws {
+        let text = """
+            proc B
+            proc D uid=0
+            B: p = mmap anon 1p
+            B: store p 0x11
+            together
+              D: ptrace B write p 0x55 => ok|EINVAL
+              B: munmap p 1p => ok
+            end
+            B: load p => SIGSEGV
+            """
+        for seed in 0...40 as ClosedRange<UInt64> { expectPass(try await run(text, seed: seed)) }
+    }
+
+    /// mmap by one thread while another exits the process: it either completes before the
+    /// teardown (and the teardown unwires it) or fails with ESRCH; nothing stays wired.
+    @Test func mappingWhileTheProcessExits() async throws {
+        let text = """
+            machine ram=32p
+            proc A memlock=8p
+            thread T in A
+            A: mlockall future => ok
+            together
+              T: mmap anon 2p
+              A: exit
+            end
+            expect wired = 0p
+            """
+        var outcomes: Set<String> = []
+        for seed in 0...40 as ClosedRange<UInt64> {
+            let r = try await run(text, seed: seed)
+            expectPass(r)
+            outcomes.insert(r.result(6)?.hasPrefix("0x") == true ? "mapped" : r.result(6) ?? "not run")
+        }
+        #expect(outcomes == ["mapped", "ESRCH"], "both orders are explored: \(outcomes)")
+    }
+}
