@@ -46,6 +46,9 @@ public struct ExploreResult: Sendable {
     public var threads: Int
     /// DFS only: whether every schedule within the preemption bound was run.
     public var exhausted = false
+    /// Exhausted without the preemption bound cutting anything: every schedule there is was
+    /// run, so the exploration stopped there.
+    public var complete = false
     /// Distinct schedules seen (by trace hash).
     public var distinctTraces = 0
     /// With self-check: the first schedule whose replay did not reproduce it.
@@ -75,6 +78,7 @@ public enum Explorer {
         var seed = options.firstSeed + UInt64(options.shard.index)
         let dfsHere = (options.strategy == .dfs || options.strategy == .portfolio) && options.shard.index == 0
         var dfsPrefix: [Int]? = dfsHere ? [] : nil
+        var dfsWasBounded = false
         var turn = 0
         var traces = Set<UInt64>()
         var lastProgress = clock.now
@@ -130,9 +134,13 @@ public enum Explorer {
             if report.outcome != .pass { result.otherFailures[report.outcome.kindName, default: 0] += 1 }
             if let log {
                 dfsPrefix = DFSStrategy.nextPrefix(after: log.decisions, maxPreemptions: options.preemptions)
+                dfsWasBounded = dfsWasBounded
+                    || DFSStrategy.boundCutAnAlternative(log.decisions, maxPreemptions: options.preemptions)
                 if dfsPrefix == nil {
                     result.exhausted = true
-                    if options.strategy == .dfs { break }
+                    // Every schedule has run: more random or PCT runs would only repeat them.
+                    result.complete = !dfsWasBounded
+                    if options.strategy == .dfs || result.complete { break }
                 }
             }
         }

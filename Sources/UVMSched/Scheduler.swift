@@ -192,6 +192,18 @@ public struct DFSStrategy: ScheduleStrategy {
         }
         return nil
     }
+
+    /// Whether the preemption bound cut off any alternative of a run that made `decisions`.
+    /// When no run of an exhausted DFS was cut, it enumerated every schedule there is.
+    public static func boundCutAnAlternative(_ decisions: [Decision], maxPreemptions: Int) -> Bool {
+        var used = 0
+        for d in decisions {
+            // An alternative costs a preemption only when another thread replaces a running one.
+            if d.current != nil && d.options > 1 && used + 1 > maxPreemptions { return true }
+            if d.isPreemption { used += 1 }
+        }
+        return false
+    }
 }
 
 /// Replays recorded choices, then continues in file order.

@@ -85,9 +85,9 @@ enum Driver {
                 print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
             } else {
                 if e.strategy == .dfs {
-                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.exhausted ? "space exhausted" : "not exhausted"))
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.complete ? "every schedule run" : result.exhausted ? "space exhausted" : "not exhausted"))
                 } else {
-                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, \(e.strategy.rawValue)" + (result.exhausted ? ", dfs exhausted" : "") + "; PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, \(e.strategy.rawValue)" + (result.complete ? ", every schedule run" : result.exhausted ? ", dfs exhausted" : "") + "; PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
                 }
             }
             return 0
@@ -198,7 +198,7 @@ enum Driver {
             }
         }
         let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" }
-            ?? "pass, \(r.modern.schedules) sched, dfs " + (r.modern.exhausted ? "exhausted" : "NOT exhausted")
+            ?? "pass, \(r.modern.schedules) sched, " + (r.modern.complete ? "every schedule" : r.modern.exhausted ? "dfs exhausted" : "dfs NOT exhausted")
         print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 18) + pad(found, 58) + modern)
     }
 
@@ -208,7 +208,7 @@ enum Driver {
         if let h = r.historic {
             f.append("\"historic\":{\"found\":\(quote(h.found?.outcome.kindName ?? "")),\"schedules\":\(h.schedules),\"seconds\":\(h.seconds),\"steps\":\(h.found?.steps ?? 0),\"shrunkSteps\":\(r.shrunkSteps ?? 0),\"depth\":\(r.depth.map(String.init) ?? "null"),\"token\":\(quote(h.found?.token ?? ""))}")
         }
-        f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"exhausted\":\(r.modern.exhausted),\"clean\":\(r.modernClean)}")
+        f.append("\"modern\":{\"schedules\":\(r.modern.schedules),\"exhausted\":\(r.modern.exhausted),\"complete\":\(r.modern.complete),\"clean\":\(r.modernClean)}")
         return "{" + f.joined(separator: ",") + "}"
     }
 

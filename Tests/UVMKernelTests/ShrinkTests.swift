@@ -67,3 +67,39 @@ import UVMSched
         #expect(r.schedules == 40 || r.exhausted)
     }
 }
+
+/// An exploration stops once the DFS has run every schedule there is, and only then.
+@Suite @Sim struct CompleteExplorationTests {
+    func explore(_ text: String, preemptions: Int = 2) async throws -> ExploreResult {
+        let scenario = try ScenarioParser.parse(text, file: "t.uvm")
+        var e = ExploreOptions()
+        e.runs = 300
+        e.preemptions = preemptions
+        return try await Explorer.explore(scenario, source: text, base: RunOptions(), e)
+    }
+
+    @Test func oneThreadHasOneScheduleAndStopsAtOnce() async throws {
+        let r = try await explore("proc A\nA: b = mmap anon 2p\nA: fill b 2p 0x11 => ok\n")
+        #expect(r.complete && r.exhausted)
+        #expect(r.schedules < 10 && r.distinctTraces == 1)
+    }
+
+    /// Two threads with a few switch points each: a preemption bound of 0 cuts alternatives, so
+    /// the exploration goes on to its run count; a bound high enough for every schedule stops
+    /// once all are run, each a distinct trace.
+    @Test func theBoundDecidesWhetherTheSpaceIsComplete() async throws {
+        let text = """
+            proc A
+            proc B
+            together
+              A: mmap anon 1p
+              B: mmap anon 1p
+            end
+            """
+        let bounded = try await explore(text, preemptions: 0)
+        #expect(bounded.exhausted && !bounded.complete && bounded.schedules == 300)
+        let full = try await explore(text, preemptions: 1000)
+        #expect(full.complete && full.schedules < 300)
+        #expect(full.distinctTraces > 1)
+    }
+}
