@@ -40,8 +40,10 @@ private enum FaultStep {
     case again
     /// Restarted because of contention (busy page, vnode lock): counted.
     case restart
-    /// No free page: reclaim some and restart, or fail if nothing can be reclaimed.
-    case noMemory
+    /// No free page: reclaim some and restart, or fail if nothing can be reclaimed. `sparing`
+    /// is the page the fault copies from: reclaiming it would only make the fault need it again
+    /// (NetBSD's fault keeps it busy while it waits for memory).
+    case noMemory(sparing: VMPage?)
 }
 
 extension UVM {
@@ -52,26 +54,27 @@ extension UVM {
     public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none) async throws -> FaultResult {
         mem.stats.faults += 1
         var restarts = 0
-        var noMemoryRounds = 0
         while true {
             switch try await faultOnce(map, va: va, access: access, wiring: wiring) {
             case .done(let r):
                 return r
             case .again:
                 continue
-            case .noMemory:
+            case .noMemory(let source):
                 // Wake the page daemon and wait for it (here: reclaim on this thread). When every
                 // page is wired nothing can be reclaimed and the fault fails rather than sleeping
                 // forever (BUGS.md rule 9, seed 002): NetBSD's trap then kills the process.
                 // Historic `wired-exhaustion=wait`: sleep until some page is freed.
-                // A fault needing two pages (a file page and its private copy) when only one can
-                // be freed ping-pongs: reclaiming one evicts the other. After a few such rounds it
-                // is out of memory all the same.
-                noMemoryRounds += 1
-                let reclaimed = try await pageDaemon(target: 1)
-                if reclaimed == 0 || noMemoryRounds > noMemoryRoundBound {
-                    guard policy.wiredExhaustion == .wait else { return .sigkill }
-                    if reclaimed == 0 { try await mem.waitForFreePage(sched) }
+                // Another thread may have freed pages while this one reclaimed: retry then too.
+                if try await pageDaemon(target: 1, sparing: source) == 0 && mem.freeCount == 0 {
+                    if let inTransit = mem.pages.first(where: { $0.isBusy && $0.wireCount == 0 && $0.busyOwner !== sched.current }) {
+                        // Another thread is paging it out (or in): memory is not gone yet, so wait
+                        // for that I/O and try again, as uvm_wait waits for the page daemon.
+                        try await inTransit.waitUnbusy(sched)
+                    } else {
+                        guard policy.wiredExhaustion == .wait else { return .sigkill }
+                        try await mem.waitForFreePage(sched)
+                    }
                 }
                 fallthrough
             case .restart:
@@ -130,7 +133,7 @@ extension UVM {
                 // A write, or any wiring (rule 4), gets a page of its own.
                 guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
                     try await unlockAll(map, amap)
-                    return .noMemory
+                    return .noMemory(sparing: pg)
                 }
                 page = copy
             } else if anon.refs > 1 {
@@ -138,7 +141,7 @@ extension UVM {
                     // Copy-on-write: this amap gets its own copy of the shared anon.
                     guard let copy = newAnon(copying: pg, for: amap) else {
                         try await unlockAll(map, amap)
-                        return .noMemory
+                        return .noMemory(sparing: pg)
                     }
                     try setAnon(amap, slot, copy)
                     try unrefAnon(anon)
@@ -158,7 +161,7 @@ extension UVM {
         guard let obj = entry.object else {
             guard let amap, let anon = newAnon(copying: nil, for: amap) else {
                 try await unlockAll(map, amap)
-                return .noMemory
+                return .noMemory(sparing: nil)
             }
             try setAnon(amap, slot, anon)
             mem.stats.zeroFills += 1
@@ -183,12 +186,12 @@ extension UVM {
             switch result {
             case .done: return .again
             case .restart: return .restart
-            case .error(.noMemory): return .noMemory
+            case .error(.noMemory): return .noMemory(sparing: nil)
             case .error(let e): return .done(signal(for: e))
             }
         case .error(.noMemory):
             try await unlockAll(map, amap, obj)
-            return .noMemory
+            return .noMemory(sparing: nil)
         case .error(let e):
             try await unlockAll(map, amap, obj)
             return .done(signal(for: e))
@@ -197,7 +200,7 @@ extension UVM {
                 // Promote: a private mapping's write goes to a new anon holding a copy.
                 guard let amap, let anon = newAnon(copying: pg, for: amap) else {
                     try await unlockAll(map, amap, obj)
-                    return .noMemory
+                    return .noMemory(sparing: pg)
                 }
                 try setAnon(amap, slot, anon, shadowed: (obj, idx))
                 mem.stats.cowFaults += 1
@@ -208,7 +211,7 @@ extension UVM {
                     // A write through a shared mapping, or any wiring (rule 4), breaks the loan.
                     guard let copy = try breakLoan(objectPage: pg, in: obj) else {
                         try await unlockAll(map, amap, obj)
-                        return .noMemory
+                        return .noMemory(sparing: pg)
                     }
                     page = copy
                 }
@@ -231,7 +234,7 @@ extension UVM {
         }
         guard let pg = mem.alloc(owner: anon) else {
             try await unlockAll(map, amap)
-            return .noMemory
+            return .noMemory(sparing: nil)
         }
         try pg.setBusy(sched)
         anon.page = pg

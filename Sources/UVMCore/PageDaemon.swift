@@ -12,12 +12,12 @@ import UVMSched
 
 extension UVM {
     /// One reclaim pass: frees up to `target` pages (as many as it can when nil), inactive pages
-    /// first, then active ones. Returns the number freed.
+    /// first, then active ones, never `sparing`. Returns the number freed.
     @discardableResult
-    public func pageDaemon(target: Int?) async throws -> Int {
+    public func pageDaemon(target: Int?, sparing: VMPage? = nil) async throws -> Int {
         var freed = 0
         for queue in [PageQueue.inactive, .active] {
-            for pg in mem.pages where pg.queue == queue && isReclaimable(pg) {
+            for pg in mem.pages where pg.queue == queue && pg !== sparing && isReclaimable(pg) {
                 if let target, freed >= target { return freed }
                 if try await reclaim(pg) { freed += 1 }
             }

@@ -12,9 +12,6 @@ public final class UVM {
     /// A fault that restarts more often than this without completing is a livelock (seed 003:
     /// OpenBSD reverted a restart-only fix because restarts made a large program start slowly).
     public var faultRestartBound = 100
-    /// Reclaim-and-retry rounds a fault may take before it is out of memory (BUGS.md rule 9):
-    /// enough for the page daemon to catch up, few enough that two pages evicting each other end.
-    public var noMemoryRoundBound = 8
     /// One UVM object per vnode: the page cache that read(2), write(2) and mappings share (UBC).
     private var vnodeObjects: [Int: VnodeObject] = [:]
     /// vslock holds outstanding (page holds, for the audit and the wait-for graph).

@@ -3,6 +3,7 @@
 
 import Testing
 import UVMRunner
+import UVMScenario
 import UVMSched
 
 @Suite @Sim struct MemoryShortageTests {
@@ -81,5 +82,37 @@ import UVMSched
             outcomes.insert(r.result(6)?.hasPrefix("0x") == true ? "mapped" : r.result(6) ?? "not run")
         }
         #expect(outcomes == ["mapped", "ESRCH"], "both orders are explored: \(outcomes)")
+    }
+}
+
+/// Three threads fill more memory than the machine has while the page daemon runs: a fault that
+/// finds nothing to reclaim because the daemon has it all in flight (or just freed it) waits and
+/// retries instead of killing its process.
+@Suite @Sim struct MemoryPressureTests {
+    @Test func fillersUnderPressureAreNeverKilled() async throws {
+        let text = """
+            machine ram=16p swap=32p
+            proc A
+            thread T in A
+            proc B
+            A: a = mmap anon 6p
+            T: t = mmap anon 6p
+            B: b = mmap anon 6p
+            together
+              A: fill a 6p 0x11 => ok
+              T: fill t 6p 0x22 => ok
+              B: fill b 6p 0x33 => ok
+              kernel: pagedaemon
+            end
+            A: check a 6p 0x11 => ok
+            A: check t 6p 0x22 => ok
+            B: check b 6p 0x33 => ok
+            """
+        let scenario = try ScenarioParser.parse(text, file: "t.uvm")
+        var e = ExploreOptions()
+        e.runs = 600
+        let r = try await Explorer.explore(scenario, source: text, base: RunOptions(), e)
+        #expect(r.found == nil, "\(r.found?.transcript ?? "")")
+        #expect(r.schedules == 600)
     }
 }
