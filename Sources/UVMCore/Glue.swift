@@ -116,7 +116,7 @@ extension UVM {
     /// for itself, and two pages of one object in decreasing offset order can deadlock with a
     /// flush (seed 000). Returns false if the page went away since the fault (fault again).
     private func capture(_ hold: PageHold, at va: UInt64) async throws -> Bool {
-        guard let e = hold.map.lookup(va), let pg = page(backing: e, va: va) ?? (e.object as? DeviceObject)?.fakePage(e.objectPage(va, pageShift))
+        guard let e = hold.map.lookup(va), let pg = pageIncludingDevice(backing: e, va: va)
         else { return false }
         if policy.vslock == .busy {
             if pg.isBusy {

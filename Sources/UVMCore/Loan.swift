@@ -35,7 +35,13 @@ extension UVM {
                 return .failure(FaultError(result: r))
             }
             try await map.lock.enter(.reader)
-            if let e = map.lookup(va), let pg = page(backing: e, va: va), !pg.fictitious {
+            if let e = map.lookup(va), e.isDevice {
+                // Device memory has no pages to lend (the device pager has no pgo_get).
+                try await map.lock.exit()
+                try unloan(loan)
+                return .failure(FaultError(result: .sigsegv))
+            }
+            if let e = map.lookup(va), let pg = page(backing: e, va: va) {
                 if pg.wireCount > 0 {
                     // uvm_loananon/uvm_loanuobj refuse wired pages: lend a copy instead.
                     guard let copy = mem.alloc(owner: nil) else {

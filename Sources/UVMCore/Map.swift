@@ -332,4 +332,9 @@ extension UVM {
         guard let obj = entry.object, !(obj is DeviceObject) else { return nil }
         return obj.pages[entry.objectPage(va, pageShift)]
     }
+
+    /// The page `va` reaches, device memory's fake page included.
+    public func pageIncludingDevice(backing entry: MapEntry, va: UInt64) -> VMPage? {
+        page(backing: entry, va: va) ?? (entry.object as? DeviceObject)?.fakePage(entry.objectPage(va, pageShift))
+    }
 }

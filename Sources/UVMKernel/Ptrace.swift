@@ -47,13 +47,13 @@ extension Kernel {
                 throw stillMapped ? Errno.EFAULT : Errno.EINVAL
             }
             try await map.lock.enter(.reader)
-            if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va), pg.isBusy {
+            if let e = map.lookup(va), let pg = uvm.pageIncludingDevice(backing: e, va: va), pg.isBusy {
                 // Being paged in or out: wait, as a fault would, and look again.
                 try await map.lock.exit()
                 try await pg.waitUnbusy(sched)
                 continue
             }
-            if let e = map.lookup(va), let pg = uvm.page(backing: e, va: va) {
+            if let e = map.lookup(va), let pg = uvm.pageIncludingDevice(backing: e, va: va) {
                 // A write needs the target's own page: an anon only it holds, or a shared object page.
                 let own = !access.contains(.write) || !e.copyOnWrite
                     || (e.amap?.anons[e.amapSlot(for: va, uvm.pageShift)].map { $0.refs == 1 && $0.page === pg } ?? false)

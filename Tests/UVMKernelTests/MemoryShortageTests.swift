@@ -116,3 +116,20 @@ import UVMSched
         #expect(r.schedules == 600)
     }
 }
+
+/// Device memory through the kernel's two ways into a process: ptrace reads the device's byte
+/// through its fake page; a loan has no page to lend and is EFAULT. Neither hangs.
+@Suite @Sim struct DeviceMemoryAccessTests {
+    @Test func ptraceReadsAndLoanRefusesDeviceMemory() async throws {
+        let r = try await run("""
+            device fb pattern=0x5a
+            proc X uid=0
+            proc D uid=0
+            X: d = mmap device=fb 1p
+            D: ptrace X read d
+            X: s = loan d 1p
+            """)
+        #expect(r.result(5) == "0x5a", "\(r.transcript)")
+        #expect(r.result(6) == "EFAULT", "\(r.transcript)")
+    }
+}
