@@ -205,9 +205,9 @@ extension AddressTree {
     return i == _none ? nil : _nodes[Int(i)].element
   }
 
-  /// Returns, in address order, every element `e` with `e.start < hi` and
-  /// `e.end > lo`; for `lo <= hi` these are the elements that intersect
-  /// `lo ..< hi`.
+  /// Returns, in address order, the elements that intersect `lo ..< hi`
+  /// (`e.start < hi` and `e.end > lo`); an empty range (`lo >= hi`)
+  /// intersects none, even inside an element.
   ///
   /// - Complexity: O(log *n* + *k*), where *k* is the number of elements
   ///   returned.
@@ -216,8 +216,10 @@ extension AddressTree {
     // Elements are disjoint and sorted, so their ends are sorted too: only
     // the last element starting at or below `lo` can end above `lo` without
     // starting above it.
-    let below = _floorIndex(lo)
     var result: [Element] = []
+    // An empty range overlaps nothing, even inside an element.
+    guard lo < hi else { return result }
+    let below = _floorIndex(lo)
     _forEach(from: below == _none ? 0 : _nodes[Int(below)].key) { e in
       guard e.start < hi else { return false }
       if e.end > lo { result.append(e) }

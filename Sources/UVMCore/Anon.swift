@@ -18,7 +18,10 @@ public final class Anon: PageOwner {
     /// wire for each, whether it is resident now or swapped in later.
     public package(set) var wiredRefs: Int32 = 0
     /// The lock of the amaps holding it (an_lock: amaps made by amap_copy share their lock).
-    public unowned let lock: KMutex
+    /// Held strongly, as NetBSD's anons hold a reference on their mutex object
+    /// (uvm_anon.c, mutex_obj_hold): a page-out or swap-in that dropped the lock relocks it
+    /// after the last amap may have gone.
+    public let lock: KMutex
     /// A serial number for messages.
     public let serial: Int
 

@@ -49,7 +49,7 @@ public final class AnonObject: UVMObject {
         pg.dirty = true
         uvm.swap.free(slot)
         uvm.mem.stats.pageIns += 1
-        pg.clearBusy(sched)
+        try uvm.unbusy(pg)
         try await lock.exit()
         return .done
     }

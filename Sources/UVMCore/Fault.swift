@@ -247,8 +247,8 @@ extension UVM {
         pg.dirty = true
         swap.free(slot)
         mem.stats.pageIns += 1
-        mem.activate(pg)
-        pg.clearBusy(sched)
+        if anon.page === pg { mem.activate(pg) }
+        try unbusy(pg)
         try await anon.lock.exit()
         return .again
     }

@@ -132,12 +132,15 @@ extension UVM {
     }
 
     /// uvm_vsunlock: undoes exactly that vslock — its system wiring and its page holds —
-    /// whatever else happened to the range meanwhile.
-    public func vsunlock(_ hold: PageHold) async throws {
-        precondition(!hold.released, "vsunlock of a released hold")
+    /// whatever else happened to the range meanwhile. Returns false, changing nothing, when
+    /// another thread undid it while this one waited for the map lock.
+    @discardableResult
+    public func vsunlock(_ hold: PageHold) async throws -> Bool {
         try await hold.map.lockWrite()
-        try dropHold(hold)
+        let undone = !hold.released
+        if undone { try dropHold(hold) }
         try await hold.map.lock.exit()
+        return undone
     }
 
     private func dropHold(_ hold: PageHold) throws {
@@ -151,11 +154,9 @@ extension UVM {
             }
         }
         for (pg, _) in hold.pages {
+            if hold.holdsPages { try mem.unwire(pg, sched) }
             if pg.busyOwner === hold.thread { pg.clearBusy(sched) }
-            if hold.holdsPages {
-                try mem.unwire(pg, sched)
-                try releaseHeldPage(pg)
-            }
+            try releaseHeldPage(pg)
         }
         hold.released = true
         holds.removeAll { $0 === hold }

@@ -141,6 +141,13 @@ extension UVM {
         }
     }
 
+    /// uvm_page_unbusy: clears busy and wakes the waiters; a page released while it was busy
+    /// (its owner let go of it during the I/O) is freed by the thread that unbusies it.
+    public func unbusy(_ pg: VMPage) throws {
+        pg.clearBusy(sched)
+        try releaseHeldPage(pg)
+    }
+
     /// Called when a hold on a released page goes away: the last holder frees it.
     public func releaseHeldPage(_ pg: VMPage) throws {
         if pg.released && pg.owner == nil && pg.wireCount == 0 && pg.loanCount == 0 && !pg.isBusy {

@@ -52,7 +52,7 @@ extension UVM {
         try await anon.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await anon.lock.enter()
-        pg.clearBusy(sched)
+        try unbusy(pg)
         // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
         guard anon.page === pg, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
             swap.free(slot)
@@ -81,7 +81,7 @@ extension UVM {
             try await obj.lock.exit()
             let wrote = try await obj.writeBack(pg)
             try await obj.lock.enter()
-            pg.clearBusy(sched)
+            try unbusy(pg)
             guard wrote else {
                 try await obj.lock.exit()
                 return false
@@ -110,7 +110,7 @@ extension UVM {
         try await obj.lock.exit()
         try await swap.write(slot, pg.data, sched)
         try await obj.lock.enter()
-        pg.clearBusy(sched)
+        try unbusy(pg)
         // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
         guard pg.owner === obj, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
             swap.free(slot)

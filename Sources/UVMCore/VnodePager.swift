@@ -40,8 +40,35 @@ public final class VnodeObject: UVMObject {
         return true
     }
 
+    /// How a page-in gets the vnode lock for its read, once its fake page is busy.
+    private enum VnodeLocking {
+        /// The faulting thread holds it already (read(2)/write(2) from a mapping of the file).
+        case heldByUs
+        /// Try it; on contention give the page back (the modern fault, OpenBSD's fix).
+        case tryLock
+        /// Historic `vnode-fault=busy-then-lock`: sleep on it with the page busy — truncation
+        /// holds the inode lock and waits for this page (seed 003's deadlock).
+        case sleepWithPageBusy
+    }
+
     /// Reads page `idx` from disk into a new busy page. Called with no locks held.
+    ///
+    /// On contention for the vnode lock the fake page is given back, the thread waits for the
+    /// vnode lock holding nothing (so whoever holds it can finish, and may need our page), and
+    /// then reads the page under the lock it waited for before the fault restarts: the restart
+    /// finds the page, so two threads faulting one page cannot keep taking the lock from each
+    /// other (a bare restart loop is what made OpenBSD revert its first version of this fix).
     public override func pageIn(_ idx: UInt64) async throws -> PageInResult {
+        if vnode.lock.isHeld(by: uvm.sched.current) { return try await readPage(idx, .heldByUs) }
+        let first = try await readPage(idx, uvm.policy.vnodeFault == .busyThenLock ? .sleepWithPageBusy : .tryLock)
+        guard first == .restart else { return first }
+        try await vnode.lock.enter(.writer)
+        let second = try await readPage(idx, .heldByUs)
+        try await vnode.lock.exit()
+        return second == .done ? .restart : second
+    }
+
+    private func readPage(_ idx: UInt64, _ locking: VnodeLocking) async throws -> PageInResult {
         let sched = uvm.sched
         try await lock.enter()
         if pages[idx] != nil || !contains(idx) {
@@ -57,18 +84,14 @@ public final class VnodeObject: UVMObject {
         try pg.setBusy(sched)
         try await lock.exit()
 
-        let vnodeHeldByUs = vnode.lock.isHeld(by: sched.current)
-        if !vnodeHeldByUs && uvm.policy.vnodeFault == .busyThenLock {
-            // Historic: sleep on the inode lock with the page busy — truncation holds the inode
-            // lock and waits for this page (seed 003's deadlock).
+        switch locking {
+        case .heldByUs:
+            break
+        case .sleepWithPageBusy:
             try await vnode.lock.enter(.writer)
-        } else if !vnodeHeldByUs {
+        case .tryLock:
             guard try await vnode.lock.tryEnter(.writer) else {
-                // Contended: give the fake page back, wake its waiters, and wait for the vnode
-                // lock holding nothing, so whoever holds it can finish (and may need our page).
                 try await abandon(pg)
-                try await vnode.lock.enter(.writer)
-                try await vnode.lock.exit()
                 return .restart
             }
         }
@@ -76,11 +99,11 @@ public final class VnodeObject: UVMObject {
         do {
             data = try await vnode.readBlock(idx, sched)
         } catch is Vnode.IOError {
-            if !vnodeHeldByUs { try await vnode.lock.exit() }
+            if locking != .heldByUs { try await vnode.lock.exit() }
             try await abandon(pg)
             return .error(.io)
         }
-        if !vnodeHeldByUs { try await vnode.lock.exit() }
+        if locking != .heldByUs { try await vnode.lock.exit() }
 
         try await lock.enter()
         pg.data = data
@@ -256,7 +279,7 @@ public final class VnodeObject: UVMObject {
             }
         }
         try await lock.enter()
-        for (_, pg) in cluster { pg.clearBusy(sched) }
+        for (_, pg) in cluster { try uvm.unbusy(pg) }
         if invalidate {
             for idx in pages.keys.sorted() where range?.contains(idx) ?? true {
                 let pg = pages[idx]!

@@ -87,20 +87,28 @@ public final class Kernel {
         let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
                          vmspace: VMSpace(uvm, name: childName))
         nextPid += 1
-        try await parent.map.lockWrite()
+        // The map this fork copies, even if another thread's exec replaces it meanwhile.
+        let parentMap = parent.map
+        try await parentMap.lockWrite()
+        if parentMap.dead {
+            // Another thread's exec or exit took the image away while we waited: this thread
+            // would not have returned to user space to see the child (ESRCH, as mmap).
+            try await parentMap.lock.exit()
+            throw Errno.ESRCH
+        }
         try await child.map.lockWrite()
         do {
-            try await parent.map.forkCopy(into: child.map)
+            try await parentMap.forkCopy(into: child.map)
         } catch PagerError.noMemory {
             // The child's copy of wired or shared pages found no memory: undo and fail the fork
             // (NetBSD's fork1 returns ENOMEM when uvm_proc_fork cannot get its memory).
             try await child.map.removeAll()
             try await child.map.lock.exit()
-            try await parent.map.lock.exit()
+            try await parentMap.lock.exit()
             throw Errno.ENOMEM
         }
         try await child.map.lock.exit()
-        try await parent.map.lock.exit()
+        try await parentMap.lock.exit()
         shmFork(parent, child)
         procs.append(child)
         addLWP(name: childName, to: child)

@@ -139,10 +139,11 @@ extension Kernel {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         if len == 0 { return }
-        try await p.map.lockWrite()
-        try await p.map.waitForSystemWirings(lo, hi)
-        try await p.map.remove(lo, hi)
-        try await p.map.lock.exit()
+        let map = p.map
+        try await map.lockWrite()
+        try await map.waitForSystemWirings(lo, hi)
+        try await map.remove(lo, hi)
+        try await map.lock.exit()
     }
 
     /// mprotect(2): the new protection must be within each entry's maximum (EACCES), checked

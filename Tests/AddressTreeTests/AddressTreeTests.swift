@@ -59,7 +59,7 @@ struct Model {
   func previous(before a: UInt64) -> Range? { elements.last { $0.start < a } }
 
   func overlapping(_ lo: UInt64, _ hi: UInt64) -> [Range] {
-    elements.filter { $0.start < hi && $0.end > lo }
+    lo < hi ? elements.filter { $0.start < hi && $0.end > lo } : []
   }
 
   /// First fit computed over the holes with 128-bit arithmetic, so that it
