@@ -51,9 +51,9 @@ private struct Auditor {
         checkPages()
         var amapRefs: [ObjectIdentifier: (Amap, Int, [Int32])] = [:]
         var anonRefs: [ObjectIdentifier: (Anon, Int)] = [:]
-        for p in k.procs where !p.exited {
-            checkMap(p, &amapRefs)
-            checkPmap(p)
+        for vm in k.images {
+            checkMap(vm, &amapRefs)
+            checkPmap(vm)
         }
         for (amap, refs, slots) in amapRefs.values {
             for (s, anon) in amap.anons.enumerated() {
@@ -106,8 +106,8 @@ private struct Auditor {
         var expected: [Int: Int32] = [:]
         var amapWired: [ObjectIdentifier: (Amap, [Int32])] = [:]
         var objectWired: [ObjectIdentifier: (UVMObject, [UInt64: Int])] = [:]
-        for p in k.procs where !p.exited {
-            for e in p.map.entries.elements {
+        for vm in k.images {
+            for e in vm.map.entries.elements {
                 if let amap = e.amap, amapWired[ObjectIdentifier(amap)] == nil {
                     amapWired[ObjectIdentifier(amap)] = (amap, Array(repeating: 0, count: amap.slotCount))
                 }
@@ -213,22 +213,22 @@ private struct Auditor {
     }
 
     /// Map entries are sorted, disjoint, page aligned and inside the address space.
-    mutating func checkMap(_ p: Proc, _ amaps: inout [ObjectIdentifier: (Amap, Int, [Int32])]) {
-        let map = p.map
+    mutating func checkMap(_ vm: VMSpace, _ amaps: inout [ObjectIdentifier: (Amap, Int, [Int32])]) {
+        let map = vm.map
         var prevEnd = map.minAddress
         let mask = UInt64(k.pageSize - 1)
         for e in map.entries.elements {
             if e.start < prevEnd || e.end <= e.start || e.end > map.maxAddress || (e.start | e.end) & mask != 0 {
-                fail("\(p.name): map entry \(hex(e.start))-\(hex(e.end)) is misplaced (previous ends at \(hex(prevEnd)))")
+                fail("\(vm.name): map entry \(hex(e.start))-\(hex(e.end)) is misplaced (previous ends at \(hex(prevEnd)))")
             }
             if !e.maxProtection.isSuperset(of: e.protection) {
-                fail("\(p.name): entry \(hex(e.start)) protection \(e.protection) exceeds max \(e.maxProtection)")
+                fail("\(vm.name): entry \(hex(e.start)) protection \(e.protection) exceeds max \(e.maxProtection)")
             }
             prevEnd = e.end
             if let amap = e.amap {
                 let slots = e.amapSlots(shift)
                 if slots.upperBound > amap.slotCount {
-                    fail("\(p.name): entry \(hex(e.start)) reaches past amap \(amap.serial)")
+                    fail("\(vm.name): entry \(hex(e.start)) reaches past amap \(amap.serial)")
                     continue
                 }
                 var rec = amaps[ObjectIdentifier(amap)] ?? (amap, 0, Array(repeating: 0, count: amap.slotCount))
@@ -241,41 +241,41 @@ private struct Auditor {
 
     /// Every pmap entry maps the page the map says is there, with no more than the entry's
     /// protection, and a copy-on-write page is never writable.
-    mutating func checkPmap(_ p: Proc) {
-        let map = p.map
+    mutating func checkPmap(_ vm: VMSpace) {
+        let map = vm.map
         for (vpn, pte) in map.pmap.entries {
             let va = vpn << UInt64(shift)
             guard let e = map.lookup(va) else {
-                fail("\(p.name): pmap maps \(hex(va)) with no map entry"); continue
+                fail("\(vm.name): pmap maps \(hex(va)) with no map entry"); continue
             }
             if e.needsCopy && pte.prot.contains(.write) {
-                fail("\(p.name): \(pte.page) is writable at \(hex(va)) while its entry still needs a copy")
+                fail("\(vm.name): \(pte.page) is writable at \(hex(va)) while its entry still needs a copy")
             }
             if pte.page.loanCount > 0 && pte.prot.contains(.write) {
-                fail("\(p.name): loaned \(pte.page) is writable at \(hex(va))")
+                fail("\(vm.name): loaned \(pte.page) is writable at \(hex(va))")
             }
             if !e.protection.isSuperset(of: pte.prot) {
-                fail("\(p.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")
+                fail("\(vm.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")
             }
-            if pte.page.isFree { fail("\(p.name): pmap maps free \(pte.page) at \(hex(va))"); continue }
+            if pte.page.isFree { fail("\(vm.name): pmap maps free \(pte.page) at \(hex(va))"); continue }
             if let amap = e.amap, let anon = amap.anons[e.amapSlot(for: va, shift)] {
                 if anon.page !== pte.page {
-                    fail("\(p.name): pmap maps \(pte.page) at \(hex(va)), the amap has \(anon.page?.description ?? "no page")")
+                    fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), the amap has \(anon.page?.description ?? "no page")")
                 } else if anon.refs > 1 && pte.prot.contains(.write) {
-                    fail("\(p.name): copy-on-write \(pte.page) is writable at \(hex(va))")
+                    fail("\(vm.name): copy-on-write \(pte.page) is writable at \(hex(va))")
                 }
                 continue
             }
             if e.isDevice {
-                if !pte.page.fictitious { fail("\(p.name): device mapping at \(hex(va)) maps \(pte.page)") }
+                if !pte.page.fictitious { fail("\(vm.name): device mapping at \(hex(va)) maps \(pte.page)") }
                 continue
             }
             guard let obj = e.object, obj.pages[e.objectPage(va, shift)] === pte.page else {
-                fail("\(p.name): pmap maps \(pte.page) at \(hex(va)), which the map does not back it with")
+                fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), which the map does not back it with")
                 continue
             }
             if e.copyOnWrite && pte.prot.contains(.write) {
-                fail("\(p.name): object \(pte.page) writable through private mapping at \(hex(va))")
+                fail("\(vm.name): object \(pte.page) writable through private mapping at \(hex(va))")
             }
         }
     }

@@ -307,16 +307,19 @@ extension UVM {
         return result
     }
 
-    /// MADV_FREE's anonymous part: frees the anons of [lo, hi) of the entry that only this amap
-    /// holds, if the amap has no other user, and that are not wired or loaned (uvm_map_clean
-    /// with PGO_FREE).
+    /// MADV_FREE's anonymous part (uvm_map_clean with PGO_FREE): when this entry's amap has no
+    /// other reference, each resident anon of [lo, hi) that is neither wired nor busy leaves the
+    /// amap (amap_unadd) and loses this reference — an anon still shared copy-on-write after a
+    /// fork stays with the other process, one only we held is freed. An amap with other
+    /// references keeps its anons (NetBSD only deactivates their pages).
     package func freeAnons(_ map: VMMap, _ entry: MapEntry, _ lo: UInt64, _ hi: UInt64) async throws {
         guard let amap = entry.amap else { return }
         try await amap.lock.enter()
         if amap.refs == 1 {
+            // This process must fault again to see what replaced them (zeros).
+            map.pmap.remove(vpns: (lo >> UInt64(pageShift))..<(hi >> UInt64(pageShift)))
             for s in entry.amapSlot(for: lo, pageShift)..<entry.amapSlot(for: hi - 1, pageShift) + 1 {
-                guard let anon = amap.anons[s], anon.refs == 1, let pg = anon.page,
-                      pg.wireCount == 0, pg.loanCount == 0, !pg.isBusy else { continue }
+                guard let anon = amap.anons[s], let pg = anon.page, pg.wireCount == 0, !pg.isBusy else { continue }
                 amap.anons[s] = nil
                 try unrefAnon(anon)
             }

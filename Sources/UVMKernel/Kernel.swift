@@ -24,6 +24,9 @@ public final class Kernel {
     public let uvm: UVM
     public let config: MachineConfig
     public private(set) var procs: [Proc] = []
+    /// Every address space not yet torn down: the processes' current images, and old ones an
+    /// exec or exit is still taking apart (their wirings and mappings still count).
+    public private(set) var images: [VMSpace] = []
     public private(set) var lwps: [String: LWP] = [:]
     public private(set) var files: [String: Vnode] = [:]
     public private(set) var devices: [String: CharDevice] = [:]
@@ -61,7 +64,7 @@ public final class Kernel {
     @discardableResult
     public func createProc(name: String, uid: UInt32, memlockLimit: UInt64) -> Proc {
         let p = Proc(name: name, pid: nextPid, uid: uid, memlockLimit: memlockLimit,
-                     vmspace: VMSpace(uvm, name: name))
+                     vmspace: newImage(name))
         nextPid += 1
         procs.append(p)
         addLWP(name: name, to: p)
@@ -78,6 +81,12 @@ public final class Kernel {
 
     public func proc(named name: String) -> Proc? { procs.first { $0.name == name } }
 
+    private func newImage(_ name: String) -> VMSpace {
+        let vm = VMSpace(uvm, name: name)
+        images.append(vm)
+        return vm
+    }
+
     // MARK: Process life cycle
 
     /// fork: a new process named `childName` whose address space follows each entry's
@@ -85,10 +94,10 @@ public final class Kernel {
     public func fork(_ lwp: LWP, childName: String) async throws -> Proc {
         let parent = try liveProc(lwp)
         let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
-                         vmspace: VMSpace(uvm, name: childName))
+                         vmspace: newImage(childName))
         nextPid += 1
-        // The map this fork copies, even if another thread's exec replaces it meanwhile.
-        let parentMap = parent.map
+        // The image this fork copies, even if another thread's exec replaces it meanwhile.
+        let parentSpace = parent.vmspace, parentMap = parentSpace.map
         try await parentMap.lockWrite()
         if parentMap.dead {
             // Another thread's exec or exit took the image away while we waited: this thread
@@ -107,25 +116,26 @@ public final class Kernel {
             try await parentMap.lock.exit()
             throw Errno.ENOMEM
         }
+        shmFork(parentSpace, child.vmspace)
         try await child.map.lock.exit()
         try await parentMap.lock.exit()
-        shmFork(parent, child)
         procs.append(child)
         addLWP(name: childName, to: child)
         return child
     }
 
-    /// exec: the process gets a fresh, empty address space (uvmspace_exec).
+    /// exec: the process gets a fresh, empty address space (uvmspace_exec). The new image is
+    /// in place before anything sleeps, so another thread's call that starts meanwhile acts on
+    /// it, and the old one is torn down whatever else happens to the process.
     public func exec(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
-        try await shmExit(p)
-        let future = p.map.wireFuture
-        try await teardown(p.vmspace)
-        p.vmspace = VMSpace(uvm, name: p.name)
+        let old = p.vmspace
+        p.vmspace = newImage(p.name)
         p.futureWiringRequested = false
         // POSIX revokes MCL_FUTURE at exec (uvmspace_exec). Historic `futurewire=keep`: the flag
         // survives into the next image (FreeBSD 2004, MAP_WIREFUTURE in a recycled vmspace).
-        if uvm.policy.futureWire == .keep { p.map.wireFuture = future }
+        if uvm.policy.futureWire == .keep { p.map.wireFuture = old.map.wireFuture }
+        try await discard(old)
     }
 
     /// exit: the process's address space goes away, once the I/O other threads have in flight
@@ -135,19 +145,25 @@ public final class Kernel {
         if let h = uvm.holds.first(where: { $0.thread === lwp.thread }) {
             throw sched.abort(KernelFailure(.leak, "\(p.name) exits with a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) never vsunlocked"))
         }
-        try await shmExit(p)
-        try await teardown(p.vmspace)
+        // Exited before anything sleeps: no exec or call of another thread starts a new image.
         p.exited = true
+        try await discard(p.vmspace)
     }
 
-    /// Removes every mapping, waiting for system wirings (an I/O in progress) to drain first.
-    /// The map is dead afterwards: a call that was waiting for it finds nothing to map into.
-    private func teardown(_ vm: VMSpace) async throws {
-        try await vm.map.lockWrite()
-        try await vm.map.waitForSystemWirings(vm.map.minAddress, vm.map.maxAddress)
-        try await vm.map.removeAll()
-        vm.map.dead = true
-        try await vm.map.lock.exit()
+    /// An image goes away (exit, exec, the end of the run): every mapping is removed once the
+    /// I/O in flight on it (system wirings) has drained, then its shm attachments are dropped
+    /// (shmexit). The map is dead afterwards: a call that was waiting for it maps nothing.
+    private func discard(_ vm: VMSpace) async throws {
+        let map = vm.map
+        try await map.lockWrite()
+        try await map.waitForSystemWirings(map.minAddress, map.maxAddress)
+        try await map.removeAll()
+        map.dead = true
+        let attachments = vm.shmAttachments.sorted { $0.key < $1.key }.map(\.value)
+        vm.shmAttachments = [:]
+        images.removeAll { $0 === vm }
+        try await map.lock.exit()
+        for seg in attachments { try await dropAttachment(seg) }
     }
 
     /// The end of a run: every live process exits, then every file's cached pages are written
@@ -158,9 +174,8 @@ public final class Kernel {
                                             details: ["\(uvm.holds.count) vslock hold(s) outstanding at the end of the run"]))
         }
         for p in procs where !p.exited {
-            try await shmExit(p)
-            try await teardown(p.vmspace)
             p.exited = true
+            try await discard(p.vmspace)
         }
         // The machine goes down: segments nobody removed go with it.
         for id in shmSegments.keys.sorted() { try await destroy(shmSegments[id]!) }

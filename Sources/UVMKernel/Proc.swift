@@ -15,8 +15,15 @@ public let userMaxAddress: UInt64 = 0x7f7f_ffff_c000
 public let mmapBase: UInt64 = 0x1000_0000
 
 public final class VMSpace {
+    /// The process whose image this is, for messages.
+    public let name: String
     public let map: VMMap
+    /// SysV shm attachments by address (NetBSD's vm_shm): they belong to the image, so an exec
+    /// or exit racing shmat or shmdt detaches exactly what this map holds. Changed only with the
+    /// map write-locked, so fork copies the map and its attachments as one.
+    public internal(set) var shmAttachments: [UInt64: ShmSegment] = [:]
     init(_ uvm: UVM, name: String) {
+        self.name = name
         map = VMMap(uvm, name: name, minAddress: userMinAddress, maxAddress: userMaxAddress)
     }
 }
@@ -33,8 +40,6 @@ public final class Proc: CustomStringConvertible {
     /// Whether this image asked for MCL_FUTURE (mlockall(future) since its exec): what the
     /// map's flag must agree with.
     public internal(set) var futureWiringRequested = false
-    /// SysV shm attachments by address.
-    public internal(set) var shmAttachments: [UInt64: ShmSegment] = [:]
 
     init(name: String, pid: Int, uid: UInt32, memlockLimit: UInt64, vmspace: VMSpace) {
         self.name = name
@@ -44,6 +49,8 @@ public final class Proc: CustomStringConvertible {
         self.vmspace = vmspace
     }
 
+    /// The current image's map. A call that sleeps must keep the map (or vmspace) it started
+    /// with: another thread's exec may replace the image meanwhile.
     public var map: VMMap { vmspace.map }
     public var description: String { "proc \(name) (pid \(pid))" }
 }

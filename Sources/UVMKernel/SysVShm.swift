@@ -49,7 +49,7 @@ extension Kernel {
         let p = try liveProc(lwp)
         let seg = try segment(id)
         let prot: VMProt = readOnly ? [.read] : [.read, .write]
-        let map = p.map
+        let vm = p.vmspace, map = vm.map
         try await map.lockWrite()
         if map.dead {
             try await map.lock.exit()
@@ -63,7 +63,7 @@ extension Kernel {
         map.insert(start: start, length: seg.size, object: seg.object, offset: 0, protection: prot,
                    maxProtection: prot, inheritance: .share, copyOnWrite: false)
         seg.attachments += 1
-        p.shmAttachments[start] = seg
+        vm.shmAttachments[start] = seg
         if map.wireFuture {
             try await wireUser(p, start, start + seg.size)
         } else {
@@ -72,19 +72,23 @@ extension Kernel {
         return start
     }
 
-    /// shmdt: `addr` must be where an attachment starts.
+    /// shmdt: `addr` must be where an attachment starts. The attachment and its mapping go
+    /// together under the map lock, so a fork sees both or neither.
     public func shmdt(_ lwp: LWP, _ addr: UInt64) async throws {
-        let p = try liveProc(lwp)
-        guard let seg = p.shmAttachments.removeValue(forKey: addr) else { throw Errno.EINVAL }
-        try await detach(p, seg, at: addr)
-    }
-
-    func detach(_ p: Proc, _ seg: ShmSegment, at addr: UInt64) async throws {
-        let map = p.map
+        let vm = try liveProc(lwp).vmspace, map = vm.map
         try await map.lockWrite()
+        guard let seg = vm.shmAttachments.removeValue(forKey: addr) else {
+            try await map.lock.exit()
+            throw Errno.EINVAL
+        }
         try await map.waitForSystemWirings(addr, addr + seg.size)
         try await map.remove(addr, addr + seg.size)
         try await map.lock.exit()
+        try await dropAttachment(seg)
+    }
+
+    /// One attachment fewer; a removed segment goes with its last one.
+    func dropAttachment(_ seg: ShmSegment) async throws {
         seg.attachments -= 1
         if seg.removed && seg.attachments == 0 { try await destroy(seg) }
     }
@@ -141,8 +145,9 @@ extension Kernel {
     /// unwires them — failing with EIO, the segment still marked locked, when a munlock already
     /// forced the count to zero (seed 001).
     private func sharedCountAttachments(_ p: Proc, _ seg: ShmSegment, lock: Bool) async throws {
-        for (addr, s) in p.shmAttachments.sorted(by: { $0.key < $1.key }) where s === seg {
-            let map = p.map
+        let vm = p.vmspace
+        for (addr, s) in vm.shmAttachments.sorted(by: { $0.key < $1.key }) where s === seg {
+            let map = vm.map
             if lock {
                 try await map.lockWrite()
                 try await wireUser(p, addr, addr + seg.size)
@@ -163,19 +168,12 @@ extension Kernel {
         }
     }
 
-    /// fork's shmfork: the child's attachments (the map entries were shared by fork).
-    func shmFork(_ parent: Proc, _ child: Proc) {
+    /// fork's shmfork, with both maps write-locked: the child's attachments (the map entries
+    /// were shared by fork).
+    func shmFork(_ parent: VMSpace, _ child: VMSpace) {
         for (addr, seg) in parent.shmAttachments where child.map.lookup(addr)?.object === seg.object {
             child.shmAttachments[addr] = seg
             seg.attachments += 1
-        }
-    }
-
-    /// exit/exec's shmexit: every attachment is detached.
-    func shmExit(_ p: Proc) async throws {
-        for (addr, seg) in p.shmAttachments.sorted(by: { $0.key < $1.key }) {
-            p.shmAttachments[addr] = nil
-            try await detach(p, seg, at: addr)
         }
     }
 }

@@ -189,7 +189,7 @@ enum Operations {
             return try bindAddress(addr)
         case .shmdt(let a):
             let addr = try runner.address(a)
-            let seg = lwp.proc?.shmAttachments[addr]
+            let seg = lwp.proc?.vmspace.shmAttachments[addr]
             try await k.shmdt(lwp, addr)
             if let seg { model.unmap(me, addr, addr + seg.size) }
         case .shmctl(let id, let cmd):
