@@ -32,6 +32,9 @@ public enum Audit {
         if mem.wiredCount != 0 {
             return KernelFailure(.leak, "\(mem.wiredCount) page(s) still counted wired after every process exited")
         }
+        if k.uvm.swap.usedSlots != 0 {
+            return KernelFailure(.leak, "\(k.uvm.swap.usedSlots) swap slot(s) still allocated after every process exited")
+        }
         return nil
     }
 }
@@ -74,6 +77,7 @@ private struct Auditor {
         for (anon, _) in anonRefs.values where (anon.page == nil) == (anon.swapSlot == nil) {
             fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
         }
+        checkSwapSlots(anonRefs.values.map(\.0))
         checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
@@ -82,6 +86,17 @@ private struct Auditor {
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
             }
+        }
+    }
+
+    /// Every allocated swap slot belongs to an anon or a shm segment's page; a page-out in
+    /// flight holds one more until it completes, so only quiescent points are exact.
+    mutating func checkSwapSlots(_ anons: [Anon]) {
+        let owned = anons.count { $0.swapSlot != nil }
+            + k.shmSegments.values.reduce(0) { $0 + $1.object.swapSlots.count }
+        let used = k.uvm.swap.usedSlots
+        if quiescent ? owned != used : owned > used {
+            fail("\(used) swap slot(s) allocated, anons and segments own \(owned)")
         }
     }
 
@@ -115,6 +130,10 @@ private struct Auditor {
                     objectWired[ObjectIdentifier(obj)] = (obj, [:])
                 }
                 guard e.isWired, !e.isDevice else { continue }
+                // Once a wiring has faulted its pages in (the map is no longer busy), every page
+                // of the entry stays resident until it is unwired, whoever else wants it: only
+                // truncation may take a file page away, past the end of the file.
+                let settled = vm.map.busyOwner == nil
                 var va = e.start
                 while va < e.end {
                     if let amap = e.amap {
@@ -125,7 +144,11 @@ private struct Auditor {
                     if anon == nil, let obj = e.object {
                         objectWired[ObjectIdentifier(obj)]!.1[e.objectPage(va, shift), default: 0] += 1
                     }
-                    if let pg = k.uvm.page(backing: e, va: va) { expected[pg.pfn, default: 0] += 1 }
+                    if let pg = k.uvm.page(backing: e, va: va) {
+                        expected[pg.pfn, default: 0] += 1
+                    } else if settled, anon != nil || e.object.map({ $0.contains(e.objectPage(va, shift)) }) ?? false {
+                        fail("\(vm.name): \(hex(va)) is in a wired entry but not resident")
+                    }
                     va += UInt64(k.pageSize)
                 }
             }

@@ -59,6 +59,10 @@ extension Kernel {
         guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
         let pageOff = offset & pageMask
         guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
+        // The object range must not wrap: sys_mmap refuses pos + size overflow (EINVAL).
+        if case .anon = backing {} else {
+            guard case (_, false) = (offset - pageOff).addingReportingOverflow(size) else { throw Errno.EINVAL }
+        }
         var addr: UInt64? = nil
         if let fixed {
             guard fixed & pageMask == pageOff else { throw Errno.EINVAL }
