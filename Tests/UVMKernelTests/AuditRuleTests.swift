@@ -9,17 +9,17 @@ import UVMMachine
 import UVMSched
 
 @Suite @Sim struct AuditRuleTests {
-    /// A kernel with one process that has `pages` of a shared file mapping locked.
+    /// A kernel with one process that has `pages` of a SysV shm attachment touched and locked.
     private func lockedProcess(pages: Int, swapPages: Int = 0) async throws -> (Kernel, Proc, UInt64) {
         let sched = Scheduler(strategy: ReplayStrategy(choices: []))
         let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32, swapPages: swapPages))
-        k.createFile(name: "db", size: UInt64(pages * 4096), fill: 0x41)
         let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
         let lwp = p.lwps[0]
         var va: UInt64 = 0
         let len = UInt64(pages * k.pageSize)
         let failure = await sched.run([(lwp.thread, {
-            va = try await k.mmap(lwp, .file("db"), length: len, prot: [.read, .write], maxProt: .all, shared: true, fixed: nil)
+            va = try await k.shmat(lwp, id: try await k.shmget(lwp, size: len), readOnly: false)
+            try await k.fill(lwp, va, len, 0x11)
             try await k.mlock(lwp, va, len)
         })])
         #expect(failure == nil)
@@ -28,14 +28,14 @@ import UVMSched
     }
 
     @Test func aWiredPageThatIsNotResidentIsCaught() async throws {
-        let (k, _, _) = try await lockedProcess(pages: 2)
-        let obj = k.uvm.vnodeObject(k.files["db"]!)
+        let (k, _, va) = try await lockedProcess(pages: 2)
+        let obj = try #require(k.shmSegments.values.first?.object)
         let pg = try #require(obj.pages[1])
         // Planted: an invalidation that ignores wirings took the page out and freed it.
         try obj.removePage(pg)
         try k.uvm.mem.free(pg, k.sched)
         let failure = try #require(Audit.check(k, quiescent: true))
-        #expect(failure.message.contains("0x10001000 is in a wired entry but not resident"))
+        #expect(failure.message.contains("\(hex(va + 0x1000)) is in a wired entry but not resident"))
     }
 
     @Test func aSwapSlotNobodyOwnsIsCaughtAtEveryStepAndAtTheEnd() async throws {
