@@ -183,15 +183,21 @@ extension UVM {
                 defer { va += UInt64(mem.pageSize) }
                 if settled[i] { continue }
                 let wasWired = isWired(e, va)
-                let r = try await fault(map, va: va, access: access, wiring: wiring)
+                let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
                 if let failure = WiringFailure(r, e, va, pageShift) { return failure }
-                // uvm_fault_wire's wire_paging: the historic design wires the page the fault
-                // mapped (the modern one wired it through the layers as it came in).
-                if !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
                 if !wasWired && isWired(e, va) { grant.settle(1) }
             }
         }
         return nil
+    }
+
+    /// One page of uvm_fault_wire: the fault, and under the historic `unwire=pmap` its
+    /// wire_paging, which wires the page the fault mapped — the page that unwiring will look up
+    /// in the pmap (the modern design wired it through the layers as it came in).
+    public func faultWirePage(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring) async throws -> FaultResult {
+        let r = try await fault(map, va: va, access: access, wiring: wiring)
+        if r == .ok, !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
+        return r
     }
 
     /// Whether the page backing `va` in `e` is resident and wired.

@@ -145,7 +145,7 @@ extension Kernel {
                 seg.locked = outcome == .wired
             } else if !lock && seg.locked {
                 try uvm.unwireObjectLocked(seg.object, pages: pages)
-                seg.locked = uvm.policy.wiring == .sharedCount
+                seg.locked = false
             }
             try await seg.object.lock.exit()
             switch outcome {
@@ -179,6 +179,8 @@ extension Kernel {
                 try await map.lockWrite()
                 let entries = map.entries(in: addr, addr + seg.size)
                 guard entries.allSatisfy(\.isWired) else {
+                    // shm_memlock returns EIO before clearing SHMSEG_WIRED.
+                    seg.locked = true
                     try await map.lock.exit()
                     throw Errno.EIO
                 }
@@ -186,7 +188,6 @@ extension Kernel {
                     let (user, delta) = uvm.userWiringChange(e, .munlock)
                     try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
                 }
-                seg.locked = false
                 try await map.lock.exit()
             }
         }
