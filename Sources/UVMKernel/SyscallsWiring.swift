@@ -3,7 +3,9 @@
 //
 // Errnos are NetBSD's (uvm_mmap.c): mlock's bad range or unmapped start is ENOMEM, a hole or a
 // PROT_NONE entry EINVAL, a limit EAGAIN; munlock's every failure is ENOMEM; mlockall's limit is
-// ENOMEM. vslock's failure is EFAULT (as copyin/copyout) and a limit EAGAIN.
+// ENOMEM, and an RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
+// (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
+// (as copyin/copyout) and a limit EAGAIN.
 
 import UVMCore
 import UVMMachine
