@@ -154,15 +154,29 @@ extension Kernel {
             case .overWiredMax:
                 throw Errno.ENOMEM
             case .short(let freePages):
-                if try await uvm.pageDaemon(target: freePages) == 0 { throw Errno.ENOMEM }
+                try await reclaim(freePages)
             case .pageIn(let swapped):
-                for idx in swapped {
-                    if case .error = try await seg.object.pageIn(idx) { throw Errno.ENOMEM }
+                pageIns: for idx in swapped {
+                    switch try await seg.object.pageIn(idx) {
+                    case .error(.noMemory):
+                        try await reclaim(swapped.count)
+                        break pageIns
+                    case .error(let error):
+                        throw Errno(error)
+                    case .done, .restart:
+                        continue
+                    }
                 }
             }
         }
         // Every pass found the pages it had brought in taken again: memory is too contested.
         throw Errno.ENOMEM
+    }
+
+    /// Direct reclaim before another pass, as the fault wakes the page daemon and waits; ENOMEM
+    /// when nothing at all can be freed.
+    private func reclaim(_ pages: Int) async throws {
+        if try await uvm.pageDaemon(target: pages) == 0 { throw Errno.ENOMEM }
     }
 
     /// Historic `wiring=shared-count` (NetBSD's shm_memlock before 2019): SHM_LOCK also wires
