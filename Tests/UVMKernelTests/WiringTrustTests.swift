@@ -150,8 +150,17 @@ import UVMSched
               B: mlock b 3p => ok
             end
             expect wired = 6p
+            A: munlock a 3p => ok
             """
-        for seed in 0..<12 as Range<UInt64> { expectPass(try await run(text, seed: seed)) }
+        for seed in 0..<12 as Range<UInt64> {
+            var options = RunOptions()
+            options.auditEveryStep = true
+            options.seed = seed
+            var grantsLeft: Int?
+            options.beforeOperation = { k, l in if l == line("munlock a", in: text) { grantsLeft = k.uvm.mem.wiredReserved } }
+            expectPass(try await run(text, options: options))
+            #expect(grantsLeft == 0, "seed \(seed): every grant is given back once its wiring is done")
+        }
     }
 
     /// The same for a vslock beside an mlock: uvm_vslock (Glue.swift) still holds its whole
@@ -175,5 +184,36 @@ import UVMSched
         var outcomes: [RunReport] = []
         for seed in 0..<12 as Range<UInt64> { outcomes.append(try await run(text, seed: seed)) }
         withKnownIssue { #expect(outcomes.allSatisfy { $0.outcome == .pass }) }
+    }
+
+    /// A wired file page taken away by truncation keeps one page reserved against wiredmax for
+    /// as long as a wiring covers its index: the reservation goes when the page comes back (it
+    /// is wired then) or when the wiring ends, and never leaks.
+    @Test func aTruncatedWiredPageKeepsItsPlaceUntilItsWiringEnds() async throws {
+        let text = """
+            machine ram=32p wiredmax=4p
+            file db size=2p fill=0x41
+            proc A memlock=8p
+            A: f = mmap file=db 2p shared
+            A: mlock f 2p => ok
+            A: truncate db 0 => ok
+            A: munlock f 1p => ok
+            A: truncate db 2p => ok
+            A: load f+1p => 0x00
+            A: munlock f+1p 1p => ok
+            A: load f => 0x00
+            expect wired = 0p
+            """
+        final class Reserved { var byLine: [Int: Int] = [:] }
+        let reserved = Reserved()
+        var options = RunOptions()
+        options.auditEveryStep = true
+        options.beforeOperation = { k, line in reserved.byLine[line] = k.uvm.mem.wiredReserved }
+        expectPass(try await run(text, options: options))
+        #expect(reserved.byLine[line("munlock f 1p", in: text)] == 2)
+        #expect(reserved.byLine[line("truncate db 2p", in: text)] == 1)
+        #expect(reserved.byLine[line("load f+1p", in: text)] == 1)
+        #expect(reserved.byLine[line("munlock f+1p", in: text)] == 0)
+        #expect(reserved.byLine[line("load f =>", in: text)] == 0)
     }
 }
