@@ -43,7 +43,13 @@ open class UVMObject: PageOwner {
     public package(set) var pages: [UInt64: VMPage] = [:]
     /// Per page index, the range wirings that see this object's page there (wired entries whose
     /// amap does not hide it, and SHM_LOCK): the page holds one wire for each.
-    public package(set) var wiredRefs: [UInt64: Int] = [:]
+    public package(set) var wiredRefs: [UInt64: Int] = [:] {
+        didSet { if !wiredPlaceholders.isEmpty { dropPlaceholdersOfEndedWirings() } }
+    }
+    /// Page indexes whose wired page was taken away (truncation) while range wirings still
+    /// cover them: each keeps one page reserved against wiredmax, so that the page that comes
+    /// back under those wirings is wired within the limit the wiring was granted against.
+    public private(set) var wiredPlaceholders: Set<UInt64> = []
     /// References: map entries and other holders (uo_refs).
     public package(set) var refs = 1
     public let name: String
@@ -103,6 +109,7 @@ open class UVMObject: PageOwner {
         pg.owner = self
         pg.offset = uvm.bytes(pages: idx)
         pages[idx] = pg
+        if wiredPlaceholders.remove(idx) != nil { uvm.mem.releaseWired(1) }
         if uvm.wiresFollowPages { for _ in 0..<(wiredRefs[idx] ?? 0) { uvm.mem.wire(pg) } }
     }
 
@@ -114,7 +121,18 @@ open class UVMObject: PageOwner {
         pages[idx] = nil
         Pmap.pageProtect(pg, .none)
         pg.owner = nil
-        if uvm.wiresFollowPages { for _ in 0..<(wiredRefs[idx] ?? 0) { try uvm.mem.unwire(pg, uvm.sched) } }
+        guard uvm.wiresFollowPages, let refs = wiredRefs[idx] else { return }
+        for _ in 0..<refs { try uvm.mem.unwire(pg, uvm.sched) }
+        // The page's place under wiredmax stays taken while the wirings last (a page hold that
+        // keeps the old page wired keeps it already).
+        if pg.wireCount == 0 && uvm.mem.reserveWired(1) { wiredPlaceholders.insert(idx) }
+    }
+
+    private func dropPlaceholdersOfEndedWirings() {
+        for idx in wiredPlaceholders where wiredRefs[idx] == nil {
+            wiredPlaceholders.remove(idx)
+            uvm.mem.releaseWired(1)
+        }
     }
 
     /// Allocates a zeroed page at `idx` and inserts it; nil when memory is exhausted.

@@ -10,6 +10,50 @@
 import UVMMachine
 import UVMSched
 
+/// Pages a wiring in progress was granted against wiredmax (uvm_map_pageable's `atop(size) +
+/// uvmexp.wired <= wiredmax`) and has not wired yet. The check and the wiring are apart (faults
+/// switch threads), so the grant is held meanwhile, but each page gives its unit back as soon as
+/// it is wired: counted both as wired and as granted, it would refuse a concurrent wiring that
+/// fits.
+public final class WiredGrant {
+    private let mem: PhysMem
+    public private(set) var pages: Int
+
+    /// Takes over `pages` already reserved with `PhysMem.reserveWired`.
+    public init(_ mem: PhysMem, reserved pages: Int) {
+        self.mem = mem
+        self.pages = pages
+    }
+
+    /// Gives back up to `n` pages: they are wired now, or will not be.
+    public func settle(_ n: Int) {
+        let k = max(0, min(n, pages))
+        mem.releaseWired(k)
+        pages -= k
+    }
+}
+
+/// Why a wiring fault failed, as uvm_fault_wire passes it up: the error of the fault itself.
+public enum WiringFailure: Equatable, Sendable {
+    /// No mapping or no access (EFAULT).
+    case fault
+    /// The pager's error (genfs_getpages' EINVAL past the end of the file, EIO), or no memory.
+    case pager(PagerError)
+
+    /// The failure a wiring fault's result stands for; nil if it succeeded.
+    init?(_ r: FaultResult, _ e: MapEntry, _ va: UInt64, _ pageShift: Int) {
+        switch r {
+        case .ok: return nil
+        case .sigsegv: self = .fault
+        case .sigkill: self = .pager(.noMemory)
+        case .sigbus:
+            // The fault tells only SIGBUS; the object tells which.
+            let beyondEOF = e.object.map { !$0.contains(e.objectPage(va, pageShift)) } ?? false
+            self = .pager(beyondEOF ? .pastEOF : .io)
+        }
+    }
+}
+
 extension UVM {
     /// Whether setting the entry's user flag to `user` and adding `systemDelta` system wirings
     /// changes whether it is wired (thorpej's helper, seed 001). Only such a change faults pages
@@ -119,9 +163,9 @@ extension UVM {
     /// fault wired, and unwiring finds pages through the pmap (NetBSD's uvm_fault_unwire).
     var wiresFollowPages: Bool { policy.unwire == .object }
 
-    /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Returns
-    /// the first failure.
-    public func faultWire(_ map: VMMap, _ entries: [MapEntry]) async throws -> FaultResult {
+    /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Each
+    /// page this wires gives back its unit of `grant`. Returns the first failure, nil if none.
+    public func faultWire(_ map: VMMap, _ entries: [MapEntry], grant: WiredGrant) async throws -> WiringFailure? {
         for e in entries {
             let (access, wiring) = wiringFault(e)
             let npages = Int(e.pageCount(pageShift))
@@ -130,22 +174,40 @@ extension UVM {
                 if e.amap == nil || e.needsCopy {
                     // The first page's fault gives the entry its own amap.
                     let r = try await fault(map, va: e.start, access: access, wiring: wiring)
-                    if r != .ok { return r }
+                    if let failure = WiringFailure(r, e, e.start, pageShift) { return failure }
                 }
-                try await settleAnonymousPages(map, e, &settled)
+                try await settleAnonymousPages(map, e, &settled, grant)
             }
             var va = e.start
             for i in 0..<npages {
                 defer { va += UInt64(mem.pageSize) }
                 if settled[i] { continue }
-                let r = try await fault(map, va: va, access: access, wiring: wiring)
-                if r != .ok { return r }
-                // uvm_fault_wire's wire_paging: the historic design wires the page the fault
-                // mapped (the modern one wired it through the layers as it came in).
-                if !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
+                let wasWired = isWired(e, va)
+                let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
+                if let failure = WiringFailure(r, e, va, pageShift) { return failure }
+                if !wasWired && isWired(e, va) { grant.settle(1) }
             }
         }
-        return .ok
+        return nil
+    }
+
+    /// One page of uvm_fault_wire: the fault, and under the historic `unwire=pmap` its
+    /// wire_paging, which wires the page the fault mapped — the page that unwiring will look up
+    /// in the pmap (the modern design wired it through the layers as it came in).
+    public func faultWirePage(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring) async throws -> FaultResult {
+        let r = try await fault(map, va: va, access: access, wiring: wiring)
+        if r == .ok, !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
+        return r
+    }
+
+    /// Whether the page backing `va` in `e` is resident and wired.
+    func isWired(_ e: MapEntry, _ va: UInt64) -> Bool {
+        (page(backing: e, va: va)?.wireCount ?? 0) > 0
+    }
+
+    /// Pages of `e` not backed by a wired page yet: what wiring it still adds.
+    public func unwiredPageCount(_ e: MapEntry) -> Int {
+        stride(from: e.start, to: e.end, by: pageSize).filter { !isWired(e, $0) }.count
     }
 
     /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and
@@ -154,7 +216,7 @@ extension UVM {
     /// arrives). Everything else — object pages, shared anons, loans, swapped pages, a missing
     /// amap — is left to the full fault. Marks the pages it settled. The pmap is not filled: it
     /// is a cache, and the next access faults the mapping in (rule 2).
-    private func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ settled: inout [Bool]) async throws {
+    private func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ settled: inout [Bool], _ grant: WiredGrant) async throws {
         try await map.lock.enter(.reader)
         guard map.lookup(e.start) === e, let amap = e.amap, !e.needsCopy else {
             try await map.lock.exit()
@@ -169,6 +231,7 @@ extension UVM {
                 try setAnon(amap, slot, anon)
                 mem.stats.zeroFills += 1
                 settled[i] = true
+                grant.settle(1)
             }
         }
         try await amap.lock.exit()
@@ -193,31 +256,40 @@ extension UVM {
 extension UVM {
     public enum ObjectWiring: Equatable {
         case wired
-        /// The pages do not fit in free memory or under wiredmax.
-        case noRoom
-        /// Page `idx` is on swap: bring it in (no lock held) and try again.
-        case pageIn(UInt64)
+        /// The pages would pass wiredmax.
+        case overWiredMax
+        /// This many more free pages are needed: reclaim (no lock held) and try again.
+        case short(Int)
+        /// These pages are on swap: bring them in (no lock held) and try again.
+        case pageIn([UInt64])
     }
 
     /// uvm_obj_wirepages: a range wiring of the object itself (SysV SHM_LOCK): every page index
     /// of [0, pages) counts one more wiring, and every page is brought in and wired. Called with
     /// the object lock held and never switches threads, so the caller records its own state in
-    /// the same step; a page on swap is reported instead, for the caller to read in first.
+    /// the same step; what stops it is reported instead, for the caller to remedy first.
+    ///
+    /// The pages are wired here, whatever `unwire` says: that knob is about how a map entry's
+    /// wiring finds its pages, and `unwireObjectLocked` finds these through the object.
     public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> ObjectWiring {
         precondition(obj.lock.isHeld(by: sched.current))
-        if let ao = obj as? AnonObject, let swapped = (0..<pages).first(where: { ao.pages[$0] == nil && ao.swapSlots[$0] != nil }) {
-            return .pageIn(swapped)
+        if let ao = obj as? AnonObject {
+            let swapped = (0..<pages).filter { ao.pages[$0] == nil && ao.swapSlots[$0] != nil }
+            if !swapped.isEmpty { return .pageIn(swapped) }
         }
-        let missing = (0..<pages).filter { obj.pages[$0] == nil }.count
+        let missing = (0..<pages).filter { obj.pages[$0] == nil }
         let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
-        guard missing <= mem.freeCount, mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return .noRoom }
-        for idx in 0..<pages {
-            obj.wiredRefs[idx, default: 0] += 1
-            if let pg = obj.pages[idx] {
-                mem.wire(pg)
-            } else if case .error = obj.lookup(idx) {
+        guard mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return .overWiredMax }
+        guard missing.count <= mem.freeCount else { return .short(missing.count - mem.freeCount) }
+        for idx in missing {
+            // Filled before this wiring counts, so the page arrives with only the older wirings.
+            guard case .resident = obj.lookup(idx) else {
                 preconditionFailure("\(obj.name): no page at \(idx) after checking free memory")
             }
+        }
+        for idx in 0..<pages {
+            obj.wiredRefs[idx, default: 0] += 1
+            if let pg = obj.pages[idx] { mem.wire(pg) }
         }
         return .wired
     }

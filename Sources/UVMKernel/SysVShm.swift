@@ -3,8 +3,13 @@
 // SHM_LOCK wires the segment's object itself, a per-segment state (locking a locked segment or
 // unlocking an unlocked one changes nothing): no mlock or munlock of an attachment can touch it,
 // and it cannot underflow (BUGS.md rule 1, seed 001). NetBSD's errnos: a bad or removed id is
-// EINVAL (not EIDRM), SHM_LOCK/SHM_UNLOCK need privilege (EPERM), shmdt of an address that does
-// not start an attachment is EINVAL.
+// EINVAL (not EIDRM), SHM_LOCK/SHM_UNLOCK need privilege (EPERM), IPC_RMID needs the owner's or
+// creator's uid or privilege (ipcperm IPC_M, EPERM), shmdt of an address that does not start an
+// attachment is EINVAL.
+//
+// NetBSD runs all of shmctl1 under shm_lock, so a segment removed while a SHM_LOCK waits is simply
+// not found. Here the object lock is the interlock: SHM_LOCK/SHM_UNLOCK look at `removed` and
+// `locked` under it, and so does the destruction of the segment.
 
 import UVMCore
 import UVMMachine
@@ -14,16 +19,19 @@ public final class ShmSegment {
     public let id: Int
     public let object: AnonObject
     public let size: UInt64
+    /// shm_perm.uid and shm_perm.cuid (equal: there is no IPC_SET): who may remove it.
+    public let ownerUid: UInt32
     /// SHMSEG_WIRED.
     public internal(set) var locked = false
     /// IPC_RMID done: destroyed at the last detach.
     public internal(set) var removed = false
     public internal(set) var attachments = 0
 
-    init(id: Int, object: AnonObject, size: UInt64) {
+    init(id: Int, object: AnonObject, size: UInt64, ownerUid: UInt32) {
         self.id = id
         self.object = object
         self.size = size
+        self.ownerUid = ownerUid
     }
 }
 
@@ -35,16 +43,18 @@ extension Kernel {
 
     /// shmget(IPC_PRIVATE, size): a new segment's id.
     public func shmget(_ lwp: LWP, size: UInt64) async throws -> Int {
-        _ = try liveProc(lwp)
+        let p = try liveProc(lwp)
         guard size > 0, size <= UInt64(config.pageCount * pageSize) else { throw Errno.EINVAL }
         let rounded = roundPage(size)!
         nextShmId += 1
         let obj = AnonObject(uvm, name: "shm \(nextShmId)", size: rounded)
-        shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded)
+        shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded, ownerUid: p.uid)
         return nextShmId
     }
 
     /// shmat: maps the whole segment shared, read-only with `readOnly` (prot = maxprot = r).
+    /// MCL_FUTURE does not wire the attachment: NetBSD's sys_shmat (sysv_shm.c) wires only for
+    /// shm_use_phys or an SHM_LOCKed segment, whose object is wired already here.
     public func shmat(_ lwp: LWP, id: Int, readOnly: Bool) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let seg = try segment(id)
@@ -64,11 +74,7 @@ extension Kernel {
                    maxProtection: prot, inheritance: .share, copyOnWrite: false)
         seg.attachments += 1
         vm.shmAttachments[start] = seg
-        if map.wireFuture {
-            try await wireUser(p, start, start + seg.size)
-        } else {
-            try await map.lock.exit()
-        }
+        try await map.lock.exit()
         return start
     }
 
@@ -94,12 +100,13 @@ extension Kernel {
     }
 
     func destroy(_ seg: ShmSegment) async throws {
+        // An SHM_UNLOCK may have got the object lock first: look at `locked` under it.
+        try await seg.object.lock.enter()
         if seg.locked {
-            try await seg.object.lock.enter()
             try uvm.unwireObjectLocked(seg.object, pages: seg.size >> UInt64(uvm.pageShift))
             seg.locked = false
-            try await seg.object.lock.exit()
         }
+        try await seg.object.lock.exit()
         shmSegments[seg.id] = nil
         try await seg.object.detach()
     }
@@ -113,31 +120,67 @@ extension Kernel {
         switch cmd {
         case .lock, .unlock:
             guard p.uid == 0 else { throw Errno.EPERM }
-            let pages = seg.size >> UInt64(uvm.pageShift)
-            // The segment's state and its pages' wires change in one step, under the object lock;
-            // pages on swap are read back in first, with the lock dropped.
-            var outcome = UVM.ObjectWiring.wired
-            for _ in 0...uvm.faultRestartBound {
-                try await seg.object.lock.enter()
-                if cmd == .lock && !seg.locked {
-                    outcome = uvm.wireObjectLocked(seg.object, pages: pages)
-                    seg.locked = outcome == .wired
-                } else if cmd == .unlock && seg.locked {
-                    try uvm.unwireObjectLocked(seg.object, pages: pages)
-                    seg.locked = uvm.policy.wiring == .sharedCount
-                }
-                try await seg.object.lock.exit()
-                guard case .pageIn(let idx) = outcome else { break }
-                if case .error = try await seg.object.pageIn(idx) { throw Errno.ENOMEM }
-            }
-            if outcome != .wired { throw Errno.ENOMEM }
+            try await memlock(seg, lock: cmd == .lock)
             if uvm.policy.wiring == .sharedCount {
                 try await sharedCountAttachments(p, seg, lock: cmd == .lock)
             }
         case .remove:
+            guard p.uid == 0 || p.uid == seg.ownerUid else { throw Errno.EPERM }
             seg.removed = true
             if seg.attachments == 0 { try await destroy(seg) }
         }
+    }
+
+    /// shm_memlock: the segment's state and its pages' wires change in one step, under the object
+    /// lock (uvm_obj_wirepages, uvm_obj_unwirepages). What keeps SHM_LOCK from wiring in one go
+    /// is dealt with with the lock dropped, then it looks again: pages on swap are read back in,
+    /// and missing free pages are reclaimed on this thread, as the fault does, before ENOMEM.
+    private func memlock(_ seg: ShmSegment, lock: Bool) async throws {
+        let pages = seg.size >> UInt64(uvm.pageShift)
+        for _ in 0...uvm.faultRestartBound {
+            try await seg.object.lock.enter()
+            if seg.removed {
+                try await seg.object.lock.exit()
+                throw Errno.EINVAL
+            }
+            var outcome = UVM.ObjectWiring.wired
+            if lock && !seg.locked {
+                outcome = uvm.wireObjectLocked(seg.object, pages: pages)
+                seg.locked = outcome == .wired
+            } else if !lock && seg.locked {
+                try uvm.unwireObjectLocked(seg.object, pages: pages)
+                seg.locked = false
+            }
+            try await seg.object.lock.exit()
+            switch outcome {
+            case .wired:
+                return
+            case .overWiredMax:
+                throw Errno.ENOMEM
+            case .short(let freePages):
+                try await reclaim(freePages)
+            case .pageIn(let swapped):
+                pageIns: for idx in swapped {
+                    switch try await seg.object.pageIn(idx) {
+                    case .error(.noMemory):
+                        try await reclaim(swapped.count)
+                        break pageIns
+                    case .error(let error):
+                        throw Errno(error)
+                    case .done, .restart:
+                        continue
+                    }
+                }
+            }
+        }
+        // Every pass found the pages it had brought in taken again: memory is too contested.
+        throw Errno.ENOMEM
+    }
+
+    /// Direct reclaim before another pass, as the fault wakes the page daemon and waits; ENOMEM
+    /// when nothing at all can be freed.
+    private func reclaim(_ pages: Int) async throws {
+        if try await uvm.pageDaemon(target: pages) == 0 { throw Errno.ENOMEM }
     }
 
     /// Historic `wiring=shared-count` (NetBSD's shm_memlock before 2019): SHM_LOCK also wires
@@ -155,6 +198,8 @@ extension Kernel {
                 try await map.lockWrite()
                 let entries = map.entries(in: addr, addr + seg.size)
                 guard entries.allSatisfy(\.isWired) else {
+                    // shm_memlock returns EIO before clearing SHMSEG_WIRED.
+                    seg.locked = true
                     try await map.lock.exit()
                     throw Errno.EIO
                 }
@@ -162,7 +207,6 @@ extension Kernel {
                     let (user, delta) = uvm.userWiringChange(e, .munlock)
                     try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
                 }
-                seg.locked = false
                 try await map.lock.exit()
             }
         }

@@ -3,7 +3,9 @@
 //
 // Errnos are NetBSD's (uvm_mmap.c): mlock's bad range or unmapped start is ENOMEM, a hole or a
 // PROT_NONE entry EINVAL, a limit EAGAIN; munlock's every failure is ENOMEM; mlockall's limit is
-// ENOMEM. vslock's failure is EFAULT (as copyin/copyout) and a limit EAGAIN.
+// ENOMEM, and an RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
+// (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
+// (as copyin/copyout) and a limit EAGAIN.
 
 import UVMCore
 import UVMMachine
@@ -18,10 +20,11 @@ extension Kernel {
         return n
     }
 
-    /// Pages of [lo, hi) not yet in a wired entry: what a new wiring would add.
+    /// Pages of [lo, hi) not yet in a wired entry, PROT_NONE entries left out: what a new
+    /// wiring would add (uvm_map_pageable_all sizes its request from accessible, unwired entries).
     func unwiredPages(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) -> Int {
         var n = 0
-        for e in map.entries(in: lo, hi) where !e.isWired {
+        for e in map.entries(in: lo, hi) where !e.isWired && !e.protection.isEmpty {
             n += Int((min(hi, e.end) - max(lo, e.start)) >> UInt64(uvm.pageShift))
         }
         return n
@@ -29,48 +32,71 @@ extension Kernel {
 
     /// Whether wiring `pages` more pages stays within the process's RLIMIT_MEMLOCK and
     /// wiredmax; if so they are reserved against wiredmax until `wireUser` is done with them.
-    func reserveWiring(_ p: Proc, pages: Int) -> Bool {
-        UInt64(wiredPageCount(p) + pages) * UInt64(pageSize) <= p.memlockLimit && uvm.mem.reserveWired(pages)
+    /// mlockall and MCL_FUTURE take a limit of 0 as none (uvm_map_pageable_all and uvm_mmap
+    /// test `limit != 0 && …`); mlock does not (sys_mlock compares with the limit as it is).
+    func reserveWiring(_ p: Proc, pages: Int, zeroLimitIsNone: Bool = true) -> Bool {
+        let unlimited = zeroLimitIsNone && p.memlockLimit == 0
+        let withinLimit = unlimited || UInt64(wiredPageCount(p) + pages) * UInt64(pageSize) <= p.memlockLimit
+        return withinLimit && uvm.mem.reserveWired(pages)
+    }
+
+    /// Takes the map lock of a process's address space for a wiring call: a map that exec (or
+    /// exit) tore down while the call waited is dead, and the new image is not the caller's
+    /// to change (ESRCH, as mmap and shmat answer).
+    func lockLiveMap(_ p: Proc) async throws -> VMMap {
+        let map = p.map
+        try await map.lockWrite()
+        if map.dead {
+            try await map.lock.exit()
+            throw Errno.ESRCH
+        }
+        return map
     }
 
     /// Sets the user wiring on [lo, hi) (uvm_map_pageable with mlock semantics) and faults in
-    /// the entries that became wired. Called with the map write-locked; returns it unlocked.
-    /// Throws after undoing its own wiring if a page cannot be faulted in.
+    /// the entries that became wired, holding the `reserved` pages granted against wiredmax
+    /// only until each is wired. Called with the map write-locked; returns it unlocked.
+    /// Throws the fault's error (uvm_fault_wire's) after undoing its own wiring if a page
+    /// cannot be faulted in.
     func wireUser(_ p: Proc, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0) async throws {
-        defer { uvm.mem.releaseWired(reserved) }
+        let grant = WiredGrant(uvm.mem, reserved: reserved)
+        defer { grant.settle(grant.pages) }
         let map = p.map
         var became: [MapEntry] = []
         for e in map.clip(lo, hi) where !e.protection.isEmpty {
             let (user, delta) = uvm.userWiringChange(e, .mlock)
             if try uvm.changeWiring(e, in: map, user: user, systemDelta: delta) { became.append(e) }
         }
+        // Resident pages were wired with the entries, and entries wired before needed nothing:
+        // only the pages still to be faulted in keep their grant.
+        grant.settle(grant.pages - became.reduce(0) { $0 + uvm.unwiredPageCount($1) })
         guard !became.isEmpty else {
             try await map.lock.exit()
             return
         }
         map.busy()
         try await map.lock.exit()
-        let r = try await uvm.faultWire(map, became)
+        let failure = try await uvm.faultWire(map, became, grant: grant)
         try await map.lockWrite()
         map.unbusy()
-        if r != .ok {
+        if let failure {
             for e in became {
                 let (user, delta) = uvm.userWiringChange(e, .munlock)
                 try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
             }
             try await map.lock.exit()
-            throw Errno.ENOMEM
+            throw Errno(failure)
         }
         try await map.lock.exit()
     }
 
     /// mlock(2). The limits are NetBSD's arithmetic: the whole range counts against wiredmax
-    /// and RLIMIT_MEMLOCK, even the part already locked.
+    /// and RLIMIT_MEMLOCK, even the part already locked. A failed wiring fault's error is
+    /// returned, EFAULT turned into ENOMEM (sys_mlock).
     public func mlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
-        let map = p.map
-        try await map.lockWrite()
+        let map = try await lockLiveMap(p)
         var error: Errno?
         if map.lookup(lo) == nil {
             error = .ENOMEM
@@ -78,7 +104,7 @@ extension Kernel {
             error = nil
         } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !reserveWiring(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift))) {
+        } else if !reserveWiring(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift)), zeroLimitIsNone: false) {
             error = .EAGAIN
         }
         if lo == hi || error != nil {
@@ -86,7 +112,11 @@ extension Kernel {
             if let error { throw error }
             return
         }
-        try await wireUser(p, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
+        do {
+            try await wireUser(p, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
+        } catch Errno.EFAULT {
+            throw Errno.ENOMEM
+        }
     }
 
     /// munlock(2): every entry of the range must be wired (by anyone), else ENOMEM; the user
@@ -94,8 +124,7 @@ extension Kernel {
     public func munlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
-        let map = p.map
-        try await map.lockWrite()
+        let map = try await lockLiveMap(p)
         if lo == hi {
             // Nothing to unlock, but the start must be mapped (uvm_map_pageable looks it up).
             let mapped = map.lookup(lo) != nil
@@ -115,12 +144,12 @@ extension Kernel {
     }
 
     /// mlockall(2): MCL_FUTURE wires every later mapping; MCL_CURRENT wires every accessible
-    /// entry now (ENOMEM past a limit).
+    /// entry now (ENOMEM past a limit; a failed wiring fault's own error, as
+    /// uvm_map_pageable_all returns it).
     public func mlockall(_ lwp: LWP, current: Bool, future: Bool) async throws {
         let p = try liveProc(lwp)
         guard current || future else { throw Errno.EINVAL }
-        let map = p.map
-        try await map.lockWrite()
+        let map = try await lockLiveMap(p)
         if future {
             map.wireFuture = true
             p.futureWiringRequested = true
@@ -140,8 +169,7 @@ extension Kernel {
     /// munlockall(2): clears every user wiring and MCL_FUTURE.
     public func munlockall(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
-        let map = p.map
-        try await map.lockWrite()
+        let map = try await lockLiveMap(p)
         map.wireFuture = false
         p.futureWiringRequested = false
         for e in map.entries.elements where e.isWired {
@@ -241,5 +269,15 @@ extension Kernel {
             throw error
         }
         try await uvm.vsunlock(hold)
+    }
+}
+
+extension Errno {
+    /// The errno of a failed wiring fault.
+    init(_ failure: WiringFailure) {
+        switch failure {
+        case .fault: self = .EFAULT
+        case .pager(let error): self.init(error)
+        }
     }
 }

@@ -1,0 +1,73 @@
+// Wiring answers checked against NetBSD's source (sys/uvm/uvm_map.c, uvm_mmap.c,
+// sys/kern/sysv_shm.c): each test names the function whose behaviour it pins down.
+
+import Testing
+import UVMRunner
+import UVMSched
+
+@Suite @Sim struct NetBSDAnswerTests {
+    /// uvm_map_pageable_all and uvm_mmap test `limit != 0 && size + wired > limit`: an
+    /// RLIMIT_MEMLOCK of 0 is no limit for mlockall and for MCL_FUTURE wiring of new mappings.
+    /// sys_mlock compares with the limit as it is, so plain mlock still gets EAGAIN.
+    @Test func memlockLimitOfZeroIsNoLimitForMlockallAndFutureMappings() async throws {
+        let text = """
+            proc A memlock=0
+            A: a = mmap anon 2p
+            A: mlock a 2p => EAGAIN
+            A: mlockall current,future => ok
+            expect wired = 2p
+            A: b = mmap anon 3p
+            expect wired = 5p
+            """
+        expectPass(try await run(text))
+    }
+
+    /// uvm_map_pageable_all sizes its request from entries that are neither PROT_NONE nor
+    /// wired already (`entry->protection != VM_PROT_NONE && VM_MAPENT_ISWIRED(entry) == 0`), so
+    /// a guard region does not count against RLIMIT_MEMLOCK.
+    @Test func mlockallLeavesProtNoneGuardsOutOfItsSize() async throws {
+        let text = """
+            proc A memlock=2p
+            A: a = mmap anon 2p
+            A: g = mmap anon 4p prot=none
+            A: mlockall current => ok
+            expect wired = 2p
+            """
+        expectPass(try await run(text))
+    }
+
+    /// A wiring fault past the end of the file fails in genfs_getpages with EINVAL, which
+    /// uvm_fault_wire passes up unchanged: mlockall returns it as it is (uvm_map_pageable_all),
+    /// and so does mlock, which turns only EFAULT into ENOMEM (sys_mlock). Nothing stays wired.
+    @Test func wiringPastEndOfFileIsEINVAL() async throws {
+        let text = """
+            file db size=1p fill=0x41
+            proc A
+            A: f = mmap file=db 2p shared
+            A: mlock f 2p => EINVAL
+            expect wired = 0p
+            A: mlockall current => EINVAL
+            expect wired = 0p
+            A: mlock f 1p => ok
+            expect wired = 1p
+            """
+        expectPass(try await run(text))
+    }
+
+    /// sys_shmat wires an attachment only for shm_use_phys or an SHM_LOCKed segment; MCL_FUTURE
+    /// is acted on by uvm_mmap, uvm_map_protect, uvm_map_pageable_all and exec, not by shmat.
+    @Test func shmatUnderMlockallFutureDoesNotWire() async throws {
+        let text = """
+            machine ram=32p wiredmax=2p
+            proc A uid=0
+            A: mlockall future => ok
+            A: id = shmget size=4p
+            A: s = shmat id
+            A: fill s 4p 0x11 => ok
+            expect wired = 0p
+            A: a = mmap anon 1p
+            expect wired = 1p
+            """
+        expectPass(try await run(text))
+    }
+}
