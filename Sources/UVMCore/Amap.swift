@@ -10,6 +10,16 @@ import UVMMachine
 import UVMSched
 
 public final class Amap {
+    /// The most slots one amap may have: its arrays are kernel memory, and a request for more
+    /// fails as NetBSD's amap_alloc does when kmem has no room (ENOMEM), instead of the host
+    /// allocating gigabytes for an address range nobody touches.
+    public static let maxSlots = 1 << 20
+    /// amap_copy chunking (UVM_AMAP_LARGE, UVM_AMAP_CHUNK): an anonymous entry of at least
+    /// `largeSlots` pages gets an amap for the `chunkSlots`-page chunk around the faulting
+    /// address only, the entry being clipped to it, so a huge untouched mapping costs nothing.
+    static let largeSlots = 256
+    static let chunkSlots = 16
+
     public let lock: KMutex
     public package(set) var anons: [Anon?]
     /// Per-slot count of map-entry references (ppref).
@@ -66,8 +76,20 @@ extension UVM {
     /// amap_copy for one entry: gives the entry an amap of its own (creating one if it has none),
     /// sharing the old amap's anons copy-on-write — or, with `copyPagesNow` (amap_cow_now),
     /// with copies of their pages made in the same step, for an amap others write in place or
-    /// whose pages are wired. Called with the map write-locked.
-    package func amapCopy(_ entry: MapEntry, copyPagesNow: Bool = false) async throws {
+    /// whose pages are wired. With `chunkingAround` (an ordinary fault's address, in `map`), a
+    /// large entry with no amap yet is first clipped to the chunk around it. Called with the map
+    /// write-locked. Throws `PagerError.noMemory` when the amap would exceed `Amap.maxSlots`.
+    package func amapCopy(_ entry: MapEntry, chunkingAround va: UInt64? = nil, in map: VMMap? = nil,
+                          copyPagesNow: Bool = false) async throws {
+        var entry = entry
+        if entry.amap == nil, let va, let map, entry.pageCount(pageShift) >= UInt64(Amap.largeSlots) {
+            let chunk = UInt64(Amap.chunkSlots) << UInt64(pageShift)
+            let lo = max(entry.start, va / chunk * chunk)
+            let hi = min(entry.end, lo + chunk)
+            if lo > entry.start { entry = map.split(entry, at: lo) }
+            if hi < entry.end { map.split(entry, at: hi) }
+        }
+        guard entry.pageCount(pageShift) <= UInt64(Amap.maxSlots) else { throw PagerError.noMemory }
         let npages = Int(entry.pageCount(pageShift))
         guard let old = entry.amap else {
             let new = Amap(self, slots: npages)

@@ -103,7 +103,14 @@ extension UVM {
             try await map.lockWrite()
             if let e = map.lookup(va), (e.needsCopy && (access.contains(.write) || e.object == nil))
                 || (e.amap == nil && e.object == nil) {
-                try await amapCopy(e)
+                // A wiring copies the whole entry it wires (uvm_map_pageable's amap_copy over
+                // the range); an ordinary fault only the chunk around it.
+                do {
+                    try await amapCopy(e, chunkingAround: wiring == .none ? va : nil, in: map)
+                } catch PagerError.noMemory {
+                    try await map.lock.exit()
+                    return .done(.sigkill)
+                }
             }
             try await map.lock.exit()
             return .again

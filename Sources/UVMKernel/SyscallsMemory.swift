@@ -112,8 +112,14 @@ extension Kernel {
                                inheritance: shared ? .share : .copy, copyOnWrite: copyOnWrite)
         if object == nil && shared {
             // Shared anonymous memory gets its amap at once (UVM_FLAG_OVERLAY), so every
-            // sharer sees the same anons.
-            try await uvm.amapCopy(entry)
+            // sharer sees the same anons; one too large for kernel memory is ENOMEM (uvm_map).
+            do {
+                try await uvm.amapCopy(entry)
+            } catch PagerError.noMemory {
+                try await map.remove(start, start + size)
+                try await map.lock.exit()
+                throw Errno.ENOMEM
+            }
         }
         if map.wireFuture && !prot.isEmpty {
             // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed (ENOMEM).
