@@ -150,6 +150,7 @@ extension UVM {
     /// the object page the slot hides when it was empty (a promotion), so that the object page
     /// gives up those wires. Never switches threads: counts are exact at every step.
     package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
+        sched.assertHeld(amap.lock)
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
         if w > 0 {

@@ -50,7 +50,7 @@ public final class VMMap {
 
     /// Marks the map busy by the running thread (write lock held).
     public func busy() {
-        precondition(lock.isWriteHeld(by: uvm.sched.current) && busyOwner == nil)
+        uvm.sched.assertHeld(lock, .writer)
         busyOwner = uvm.sched.current
     }
 
@@ -66,7 +66,7 @@ public final class VMMap {
     /// Releases the write lock and sleeps on `changed`, with no switch point in between (the
     /// interlock of ltsleep), so no wakeup can be missed. Returns unlocked.
     private func sleepReleasingLock() async throws {
-        lock.exitWithoutSwitch()
+        try lock.exitWithoutSwitch()
         try await changed.sleep()
     }
 
@@ -112,6 +112,7 @@ public final class VMMap {
     @discardableResult
     package func insert(start: UInt64, length: UInt64, object: UVMObject?, offset: UInt64, protection: VMProt,
                 maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool) -> MapEntry {
+        uvm.sched.assertHeld(lock, .writer)
         let end = start + length
         timestamp += 1
         if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil, !prev.isWired,
@@ -132,6 +133,7 @@ public final class VMMap {
     @discardableResult
     package func split(_ entry: MapEntry, at va: UInt64) -> MapEntry {
         precondition(entry.start < va && va < entry.end, "split outside the entry")
+        uvm.sched.assertHeld(lock, .writer)
         timestamp += 1
         let delta = va - entry.start
         let upper = MapEntry(start: va, end: entry.end, object: entry.object, offset: entry.offset + delta,
@@ -168,6 +170,7 @@ public final class VMMap {
     /// Wired entries are unwired first (uvm_unmap_remove); the caller has waited for system
     /// wirings to drain.
     package func remove(_ lo: UInt64, _ hi: UInt64) async throws {
+        uvm.sched.assertHeld(lock, .writer)
         for e in clip(lo, hi) {
             if e.isWired { try uvm.changeWiring(e, in: self, user: false, systemDelta: -e.systemWireCount) }
             pmap.remove(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)))
@@ -193,12 +196,16 @@ public final class VMMap {
 
     /// Sets protection on clipped entries; `setMax` sets max protection too (clamping current).
     package func setProtection(_ e: MapEntry, _ prot: VMProt) {
+        uvm.sched.assertHeld(lock, .writer)
         e.protection = prot
         // Lowering takes effect at once in the pmap; raising is lazy (the next fault maps it).
         pmap.protect(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)), prot)
     }
 
-    package func setInheritance(_ e: MapEntry, _ inh: Inheritance) { e.inheritance = inh }
+    package func setInheritance(_ e: MapEntry, _ inh: Inheritance) {
+        uvm.sched.assertHeld(lock, .writer)
+        e.inheritance = inh
+    }
 
     /// Merges `e` with its predecessor if they are now indistinguishable (after mprotect,
     /// minherit, unwire), as uvm_map_merge does for simple anonymous entries.
@@ -222,6 +229,8 @@ public final class VMMap {
     /// needs-copy in both maps and the parent loses write access in its pmap.
     /// Both maps are write-locked by the caller.
     package func forkCopy(into child: VMMap) async throws {
+        uvm.sched.assertHeld(lock, .writer)
+        uvm.sched.assertHeld(child.lock, .writer)
         for e in entries.elements {
             switch e.inheritance {
             case .none:
@@ -272,6 +281,7 @@ public final class VMMap {
 
     /// Removes every entry (exit, exec).
     package func removeAll() async throws {
+        uvm.sched.assertHeld(lock, .writer)
         pmap.removeAll()
         for e in entries.elements {
             if e.isWired { try uvm.changeWiring(e, in: self, user: false, systemDelta: -e.systemWireCount) }

@@ -40,7 +40,6 @@ public final class KMutex: KernelLock {
 
     public var holders: [SimThread] { owner.map { [$0] } ?? [] }
     public func isHeld(by t: SimThread?) -> Bool { t != nil && owner === t }
-    public var isLocked: Bool { owner != nil }
 
     /// mutex_enter: blocks until the lock is ours.
     public func enter() async throws {
@@ -70,7 +69,9 @@ public final class KMutex: KernelLock {
     /// mutex_exit: hands the lock to the first waiter, if any.
     public func exit() async throws {
         let me = sched.current!
-        precondition(owner === me, "mutex_exit of \(lockName) by non-owner \(me.name)")
+        guard owner === me else {
+            throw sched.abort(KernelFailure(.panic, "mutex_exit: \(lockName) not owned by \(me.name)"))
+        }
         me.dropHeld(self)
         if let w = waiters.popFirst() {
             owner = w
@@ -103,7 +104,6 @@ public final class RWLock: KernelLock {
     }
 
     public var holders: [SimThread] { writer.map { [$0] } ?? readers }
-    public var isLocked: Bool { writer != nil || !readers.isEmpty }
     public func isWriteHeld(by t: SimThread?) -> Bool { t != nil && writer === t }
     public func isHeld(by t: SimThread?) -> Bool {
         guard let t else { return false }
@@ -143,44 +143,24 @@ public final class RWLock: KernelLock {
         return true
     }
 
-    /// rw_tryupgrade: reader to writer, only if we are the sole reader.
-    public func tryUpgrade() -> Bool {
-        let me = sched.current!
-        guard writer == nil, readers.count == 1, readers[0] === me else { return false }
-        readers.removeAll()
-        writer = me
-        return true
-    }
-
-    /// rw_downgrade: writer to reader, letting waiting readers in.
-    public func downgrade() {
-        let me = sched.current!
-        precondition(writer === me)
-        writer = nil
-        readers.append(me)
-        grantWaiters()
-    }
-
     /// rw_exit.
     public func exit() async throws {
+        try exitWithoutSwitch()
+        try await sched.switchPoint(.lockRelease, lockName)
+    }
+
+    /// rw_exit with no switch point: for sleeping with the lock as interlock (the caller blocks
+    /// at once, so no wakeup can slip in between). Releasing a lock one does not hold is a
+    /// kernel bug, reported as NetBSD's rw_exit panics, never a crash of the checker.
+    public func exitWithoutSwitch() throws {
         let me = sched.current!
         if writer === me {
             writer = nil
         } else if let i = readers.firstIndex(of: me) {
             readers.remove(at: i)
         } else {
-            preconditionFailure("rw_exit of \(lockName) by non-holder \(me.name)")
+            throw sched.abort(KernelFailure(.panic, "rw_exit: \(lockName) not held by \(me.name)"))
         }
-        me.dropHeld(self)
-        grantWaiters()
-        try await sched.switchPoint(.lockRelease, lockName)
-    }
-
-    /// rw_exit with no switch point: for sleeping with the lock as interlock (the caller blocks
-    /// at once, so no wakeup can slip in between).
-    public func exitWithoutSwitch() {
-        let me = sched.current!
-        if writer === me { writer = nil } else if let i = readers.firstIndex(of: me) { readers.remove(at: i) }
         me.dropHeld(self)
         grantWaiters()
     }
@@ -248,11 +228,47 @@ public final class WaitChannel: Waitable {
         for t in woken { sched.wake(t) }
     }
 
-    public var hasSleepers: Bool { !sleepers.isEmpty }
 }
 
 extension SimThread {
     package func dropHeld(_ l: any KernelLock) {
         if let i = heldLocks.lastIndex(where: { $0 === l }) { heldLocks.remove(at: i) }
+    }
+}
+
+// MARK: Lock preconditions (KASSERT(mutex_owned(...)), KASSERT(rw_write_held(...)))
+
+extension Scheduler {
+    /// The running thread must hold `lock` (for writing, with `.writer`). A violation is a
+    /// kernel bug: it is recorded as a panic and the run stops at the thread's next switch point.
+    /// Checked in debug builds and tests; free in release builds.
+    public func assertHeld(_ lock: KMutex, _ function: StaticString = #function) {
+        #if DEBUG
+        if !lock.isHeld(by: current) { lockAssertionFailed("\(lock.lockName) not held", function) }
+        #endif
+    }
+
+    public func assertHeld(_ lock: RWLock, _ mode: RWLock.Mode = .reader, _ function: StaticString = #function) {
+        #if DEBUG
+        let held = mode == .writer ? lock.isWriteHeld(by: current) : lock.isHeld(by: current)
+        if !held { lockAssertionFailed("\(lock.lockName) not \(mode == .writer ? "write-held" : "held")", function) }
+        #endif
+    }
+
+    /// The running thread must not hold `lock` (it is about to sleep, or to take it).
+    public func assertNotHeld(_ lock: KMutex, _ function: StaticString = #function) {
+        #if DEBUG
+        if lock.isHeld(by: current) { lockAssertionFailed("\(lock.lockName) held", function) }
+        #endif
+    }
+
+    public func assertNotHeld(_ lock: RWLock, _ function: StaticString = #function) {
+        #if DEBUG
+        if lock.isHeld(by: current) { lockAssertionFailed("\(lock.lockName) held", function) }
+        #endif
+    }
+
+    private func lockAssertionFailed(_ what: String, _ function: StaticString) {
+        fail(KernelFailure(.panic, "lock assertion failed in \(function): \(what) by \(current?.name ?? "no thread")"))
     }
 }
