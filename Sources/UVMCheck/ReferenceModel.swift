@@ -304,6 +304,9 @@ public final class ReferenceModel {
         unmap(p, lo, hi)
         let at = Self.firstEnding(after: lo, in: regions(p))
         spaces[p, default: []].insert(ModelRegion(start: lo, end: hi, anchor: lo, backing: b, inheritance: inh), at: at)
+        // Inside `together` another thread may store through the new mapping before the model
+        // hears of it (the mapping thread returns later): what the range holds is unknown.
+        if racing { forget(p, lo, hi - lo) }
     }
 
     public func mapAnon(_ p: String, _ lo: UInt64, _ hi: UInt64, shared: Bool) {

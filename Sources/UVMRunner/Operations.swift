@@ -40,6 +40,12 @@ enum Operations {
                 }
             }
         }
+        // Inside `together` the model hears of an operation only when it returns, and another
+        // thread may have mapped, unmapped or detached the range in between: what it writes is
+        // forgotten before it runs as well, in whatever the range reaches then.
+        func racingWrite(_ target: String, _ va: UInt64, _ len: UInt64) {
+            if model.racing { model.forget(target, va, len) }
+        }
         func bindAddress(_ v: UInt64) throws -> String {
             if let binding { try runner.bind(binding, .address(v), location) }
             return hex(v)
@@ -99,10 +105,12 @@ enum Operations {
             return byteString(b)
         case .store(let a, let b):
             let va = try runner.address(a)
+            racingWrite(me, va, 1)
             try await k.store(lwp, va, b)
             model.write(me, va, b)
         case .fill(let a, let len, let b):
             let va = try runner.address(a), n = try size(len, a)
+            racingWrite(me, va, n)
             do {
                 try await k.fill(lwp, va, n, b)
             } catch let s as Signal {
@@ -134,6 +142,7 @@ enum Operations {
             if n != want { return "\(n)" }
         case .read(let file, let off, let to, let len):
             let o = try size(off), dst = try runner.address(to), want = try size(len, to)
+            racingWrite(me, dst, want)
             let n: UInt64
             do {
                 n = try await k.read(lwp, file: file, offset: o, to: dst, length: want)
@@ -185,6 +194,7 @@ enum Operations {
             try await k.vsunlock(lwp, try runner.hold(handle, location))
         case .dmaWrite(let handle, let byte):
             let h = try runner.hold(handle, location)
+            racingWrite(me, h.start, h.end - h.start)
             try await k.dmaWrite(h, byte)
             // The DMA reaches the captured pages, which may or may not still back the range.
             model.forget(me, h.start, h.end - h.start)
@@ -196,11 +206,13 @@ enum Operations {
         case .physio(let device, let dir, let a, let len):
             let va = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(va, n) }
+            if dir == .read { racingWrite(me, va, n) }
             try await k.physio(lwp, device: device, read: dir == .read, va, n)
             if dir == .read, let pattern = k.devices[device]?.pattern { model.fill(me, va, n, pattern) }
         case .sysctl(let a, let len):
             let va = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(va, n) }
+            racingWrite(me, va, n)
             try await k.sysctl(lwp, va, n)
             model.fill(me, va, n, Kernel.sysctlByte)
         case .shmget(let sz):
@@ -233,6 +245,7 @@ enum Operations {
             return byteString(b)
         case .ptraceWrite(let target, let a, let b):
             let va = try runner.address(a)
+            racingWrite(target, va, 1)
             try await k.ptraceWrite(lwp, target: target, va, b)
             model.write(target, va, b)
         case .pagedaemon(let pages):
