@@ -30,10 +30,12 @@ extension Kernel {
         guard case (let end, false) = offset.addingReportingOverflow(length), end <= Self.maxFileSize else {
             throw Errno.EFBIG
         }
-        // A page at a time, so a copy that faults stops there (uiomove) and costs what it copied.
+        // A buffer wrapping past 2^64 is not user memory; otherwise a page at a time, so a copy
+        // that faults stops there (uiomove) and costs what it copied.
+        guard !from.addingReportingOverflow(length).overflow else { throw Errno.EFAULT }
         var bytes: [UInt8] = []
         while UInt64(bytes.count) < length {
-            let at = from &+ UInt64(bytes.count)
+            let at = from + UInt64(bytes.count)
             let chunk = min(length - UInt64(bytes.count), UInt64(pageSize) - (at & pageMask))
             bytes += try await copyin(p.map, at, chunk)
         }
@@ -92,7 +94,10 @@ extension Kernel {
             }
         }
         try await copyout(p.map, to, bytes)
-        if mapped < length && offset &+ mapped < vnode.size { throw Errno.EFAULT }
+        // Short of the end of file, the copy-out reached the hole.
+        if mapped < length, case (let stop, false) = offset.addingReportingOverflow(mapped), stop < vnode.size {
+            throw Errno.EFAULT
+        }
         return UInt64(bytes.count)
     }
 

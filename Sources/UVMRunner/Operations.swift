@@ -31,6 +31,7 @@ enum Operations {
         func notePrivateCopies(_ addr: UInt64, _ len: UInt64) {
             guard let p = lwp.proc, !p.exited else { return }
             let (lo, hi) = pages(addr, len)
+            guard lo < hi else { return }
             for e in p.map.entries(in: lo, hi) where e.copyOnWrite && e.object != nil {
                 guard let amap = e.amap else { continue }
                 let first = e.amapSlot(for: max(lo, e.start), k.uvm.pageShift)

@@ -100,6 +100,26 @@ import UVMSched
             """)
     }
 
+    @Test func aLazilyFilledFileReadsWhatWasWrittenAndTruncated() async throws {
+        // Zeros written back over the fill stay zeros; truncation ends the fill where it cuts.
+        try await expectQuickPass("""
+            machine ram=16p
+            file f size=3p fill=0x41
+            proc A
+            A: s = mmap file=f 3p shared
+            A: fill s 1p 0x00 => ok
+            A: msync s 3p invalidate => ok
+            kernel: pagedaemon
+            A: check s 1p 0x00 => ok
+            A: check s+1p 2p 0x41 => ok
+            A: truncate f 4196 => ok
+            A: truncate f 3p => ok
+            kernel: pagedaemon
+            A: check s+1p 100 0x41 => ok
+            A: check s+1p+100 8092 0x00 => ok
+            """)
+    }
+
     @Test func showAndWiredCountsCostWhatIsResident() async throws {
         let text = """
             file f size=1p fill=0x77
