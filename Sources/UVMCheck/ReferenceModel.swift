@@ -7,12 +7,61 @@
 // What the model cannot know it marks unknown and does not compare: bytes written by operations
 // that raced in a `together` block, anonymous pages given to MADV_FREE (the kernel may or may
 // not free them), pages a device DMA'd into, bytes a failed copy may have half-written.
+//
+// Cost follows use: a range is walked only where a region maps it and only as far as bytes
+// were stored; a byte range near 2^64 is cut at 2^64 instead of wrapping.
+
+/// `a + b`, or the top of the address space when that does not fit in 64 bits.
+@inline(__always) public func saturatingEnd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : sum
+}
+
+/// A set of page numbers kept as sorted, disjoint, non-adjacent ranges, so marking a terabyte
+/// costs one range.
+struct PageRanges {
+    private var ranges: [Range<UInt64>] = []
+
+    /// The index of the first range that ends at or after `p`.
+    private func firstEnding(atOrAfter p: UInt64) -> Int {
+        var lo = 0, hi = ranges.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ranges[mid].upperBound < p { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    func contains(_ p: UInt64) -> Bool {
+        let i = firstEnding(atOrAfter: p)
+        return i < ranges.count && ranges[i].contains(p)
+    }
+
+    mutating func insert(_ r: Range<UInt64>) {
+        guard !r.isEmpty else { return }
+        let i = firstEnding(atOrAfter: r.lowerBound)
+        var j = i
+        var merged = r
+        while j < ranges.count && ranges[j].lowerBound <= r.upperBound {
+            merged = min(merged.lowerBound, ranges[j].lowerBound)..<max(merged.upperBound, ranges[j].upperBound)
+            j += 1
+        }
+        ranges.replaceSubrange(i..<j, with: [merged])
+    }
+
+    mutating func remove(_ p: UInt64) {
+        let i = firstEnding(atOrAfter: p)
+        guard i < ranges.count, ranges[i].contains(p) else { return }
+        let r = ranges[i]
+        ranges.replaceSubrange(i...i, with: [r.lowerBound..<p, (p + 1)..<r.upperBound].filter { !$0.isEmpty })
+    }
+}
 
 /// A set of bytes addressed by offset: a file, an anonymous region, a shared segment, a device.
 public final class ModelStore {
     /// Written bytes by page; missing pages read as `base(offset)`.
     private var pages: [UInt64: [UInt8]] = [:]
-    private var unknown: Set<UInt64> = []
+    private var unknown = PageRanges()
     private let pageSize: Int
     /// Bytes below `filled` start as `fill`; all others as zero.
     private var fill: UInt8
@@ -55,10 +104,11 @@ public final class ModelStore {
 
     /// Stores `len` copies of `b` from `off`, a page at a time.
     func fill(_ off: UInt64, _ len: UInt64, _ b: UInt8) {
+        let end = saturatingEnd(off, len)
         var at = off
-        while at < off + len {
+        while at < end {
             let (p, i) = split(at)
-            let n = min(UInt64(pageSize - i), off + len - at)
+            let n = min(UInt64(pageSize - i), end - at)
             write(at, b)  // creates the page (and clears an unknown mark if written whole below)
             pages[p]!.withUnsafeMutableBufferPointer { buf in for j in i..<(i + Int(n)) { buf[j] = b } }
             if n == UInt64(pageSize) { unknown.remove(p) }
@@ -68,10 +118,11 @@ public final class ModelStore {
 
     /// The first offset in [off, off+len) whose known byte is not `b`.
     func firstDifference(_ off: UInt64, _ len: UInt64, from b: UInt8) -> UInt64? {
+        let end = saturatingEnd(off, len)
         var at = off
-        while at < off + len {
+        while at < end {
             let (p, i) = split(at)
-            let n = Int(min(UInt64(pageSize - i), off + len - at))
+            let n = Int(min(UInt64(pageSize - i), end - at))
             if !unknown.contains(p) {
                 if let page = pages[p] {
                     if let j = page.withUnsafeBufferPointer({ buf in (i..<(i + n)).first { buf[$0] != b } }) {
@@ -86,12 +137,16 @@ public final class ModelStore {
         return nil
     }
 
+    /// Bytes of [off, off+len) become unknown, a whole page at a time.
     func forget(_ off: UInt64, _ len: UInt64) {
         guard len > 0 else { return }
-        let (first, _) = split(off), (last, _) = split(off + len - 1)
-        for p in first...last {
-            unknown.insert(p)
-            pages[p] = nil
+        let first = off / UInt64(pageSize), last = (saturatingEnd(off, len) - 1) / UInt64(pageSize)
+        unknown.insert(first..<(last + 1))
+        // Only the pages written so far need dropping: walk whichever is smaller.
+        if UInt64(pages.count) < last - first {
+            for p in pages.keys where p >= first && p <= last { pages[p] = nil }
+        } else {
+            for p in first...last { pages[p] = nil }
         }
     }
 
@@ -100,10 +155,9 @@ public final class ModelStore {
         let old = size ?? 0
         filled = min(filled, newSize)
         if newSize < old {
-            for (p, _) in pages where (p + 1) * UInt64(pageSize) > newSize {
-                for off in max(newSize, p * UInt64(pageSize))..<((p + 1) * UInt64(pageSize)) {
-                    pages[p]![Int(off % UInt64(pageSize))] = 0
-                }
+            for (p, _) in pages where p * UInt64(pageSize) + UInt64(pageSize - 1) >= newSize {
+                let start = p * UInt64(pageSize)
+                for j in (newSize > start ? Int(newSize - start) : 0)..<pageSize { pages[p]![j] = 0 }
             }
         } else if newSize > old {
             // Bytes a mapping stored past the old end are not file data (POSIX ftruncate).
@@ -125,7 +179,11 @@ public final class ModelRegion {
         /// A shared view of a store at an offset: file, shm segment, device.
         case view(ModelStore, offset: UInt64)
     }
-    final class PromotedSet { var pages = Set<UInt64>() }
+    /// Page numbers (from the anchor) of a private file view that are the process's own copy.
+    final class PromotedSet {
+        var pages = PageRanges()
+        init(_ pages: PageRanges = PageRanges()) { self.pages = pages }
+    }
 
     var start: UInt64
     var end: UInt64
@@ -146,6 +204,12 @@ public final class ModelRegion {
     func piece(_ lo: UInt64, _ hi: UInt64) -> ModelRegion {
         ModelRegion(start: lo, end: hi, anchor: anchor, backing: backing, inheritance: inheritance)
     }
+
+    /// The offset in a view's store of the byte at `va`, nil past 2^64 (a store has no such byte).
+    static func storeOffset(_ base: UInt64, _ off: UInt64) -> UInt64? {
+        let (o, overflow) = base.addingReportingOverflow(off)
+        return overflow ? nil : o
+    }
 }
 
 /// The model of the whole machine.
@@ -154,6 +218,8 @@ public final class ReferenceModel {
     private var files: [String: ModelStore] = [:]
     private var devices: [String: ModelStore] = [:]
     private var segments: [Int: ModelStore] = [:]
+    /// Each process's regions, sorted by address and disjoint, so a line costs a binary search
+    /// and not a walk of every mapping.
     private var spaces: [String: [ModelRegion]] = [:]
     /// Operations inside a `together` block: their writes race, so what they write is unknown;
     /// so is whatever a fork in the block copied (a racing store may or may not be in it).
@@ -187,30 +253,60 @@ public final class ReferenceModel {
 
     private func regions(_ p: String) -> [ModelRegion] { spaces[p] ?? [] }
 
+    /// The index of the first of `rs` (sorted) that ends after `va`.
+    private static func firstEnding(after va: UInt64, in rs: [ModelRegion]) -> Int {
+        var lo = 0, hi = rs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if rs[mid].end <= va { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The indices of the process's regions that overlap [lo, hi), in address order.
+    private func overlapping(_ p: String, _ lo: UInt64, _ hi: UInt64) -> Range<Int> {
+        let rs = regions(p)
+        let i = Self.firstEnding(after: lo, in: rs)
+        var j = i
+        while j < rs.count && rs[j].start < hi { j += 1 }
+        return i..<j
+    }
+
+    /// Each region overlapping [va, va+len) with the part of the range it maps, in address order.
+    private func pieces(_ p: String, _ va: UInt64, _ len: UInt64) -> [(region: ModelRegion, lo: UInt64, hi: UInt64)] {
+        let end = saturatingEnd(va, len)
+        let rs = regions(p)
+        return overlapping(p, va, end).map { (rs[$0], max(va, rs[$0].start), min(end, rs[$0].end)) }
+    }
+
     /// Splits the process's regions at `lo` and `hi`; returns the regions inside [lo, hi).
     @discardableResult
-    private func split(_ p: String, _ lo: UInt64, _ hi: UInt64) -> [ModelRegion] {
-        var out: [ModelRegion] = []
-        for r in regions(p) {
-            var pieces = [r]
-            for cut in [lo, hi] {
-                pieces = pieces.flatMap { x in x.start < cut && cut < x.end ? [x.piece(x.start, cut), x.piece(cut, x.end)] : [x] }
-            }
-            out += pieces
+    private func split(_ p: String, _ lo: UInt64, _ hi: UInt64) -> ArraySlice<ModelRegion> {
+        guard lo < hi else { return [] }
+        for cut in [lo, hi] {
+            let i = Self.firstEnding(after: cut, in: regions(p))
+            guard i < regions(p).count, regions(p)[i].start < cut else { continue }
+            let r = spaces[p]![i]
+            spaces[p]!.replaceSubrange(i...i, with: [r.piece(r.start, cut), r.piece(cut, r.end)])
         }
-        spaces[p] = out
-        return out.filter { $0.start >= lo && $0.end <= hi }
+        return regions(p)[overlapping(p, lo, hi)]
     }
 
     /// Removes [lo, hi) from the process's regions.
     public func unmap(_ p: String, _ lo: UInt64, _ hi: UInt64) {
         split(p, lo, hi)
-        spaces[p] = regions(p).filter { $0.end <= lo || $0.start >= hi }
+        let gone = overlapping(p, lo, hi)
+        if !gone.isEmpty { spaces[p]!.removeSubrange(gone) }
     }
 
     private func add(_ p: String, _ lo: UInt64, _ hi: UInt64, _ b: ModelRegion.Backing, _ inh: String) {
+        guard lo < hi else { return }
         unmap(p, lo, hi)
-        spaces[p, default: []].append(ModelRegion(start: lo, end: hi, anchor: lo, backing: b, inheritance: inh))
+        let at = Self.firstEnding(after: lo, in: regions(p))
+        spaces[p, default: []].insert(ModelRegion(start: lo, end: hi, anchor: lo, backing: b, inheritance: inh), at: at)
+        // Inside `together` another thread may store through the new mapping before the model
+        // hears of it (the mapping thread returns later): what the range holds is unknown.
+        if racing { forget(p, lo, hi - lo) }
     }
 
     public func mapAnon(_ p: String, _ lo: UInt64, _ hi: UInt64, shared: Bool) {
@@ -254,10 +350,9 @@ public final class ReferenceModel {
             case (_, .memory(let s)):
                 c = ModelRegion(start: r.start, end: r.end, anchor: r.anchor, backing: .memory(s.copy()), inheritance: r.inheritance)
             case (_, .privateFile(let f, let off, let ov, let pr)):
-                let prc = ModelRegion.PromotedSet()
-                prc.pages = pr.pages
                 c = ModelRegion(start: r.start, end: r.end, anchor: r.anchor,
-                                backing: .privateFile(f, offset: off, overlay: ov.copy(), promoted: prc), inheritance: r.inheritance)
+                                backing: .privateFile(f, offset: off, overlay: ov.copy(), promoted: .init(pr.pages)),
+                                inheritance: r.inheritance)
             case (_, .view(let f, let off)):
                 // A shared mapping inherited as copy: a private view of it from now on.
                 c = ModelRegion(start: r.start, end: r.end, anchor: r.anchor,
@@ -275,7 +370,9 @@ public final class ReferenceModel {
     // MARK: Bytes
 
     private func region(_ p: String, _ va: UInt64) -> ModelRegion? {
-        regions(p).first { $0.start <= va && va < $0.end }
+        let rs = regions(p)
+        let i = Self.firstEnding(after: va, in: rs)
+        return i < rs.count && rs[i].start <= va ? rs[i] : nil
     }
 
     /// What a load of `va` should see: a byte, nil when unknown, or nil when the model has no
@@ -291,12 +388,27 @@ public final class ReferenceModel {
         case .memory(let s):
             return s.read(off)
         case .view(let s, let base):
-            if let size = s.size, base + off >= size { return nil }
-            return s.read(base + off)
+            guard let at = ModelRegion.storeOffset(base, off), at < s.size ?? .max else { return nil }
+            return s.read(at)
         case .privateFile(let f, let base, let ov, let pr):
             if pr.pages.contains(off / UInt64(pageSize)) { return ov.read(off) }
-            if let size = f.size, base + off >= size { return nil }
-            return f.read(base + off)
+            guard let at = ModelRegion.storeOffset(base, off), at < f.size ?? .max else { return nil }
+            return f.read(at)
+        }
+    }
+
+    /// The page of a private file view at `off` from its anchor becomes the process's own copy
+    /// of the file's page as it is now (bytes past the end of the file stay unknown).
+    private func promote(_ f: ModelStore, _ base: UInt64, _ ov: ModelStore, _ pr: ModelRegion.PromotedSet, page: UInt64) {
+        guard !pr.pages.contains(page) else { return }
+        pr.pages.insert(page..<(page + 1))
+        let start = page * UInt64(pageSize)
+        for i in 0..<UInt64(pageSize) {
+            if let at = ModelRegion.storeOffset(base, start + i), at < f.size ?? .max, let v = f.read(at) {
+                ov.write(start + i, v)
+            } else {
+                ov.forget(start + i, 1)
+            }
         }
     }
 
@@ -307,24 +419,23 @@ public final class ReferenceModel {
         case .memory(let s):
             racing ? s.forget(off, 1) : s.write(off, b)
         case .view(let s, let base):
-            if let size = s.size, base + off >= size { s.forget(base + off, 1); return }
-            racing ? s.forget(base + off, 1) : s.write(base + off, b)
+            guard let at = ModelRegion.storeOffset(base, off) else { return }
+            if let size = s.size, at >= size { s.forget(at, 1); return }
+            racing ? s.forget(at, 1) : s.write(at, b)
         case .privateFile(let f, let base, let ov, let pr):
-            let page = off / UInt64(pageSize)
-            if !pr.pages.contains(page) {
-                // Promotion copies the file's page as it is now.
-                pr.pages.insert(page)
-                let start = page * UInt64(pageSize)
-                for i in 0..<UInt64(pageSize) {
-                    if let v = f.read(base + start + i), f.size.map({ base + start + i < $0 }) ?? true {
-                        ov.write(start + i, v)
-                    } else if f.read(base + start + i) == nil {
-                        ov.forget(start + i, 1)
-                    }
-                }
-            }
+            // Promotion copies the file's page as it is now.
+            promote(f, base, ov, pr, page: off / UInt64(pageSize))
             racing ? ov.forget(off, 1) : ov.write(off, b)
         }
+    }
+
+    /// The kernel made the page at `va` of a private file mapping the process's own copy
+    /// without a store: a wiring fault at maximum protection (VM_FAULT_WIREMAX in
+    /// uvm_fault_wire, or a vslock for a device read). From now on that page no longer follows
+    /// the file: truncating and regrowing the file leaves it as it was.
+    public func privateCopy(_ p: String, _ va: UInt64) {
+        guard let r = region(p, va), case .privateFile(let f, let base, let ov, let pr) = r.backing else { return }
+        promote(f, base, ov, pr, page: (va - r.anchor) / UInt64(pageSize))
     }
 
     /// The first offset in [va, va+len) where a known byte differs from `b` (or, for the last
@@ -333,69 +444,65 @@ public final class ReferenceModel {
         guard len > 0 else { return nil }
         // The last byte is compared on its own when the kernel showed a different one there.
         let body = last == nil ? len : len - 1
-        var at = va
-        while at < va + body {
-            guard let r = region(p, at) else { at += 1; continue }
-            let n = min(va + body, r.end) - at
-            let off = at - r.anchor
+        for (r, lo, hi) in pieces(p, va, body) {
+            let off = lo - r.anchor
             let found: UInt64? = switch r.backing {
-            case .memory(let s): s.firstDifference(off, n, from: b).map { $0 - off }
-            default: (0..<n).first { i in read(r, at + i).map { $0 != b } ?? false }
+            case .memory(let s): s.firstDifference(off, hi - lo, from: b).map { $0 - off }
+            default: (0..<(hi - lo)).first { i in read(r, lo + i).map { $0 != b } ?? false }
             }
-            if let i = found { return at - va + i }
-            at += n
+            if let i = found { return lo - va + i }
         }
         if let last, let v = read(p, va + len - 1), v != last { return len - 1 }
         return nil
     }
 
-    /// The bytes of [va, va+len) as the model sees them (nil where unknown or unmapped).
+    /// The bytes of [va, va+len) as the model sees them (nil where unknown or unmapped). The
+    /// caller passes a length the kernel really copied.
     public func read(_ p: String, _ va: UInt64, count len: UInt64) -> [UInt8?] {
         var out: [UInt8?] = []
-        out.reserveCapacity(Int(len))
-        let rs = regions(p)
         var at = va
-        while at < va + len {
-            guard let r = rs.first(where: { $0.start <= at && at < $0.end }) else { out.append(nil); at += 1; continue }
-            let end = min(va + len, r.end)
-            while at < end { out.append(read(r, at)); at += 1 }
+        for (r, lo, hi) in pieces(p, va, len) {
+            out += repeatElement(nil, count: Int(lo - at))
+            out += (lo..<hi).map { read(r, $0) }
+            at = hi
         }
+        out += repeatElement(nil, count: Int(saturatingEnd(va, len) - at))
         return out
     }
 
     /// Stores `len` copies of `b` at `va` (fill, a device read, sysctl's copy-out).
     public func fill(_ p: String, _ va: UInt64, _ len: UInt64, _ b: UInt8) {
         if racing { forget(p, va, len); return }
-        var at = va
-        while at < va + len {
-            guard let r = region(p, at) else { at += 1; continue }
-            let n = min(va + len, r.end) - at
+        for (r, lo, hi) in pieces(p, va, len) {
+            let off = lo - r.anchor
             switch r.backing {
-            case .memory(let s): s.fill(at - r.anchor, n, b)
-            case .view(let s, let base) where s.size == nil || base + (at - r.anchor) + n <= s.size!:
-                s.fill(base + (at - r.anchor), n, b)
-            default:
-                for i in 0..<n { write(p, at + i, b) }
+            case .memory(let s):
+                s.fill(off, hi - lo, b)
+            case .view(let s, let base):
+                if let at = ModelRegion.storeOffset(base, off), saturatingEnd(at, hi - lo) <= s.size ?? .max {
+                    s.fill(at, hi - lo, b)
+                } else {
+                    for va in lo..<hi { write(p, va, b) }
+                }
+            case .privateFile:
+                for va in lo..<hi { write(p, va, b) }
             }
-            at += n
         }
     }
 
     /// Bytes of [va, va+len) become unknown (DMA, MADV_FREE, a failed copy).
     public func forget(_ p: String, _ va: UInt64, _ len: UInt64) {
-        var at = va
-        while at < va + len {
-            guard let r = region(p, at) else { at += 1; continue }
-            let off = at - r.anchor
-            let n = min(va + len, r.end) - at
+        for (r, lo, hi) in pieces(p, va, len) {
+            let off = lo - r.anchor
             switch r.backing {
-            case .memory(let s): s.forget(off, n)
-            case .view(let s, let base): s.forget(base + off, n)
+            case .memory(let s):
+                s.forget(off, hi - lo)
+            case .view(let s, let base):
+                if let at = ModelRegion.storeOffset(base, off) { s.forget(at, hi - lo) }
             case .privateFile(_, _, let ov, let pr):
-                for pg in (off / UInt64(pageSize))...((off + n - 1) / UInt64(pageSize)) { pr.pages.insert(pg) }
-                ov.forget(off, n)
+                pr.pages.insert((off / UInt64(pageSize))..<((off + (hi - lo) - 1) / UInt64(pageSize) + 1))
+                ov.forget(off, hi - lo)
             }
-            at += n
         }
     }
 
@@ -419,7 +526,7 @@ public final class ReferenceModel {
             // Racing loads may see the old or the new size: forget the bytes between them.
             let lo = min(size, f.size ?? 0), hi = max(size, f.size ?? 0)
             f.resize(size)
-            f.forget(lo, hi - lo + UInt64(pageSize))
+            f.forget(lo, saturatingEnd(hi - lo, UInt64(pageSize)))
         } else {
             f.resize(size)
         }

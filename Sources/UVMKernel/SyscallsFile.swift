@@ -12,14 +12,33 @@ import UVMMachine
 import UVMSched
 
 extension Kernel {
+    /// The largest file size and offset: off_t's (OFF_T_MAX).
+    public static let maxFileSize = UInt64(Int64.max)
+
+    /// The largest transfer of one read(2) or write(2): SSIZE_MAX (dofileread, dofilewrite).
+    public static let maxTransfer = UInt64(Int64.max)
+
     /// write(2) at `offset`: copies `length` bytes in from user memory at `from` (EFAULT, and
-    /// nothing written, if it cannot), then writes them, extending the file if needed.
+    /// nothing written, if it cannot), then writes them, extending the file if needed. A length
+    /// past SSIZE_MAX is EINVAL (dofilewrite); a write ending past the largest file is EFBIG
+    /// before anything is copied (ffs_write checks um_maxfilesize first).
     @discardableResult
     public func write(_ lwp: LWP, file name: String, offset: UInt64, from: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let vnode = try file(name)
-        guard case (let end, false) = offset.addingReportingOverflow(length) else { throw Errno.EINVAL }
-        let bytes = try await copyin(p.map, from, length)
+        guard length <= Self.maxTransfer else { throw Errno.EINVAL }
+        guard case (let end, false) = offset.addingReportingOverflow(length), end <= Self.maxFileSize else {
+            throw Errno.EFBIG
+        }
+        // A buffer wrapping past 2^64 is not user memory; otherwise a page at a time, so a copy
+        // that faults stops there (uiomove) and costs what it copied.
+        guard !from.addingReportingOverflow(length).overflow else { throw Errno.EFAULT }
+        var bytes: [UInt8] = []
+        while UInt64(bytes.count) < length {
+            let at = from + UInt64(bytes.count)
+            let chunk = min(length - UInt64(bytes.count), UInt64(pageSize) - (at & pageMask))
+            bytes += try await copyin(p.map, at, chunk)
+        }
         let obj = uvm.vnodeObject(vnode)
         try await vnode.lock.enter(.writer)
         let oldSize = vnode.size
@@ -51,14 +70,19 @@ extension Kernel {
     }
 
     /// read(2) at `offset` into user memory at `to`; stops at end of file. Returns bytes read.
+    /// A length past SSIZE_MAX is EINVAL (dofileread).
     @discardableResult
     public func read(_ lwp: LWP, file name: String, offset: UInt64, to: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let vnode = try file(name)
+        guard length <= Self.maxTransfer else { throw Errno.EINVAL }
         let obj = uvm.vnodeObject(vnode)
+        // The copy-out faults at the first hole in the buffer (EFAULT): no more than the mapped
+        // part of it is worth reading from the file.
+        let mapped = mappedLength(p.map, to, length)
         var bytes: [UInt8] = []
         try await withVnodeLock(vnode) {
-            let end = min(offset &+ length, vnode.size)
+            let end = min(offset &+ min(length, mapped), vnode.size)
             var at = offset
             while at < end {
                 let inPage = Int(at & pageMask)
@@ -70,13 +94,26 @@ extension Kernel {
             }
         }
         try await copyout(p.map, to, bytes)
+        // Short of the end of file, the copy-out reached the hole.
+        if mapped < length, case (let stop, false) = offset.addingReportingOverflow(mapped), stop < vnode.size {
+            throw Errno.EFAULT
+        }
         return UInt64(bytes.count)
+    }
+
+    /// How many bytes from `va` (at most `length`) are mapped without a hole.
+    private func mappedLength(_ map: VMMap, _ va: UInt64, _ length: UInt64) -> UInt64 {
+        let (end, overflow) = va.addingReportingOverflow(length)
+        let limit = overflow ? UInt64.max : end
+        var at = va
+        while at < limit, let e = map.lookup(at) { at = e.end }
+        return min(at, limit) - va
     }
 
     /// ftruncate(2): shrink (pages past the end leave the page cache and every mapping) or grow.
     public func truncate(_ lwp: LWP, file name: String, size: UInt64) async throws {
         let vnode = try file(name)
-        guard size <= UInt64(Int64.max) else { throw Errno.EINVAL }
+        guard size <= Self.maxFileSize else { throw Errno.EINVAL }  // a negative off_t
         let obj = uvm.vnodeObject(vnode)
         try await withVnodeLock(vnode) { try await obj.setSize(size) }
     }

@@ -17,9 +17,14 @@ public final class Vnode: CustomStringConvertible {
     /// A bad disk block: every read of it while allocated, and every write to it, fails
     /// (fault injection: `file ... badpage=N`).
     public var badBlock: UInt64?
-    /// Disk blocks of one page each; a missing block reads as zeros (a hole).
+    /// Disk blocks of one page each that were written since the file was made; a missing block
+    /// reads as the file's initial contents: `fill` below `fillEnd`, zeros past it (a hole).
     private var blocks: [UInt64: [UInt8]] = [:]
     public let blockSize: Int
+    /// The file's initial contents, materialised block by block only when written, so a file
+    /// costs what is written to it whatever its size and fill byte.
+    private let fill: UInt8
+    private var fillEnd: UInt64
 
     public init(_ sched: Scheduler, name: String, id: Int, size: UInt64, fill: UInt8, blockSize: Int) {
         self.name = name
@@ -27,15 +32,20 @@ public final class Vnode: CustomStringConvertible {
         self.size = size
         self.blockSize = blockSize
         self.lock = RWLock(sched, class: "vnode", name: "vnode \(name)")
-        if fill != 0 {
-            let n = (size + UInt64(blockSize) - 1) / UInt64(blockSize)
-            for b in 0..<n {
-                let valid = Int(min(UInt64(blockSize), size - b * UInt64(blockSize)))
-                var data = [UInt8](repeating: fill, count: valid)
-                data.append(contentsOf: repeatElement(0, count: blockSize - valid))
-                blocks[b] = data
-            }
-        }
+        self.fill = fill
+        self.fillEnd = fill == 0 ? 0 : size
+    }
+
+    /// Blocks that still hold the initial fill unless written: those starting below `fillEnd`.
+    private var filledBlocks: UInt64 {
+        fillEnd / UInt64(blockSize) + (fillEnd % UInt64(blockSize) == 0 ? 0 : 1)
+    }
+
+    /// Block `b` as the file was made: the fill byte up to `fillEnd`, zeros after; nil for a hole.
+    private func initialBlock(_ b: UInt64) -> [UInt8]? {
+        guard b < filledBlocks else { return nil }
+        let valid = Int(min(UInt64(blockSize), fillEnd - b * UInt64(blockSize)))
+        return [UInt8](repeating: fill, count: valid) + repeatElement(0, count: blockSize - valid)
     }
 
     public var description: String { "vnode \(name)" }
@@ -47,23 +57,29 @@ public final class Vnode: CustomStringConvertible {
     public func readBlock(_ b: UInt64, _ sched: Scheduler) async throws -> [UInt8]? {
         try await sched.switchPoint(.io, "read \(name) block \(b)")
         // A hole is read as zeros without touching the disk; an allocated bad block fails.
-        guard let data = blocks[b] else { return nil }
+        guard let data = blocks[b] ?? initialBlock(b) else { return nil }
         if b == badBlock { throw IOError() }
         return data
     }
 
-    /// Writes block `b` to disk; all-zero contents are stored as a hole.
+    /// Writes block `b` to disk; all-zero contents are stored as a hole, unless the block would
+    /// then read as its initial fill.
     public func writeBlock(_ b: UInt64, _ data: [UInt8]?, _ sched: Scheduler) async throws {
         try await sched.switchPoint(.io, "write \(name) block \(b)")
         if b == badBlock { throw IOError() }
-        if let data, data.contains(where: { $0 != 0 }) { blocks[b] = data } else { blocks[b] = nil }
+        if let data, data.contains(where: { $0 != 0 }) {
+            blocks[b] = data
+        } else {
+            blocks[b] = b < filledBlocks ? [UInt8](repeating: 0, count: blockSize) : nil
+        }
     }
 
     /// Frees the disk blocks past `newSize` and zeroes the tail of the last partial block, as a
     /// truncating file system does: growing the file again reads zeros there.
     public func truncateBlocks(to newSize: UInt64) {
         let bs = UInt64(blockSize)
-        for b in blocks.keys where b * bs >= newSize { blocks[b] = nil }
+        fillEnd = min(fillEnd, newSize)
+        for b in blocks.keys where b >= newSize / bs + (newSize % bs == 0 ? 0 : 1) { blocks[b] = nil }
         let tail = Int(newSize % bs)
         if tail != 0, var last = blocks[newSize / bs] {
             for i in tail..<blockSize { last[i] = 0 }
@@ -71,8 +87,11 @@ public final class Vnode: CustomStringConvertible {
         }
     }
 
-    /// Number of allocated disk blocks (for tests and `uvm show`).
-    public var allocatedBlocks: Int { blocks.count }
+    /// Number of allocated disk blocks (for tests and `uvm show`): those written and those
+    /// still holding the initial fill.
+    public var allocatedBlocks: Int {
+        Int(clamping: filledBlocks) + blocks.keys.filter { $0 >= filledBlocks }.count
+    }
 }
 
 /// A character device for physio and dma: reads from it fill memory with its pattern; writes to it

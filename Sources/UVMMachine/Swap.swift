@@ -7,22 +7,29 @@ import UVMSched
 
 public final class SwapDevice {
     public let slotCount: Int
-    private var freeSlots: [Int]
+    /// Slots freed since they were first used, reused last freed first; slots from `neverUsed`
+    /// up have not been handed out yet, so a large device costs nothing until pages go to it.
+    private var freeSlots: [Int] = []
+    private var neverUsed = 0
     /// Slot contents; nil means a page of zeros.
     private var contents: [Int: [UInt8]?] = [:]
 
     public init(slots: Int) {
         slotCount = slots
-        freeSlots = Array((0..<slots).reversed())
     }
 
-    public var usedSlots: Int { slotCount - freeSlots.count }
+    public var usedSlots: Int { neverUsed - freeSlots.count }
 
-    /// A free slot, or nil when the device is full.
-    public func alloc() -> Int? { freeSlots.popLast() }
+    /// A free slot, or nil when the device is full: the lowest slot first, then freed ones.
+    public func alloc() -> Int? {
+        if let slot = freeSlots.popLast() { return slot }
+        guard neverUsed < slotCount else { return nil }
+        neverUsed += 1
+        return neverUsed - 1
+    }
 
     public func free(_ slot: Int) {
-        precondition(contents[slot] != nil || !freeSlots.contains(slot), "swap slot \(slot) freed twice")
+        precondition(slot < neverUsed && (contents[slot] != nil || !freeSlots.contains(slot)), "swap slot \(slot) freed twice")
         contents[slot] = nil
         freeSlots.append(slot)
     }

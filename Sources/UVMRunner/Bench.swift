@@ -22,21 +22,24 @@ public struct BenchFigure: Sendable {
 
 @Sim
 public enum Bench {
-    /// Runs every benchmark; `scale` shrinks the work for a quick check (1 = full size).
+    /// Runs every benchmark; `scale` shrinks the work for a quick check (1 = full size). However
+    /// large the scale, each benchmark keeps a few pages and runs, so every figure is a rate of
+    /// something measured, never a division by zero.
     public static func run(scale: Int = 1, only: String? = nil) async -> [BenchFigure] {
-        if only == "faults" { return await faults(pages: 65_536 / scale) }
-        if only == "wiring" { return await wiring(pages: 65_536 / scale) }
-        if only == "schedules" { return [await schedules(runs: 4000 / scale)] }
+        func scaled(_ n: Int) -> Int { max(4, n / max(scale, 1)) }
+        if only == "faults" { return await faults(pages: scaled(65_536)) }
+        if only == "wiring" { return await wiring(pages: scaled(65_536)) }
+        if only == "schedules" { return [await schedules(runs: scaled(4000))] }
         // First, while the heap is fresh: the resident-set measurement needs new memory.
         var out: [BenchFigure] = [metadataPerPage()]
-        out += hostFigures(pages: 16_384 / scale)
-        let pages = 65_536 / scale
+        out += hostFigures(pages: scaled(16_384))
+        let pages = scaled(65_536)
         out += await faults(pages: pages)
-        for n in [10, 60_000 / scale] { out.append(await mapChurn(entries: n, pairs: 20_000 / scale)) }
+        for n in [10, scaled(60_000)] { out.append(await mapChurn(entries: n, pairs: scaled(20_000))) }
         out.append(await fork(pages: pages))
         out += await wiring(pages: pages / 4)
         out += await pageDaemon(pages: pages / 4)
-        out.append(await schedules(runs: 4000 / scale))
+        out.append(await schedules(runs: scaled(4000)))
         return out
     }
 
@@ -48,6 +51,12 @@ public enum Bench {
         let lwp = p.lwps[0]
         let failure = await sched.run([(lwp.thread, { try await body(k, lwp) })])
         precondition(failure == nil, "benchmark failed: \(failure!)")
+    }
+
+    /// How many per second at `seconds` each; a time too short for the clock has no rate.
+    private static func perSecond(_ seconds: Double) -> String {
+        guard seconds > 0, let n = Int(exactly: (1 / seconds).rounded()) else { return "-" }
+        return String(n)
     }
 
     private static func seconds(_ d: Duration) -> Double {
@@ -77,8 +86,8 @@ public enum Bench {
             writeFault = seconds(clock.now - t2) / Double(pages)
         }
         return [
-            BenchFigure(name: "zero-fill fault", value: zeroFill * 1e9, unit: "ns/fault (\(Int(1 / zeroFill)) faults/s)", target: "≤ 500 ns"),
-            BenchFigure(name: "resident re-fault", value: refault * 1e9, unit: "ns/fault (\(Int(1 / refault)) faults/s)", target: "-"),
+            BenchFigure(name: "zero-fill fault", value: zeroFill * 1e9, unit: "ns/fault (\(perSecond(zeroFill)) faults/s)", target: "≤ 500 ns"),
+            BenchFigure(name: "resident re-fault", value: refault * 1e9, unit: "ns/fault (\(perSecond(refault)) faults/s)", target: "-"),
             BenchFigure(name: "write fault, first store to page", value: writeFault * 1e9, unit: "ns/fault", target: "-"),
         ]
     }

@@ -1,6 +1,7 @@
 // Each scenario operation as the system call (or kernel entry) it stands for, and its result as
 // the scenario prints it: ok, an errno name, a signal, a byte, an address, a residency string.
 
+import UVMCheck
 import UVMCore
 import UVMKernel
 import UVMMachine
@@ -17,11 +18,34 @@ enum Operations {
         let me = lwp.proc?.name ?? "kernel"
         let line = location.line
         let mask = UInt64(k.pageSize - 1)
+        // The pages a range touches; a range reaching past 2^64 stops at the last page.
         func pages(_ addr: UInt64, _ len: UInt64) -> (UInt64, UInt64) {
-            (addr & ~mask, (addr + len + mask) & ~mask)
+            (addr & ~mask, saturatingEnd(saturatingEnd(addr, len), mask) & ~mask)
         }
         func size(_ s: Size, _ a: Address? = nil) throws -> UInt64 {
             try runner.bytes(s, a?.location ?? location)
+        }
+        // A wiring copies the pages of a private file mapping it faults for writing to
+        // anonymous memory (VM_FAULT_WIREMAX, uvm_fault_wire; a vslock for a device read), even
+        // when it then fails: the model learns which pages, and takes their bytes from its own file.
+        func notePrivateCopies(_ addr: UInt64, _ len: UInt64) {
+            guard let p = lwp.proc, !p.exited else { return }
+            let (lo, hi) = pages(addr, len)
+            guard lo < hi else { return }
+            for e in p.map.entries(in: lo, hi) where e.copyOnWrite && e.object != nil {
+                guard let amap = e.amap else { continue }
+                let first = e.amapSlot(for: max(lo, e.start), k.uvm.pageShift)
+                let last = e.amapSlot(for: min(hi, e.end) - 1, k.uvm.pageShift)
+                for slot in first...last where amap.anons[slot] != nil {
+                    model.privateCopy(me, e.start + UInt64(slot - e.amapSlot) << UInt64(k.uvm.pageShift))
+                }
+            }
+        }
+        // Inside `together` the model hears of an operation only when it returns, and another
+        // thread may have mapped, unmapped or detached the range in between: what it writes is
+        // forgotten before it runs as well, in whatever the range reaches then.
+        func racingWrite(_ target: String, _ va: UInt64, _ len: UInt64) {
+            if model.racing { model.forget(target, va, len) }
         }
         func bindAddress(_ v: UInt64) throws -> String {
             if let binding { try runner.bind(binding, .address(v), location) }
@@ -41,8 +65,9 @@ enum Operations {
                                         prot: vmProt(prot ?? [.read, .write]),
                                         maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: share == .shared,
                                         fixed: try fixed.map(runner.address))
-            let (lo, hi) = pages(addr, len + (off & mask))
+            let (lo, hi) = pages(addr, saturatingEnd(len, off & mask))
             model.mapFile(me, file, lo, hi, offset: off & ~mask, shared: share == .shared)
+            notePrivateCopies(lo, hi - lo)  // mlockall(MCL_FUTURE) wires the new mapping
             return try bindAddress(addr)
         case .mmapDevice(let device, let length, let prot):
             let len = try size(length)
@@ -81,10 +106,12 @@ enum Operations {
             return byteString(b)
         case .store(let a, let b):
             let va = try runner.address(a)
+            racingWrite(me, va, 1)
             try await k.store(lwp, va, b)
             model.write(me, va, b)
         case .fill(let a, let len, let b):
             let va = try runner.address(a), n = try size(len, a)
+            racingWrite(me, va, n)
             do {
                 try await k.fill(lwp, va, n, b)
             } catch let s as Signal {
@@ -109,12 +136,14 @@ enum Operations {
             model.truncate(file, n)
         case .write(let file, let off, let from, let len):
             let o = try size(off), src = try runner.address(from), want = try size(len, from)
-            let bytes = model.read(me, src, count: want)
             let n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
-            model.fileWrite(file, o, Array(bytes.prefix(Int(n))))
+            // write(2) does not change the memory it copies from: what it copied is what the
+            // model holds there, and no more than that is read.
+            model.fileWrite(file, o, model.read(me, src, count: n))
             if n != want { return "\(n)" }
         case .read(let file, let off, let to, let len):
             let o = try size(off), dst = try runner.address(to), want = try size(len, to)
+            racingWrite(me, dst, want)
             let n: UInt64
             do {
                 n = try await k.read(lwp, file: file, offset: o, to: dst, length: want)
@@ -141,10 +170,13 @@ enum Operations {
             try await k.exit(lwp)
             model.clear(me)
         case .mlock(let a, let len):
-            try await k.mlock(lwp, try runner.address(a), try size(len, a))
+            let addr = try runner.address(a), n = try size(len, a)
+            defer { notePrivateCopies(addr, n) }
+            try await k.mlock(lwp, addr, n)
         case .munlock(let a, let len):
             try await k.munlock(lwp, try runner.address(a), try size(len, a))
         case .mlockall(let current, let future):
+            defer { notePrivateCopies(0, .max) }
             try await k.mlockall(lwp, current: current, future: future)
         case .munlockall:
             try await k.munlockall(lwp)
@@ -154,13 +186,16 @@ enum Operations {
             case .write: [.write]
             case .readWrite: [.read, .write]
             }
-            let hold = try await k.vslock(lwp, try runner.address(a), try size(len, a), access: prot)
+            let addr = try runner.address(a), n = try size(len, a)
+            defer { notePrivateCopies(addr, n) }
+            let hold = try await k.vslock(lwp, addr, n, access: prot)
             if let binding { try runner.bind(binding, .hold(hold), location) }
             return "ok"
         case .vsunlock(let handle):
             try await k.vsunlock(lwp, try runner.hold(handle, location))
         case .dmaWrite(let handle, let byte):
             let h = try runner.hold(handle, location)
+            racingWrite(me, h.start, h.end - h.start)
             try await k.dmaWrite(h, byte)
             // The DMA reaches the captured pages, which may or may not still back the range.
             model.forget(me, h.start, h.end - h.start)
@@ -171,10 +206,14 @@ enum Operations {
             }
         case .physio(let device, let dir, let a, let len):
             let va = try runner.address(a), n = try size(len, a)
+            defer { notePrivateCopies(va, n) }
+            if dir == .read { racingWrite(me, va, n) }
             try await k.physio(lwp, device: device, read: dir == .read, va, n)
             if dir == .read, let pattern = k.devices[device]?.pattern { model.fill(me, va, n, pattern) }
         case .sysctl(let a, let len):
             let va = try runner.address(a), n = try size(len, a)
+            defer { notePrivateCopies(va, n) }
+            racingWrite(me, va, n)
             try await k.sysctl(lwp, va, n)
             model.fill(me, va, n, Kernel.sysctlByte)
         case .shmget(let sz):
@@ -207,6 +246,7 @@ enum Operations {
             return byteString(b)
         case .ptraceWrite(let target, let a, let b):
             let va = try runner.address(a)
+            racingWrite(target, va, 1)
             try await k.ptraceWrite(lwp, target: target, va, b)
             model.write(target, va, b)
         case .pagedaemon(let pages):

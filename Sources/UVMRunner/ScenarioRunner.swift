@@ -265,11 +265,17 @@ public final class ScenarioRunner {
         case .resident(let procName, let addr, let size, let bits):
             let p = try proc(procName, e.location)
             let lo = try address(addr) & ~(ps - 1)
-            let n = (try bytes(size, e.location) + ps - 1) / ps
+            let length = try bytes(size, e.location)
+            let n = length / ps + (length % ps == 0 ? 0 : 1)
+            // One digit per page: a range of another length can never match, and is only
+            // known to be wrong now that the page size is.
+            guard n == UInt64(bits.count) else {
+                throw ScenarioError(location: e.location, message: "expected one digit per page: the range has \(n) pages, found \(bits.count) digits")
+            }
             let got = (0..<n).map { i -> String in
-                let va = lo + i * ps
-                guard let entry = p.map.lookup(va) else { return "0" }
-                return kernel.uvm.isResident(entry, va: va) ? "1" : "0"
+                guard case (let va, false) = lo.addingReportingOverflow(i * ps), let entry = p.map.lookup(va) else { return "0" }
+                let resident = entry.isDevice || Accounting.residentPages(entry, kernel)[Int((va - entry.start) / ps)] != nil
+                return resident ? "1" : "0"
             }.joined()
             expectEqual("resident \(procName)", bits, got)
         case .device(let name, let byte):
@@ -280,9 +286,14 @@ public final class ScenarioRunner {
             expectEqual("device \(name)", byteString(byte), got)
         case .locked(let procName, let addr, let size, let yes):
             let p = try proc(procName, e.location)
-            let lo = try address(addr) & ~(ps - 1)
-            let hi = (try address(addr) + (try bytes(size, e.location)) + ps - 1) & ~(ps - 1)
-            let locked = !p.exited && p.map.isFullyMapped(lo, hi) && p.map.entries(in: lo, hi).allSatisfy(\.userWired)
+            let start = try address(addr)
+            let lo = start & ~(ps - 1)
+            // A range whose last page would reach past 2^64 is not mapped, let alone locked.
+            let end = start.addingReportingOverflow(try bytes(size, e.location))
+            let roundedEnd = end.partialValue.addingReportingOverflow(ps - 1)
+            let hi = roundedEnd.partialValue & ~(ps - 1)
+            let locked = !end.overflow && !roundedEnd.overflow && !p.exited
+                && p.map.isFullyMapped(lo, hi) && p.map.entries(in: lo, hi).allSatisfy(\.userWired)
             expectEqual("locked \(procName)", yes ? "yes" : "no", locked ? "yes" : "no")
         }
     }
@@ -400,17 +411,20 @@ public final class ScenarioRunner {
                 }
                 ps = b
             }
-            func pages(_ s: Size?, _ what: String) throws(ScenarioError) -> Int? {
+            func pages(_ s: Size?, _ what: String, atMost limit: (pages: UInt64, spelled: String)) throws(ScenarioError) -> Int? {
                 guard let s else { return nil }
-                guard let b = s.bytes(pageSize: ps), b / ps <= 1 << 24 else {
-                    throw ScenarioError(location: st.location, message: "expected \(what) of at most 16M pages")
+                guard let b = s.bytes(pageSize: ps), b / ps <= limit.pages else {
+                    throw ScenarioError(location: st.location, message: "expected \(what) of at most \(limit.spelled) pages")
                 }
                 return Int(b / ps)
             }
-            let ramPages = try pages(ram, "ram") ?? 256
+            // Every physical page is a structure of the host from the start (vm_physmem), and
+            // the audit visits each at every step; swap slots cost nothing until used.
+            let physicalLimit: (pages: UInt64, spelled: String) = (1 << 18, "256K")
+            let ramPages = try pages(ram, "ram", atMost: physicalLimit) ?? 256
             guard ramPages >= 4 else { throw ScenarioError(location: st.location, message: "expected ram of at least 4 pages") }
-            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap") ?? 0,
-                                   wiredMax: try pages(wiredMax, "wiredmax"))
+            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap", atMost: (1 << 24, "16M")) ?? 0,
+                                   wiredMax: try pages(wiredMax, "wiredmax", atMost: physicalLimit))
             guard config.wiredMax <= ramPages else {
                 throw ScenarioError(location: st.location, message: "expected wiredmax no larger than ram")
             }

@@ -12,13 +12,26 @@ enum Accounting {
         guard !p.exited else { return 0 }
         var seen = Set<Int>()
         for e in p.map.entries.elements {
-            var va = e.start
-            while va < e.end {
-                if let pg = k.uvm.page(backing: e, va: va), pg.wireCount > 0, !pg.fictitious { seen.insert(pg.pfn) }
-                va += UInt64(k.pageSize)
-            }
+            for pg in residentPages(e, k).values where pg.wireCount > 0 && !pg.fictitious { seen.insert(pg.pfn) }
         }
         return seen.count
+    }
+
+    /// The resident pages behind `e` by page of the entry (an anon's over the object's), found
+    /// from the amap's slots and the object's pages rather than by walking every address, so a
+    /// terabyte mapping costs what is resident, not its size. Device memory has no pages here.
+    static func residentPages(_ e: MapEntry, _ k: Kernel) -> [Int: VMPage] {
+        let count = e.pageCount(k.uvm.pageShift)
+        var byPage: [Int: VMPage] = [:]
+        if let obj = e.object, !e.isDevice {
+            let first = e.offset >> UInt64(k.uvm.pageShift)
+            for (idx, pg) in obj.pages where idx >= first && idx - first < count { byPage[Int(idx - first)] = pg }
+        }
+        if let amap = e.amap {
+            // An anon hides the object's page, even when its own page is on swap.
+            for i in 0..<Int(count) { if let anon = amap.anons[e.amapSlot + i] { byPage[i] = anon.page } }
+        }
+        return byPage
     }
 }
 
@@ -34,9 +47,8 @@ enum Show {
             out.append("  " + pad("START", 16) + pad("END", 16) + pad("PRT", 4) + pad("MAX", 4) + pad("INH", 6)
                        + pad("RES", 5) + pad("FLAGS", 6) + "BACKING")
             for e in p.map.entries.elements {
-                var resident = 0
-                var va = e.start
-                while va < e.end { if k.uvm.isResident(e, va: va) { resident += 1 }; va += UInt64(k.pageSize) }
+                // Device memory is always resident.
+                let resident = e.isDevice ? Int(e.pageCount(k.uvm.pageShift)) : Accounting.residentPages(e, k).count
                 var flags = ""
                 if e.copyOnWrite { flags += "C" }
                 if e.needsCopy { flags += "N" }
