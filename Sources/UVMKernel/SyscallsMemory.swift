@@ -59,9 +59,11 @@ extension Kernel {
         guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
         let pageOff = offset & pageMask
         guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
-        // The object range must not wrap: sys_mmap refuses pos + size overflow (EINVAL).
+        // The object range must be a valid off_t range that does not wrap: sys_mmap refuses
+        // pos + size overflow (EINVAL).
         if case .anon = backing {} else {
-            guard case (_, false) = (offset - pageOff).addingReportingOverflow(size) else { throw Errno.EINVAL }
+            guard offset <= UInt64(Int64.max), case (_, false) = (offset - pageOff).addingReportingOverflow(size)
+            else { throw Errno.EINVAL }
         }
         var addr: UInt64? = nil
         if let fixed {
@@ -382,7 +384,6 @@ extension Kernel {
     /// copyin: user bytes into the kernel; an unmapped or protected address is EFAULT.
     func copyin(_ map: VMMap, _ va: UInt64, _ len: UInt64) async throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(Int(len))
         try await forEachPage(map, va, len, access: .read, onFault: { _ in throw Errno.EFAULT }) { pg, off, n in
             out.append(contentsOf: pg.read(off, n))
         }

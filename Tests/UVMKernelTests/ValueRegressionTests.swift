@@ -1,14 +1,15 @@
 // Each value that once crashed `uvm`, made it reserve gigabytes or run for minutes, with the
-// answer it gets now: an errno or a signal from the kernel, or a scenario error naming the limit,
-// quickly. Sizes cost nothing until touched. The time limits are loose because every suite
-// shares the one `Sim` actor: a run's wall time includes whatever other tests run meanwhile.
+// answer it gets now: an errno or a signal from the kernel, or a scenario error naming the limit.
+// Sizes cost nothing until touched: a run that cost what its values say (gigabytes, hours) would
+// exceed the suite's time limit, which only catches runaway costs (speed is measured by
+// `uvm bench`, not here).
 
 import Testing
 import UVMRunner
 import UVMScenario
 import UVMSched
 
-@Suite(.serialized) @Sim struct ValueRegressionTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) @Sim struct ValueRegressionTests {
     /// The audit at every step.
     private static var audited: RunOptions {
         var o = RunOptions()
@@ -16,14 +17,11 @@ import UVMSched
         return o
     }
 
-    /// Runs `text`, which must pass within `limit`.
+    /// Runs `text`, which must pass.
     @discardableResult
-    private func expectQuickPass(_ text: String, within limit: Duration = .seconds(10), options: RunOptions = audited,
+    private func expectQuickPass(_ text: String, options: RunOptions = audited,
                                  sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> RunReport {
-        let clock = ContinuousClock()
-        let start = clock.now
         let r = try await run(text, options: options)
-        #expect(clock.now - start < limit, "took \(clock.now - start)", sourceLocation: sourceLocation)
         expectPass(r, sourceLocation: sourceLocation)
         return r
     }
@@ -134,10 +132,7 @@ import UVMSched
         var options = RunOptions()
         options.auditEveryStep = true
         options.showState = true
-        let clock = ContinuousClock()
-        let start = clock.now
         let r = try await run(text, options: options)
-        #expect(clock.now - start < .seconds(10))
         expectPass(r)
         // `uvm show`: the locked first page, then the rest of the billion with its last page.
         #expect(r.state?.contains("0x10001000      rw- rwx share 1    L") == true, "\(r.state ?? "no state")")
@@ -160,7 +155,7 @@ import UVMSched
     @Test func fifteenThousandMappingsCostLinearly() async throws {
         let lines = (0..<15_000).map { "A: m\($0) = mmap anon 1p prot=none" }
         // Without the audit at every step, which visits every map entry each time.
-        let r = try await expectQuickPass((["machine ram=64p", "proc A"] + lines).joined(separator: "\n"), within: .seconds(90),
+        let r = try await expectQuickPass((["machine ram=64p", "proc A"] + lines).joined(separator: "\n"),
                                           options: RunOptions())
         #expect(r.result(15_002) == "0x" + String(0x1000_0000 + 14_999 * 4096, radix: 16))
     }
