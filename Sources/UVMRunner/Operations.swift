@@ -195,10 +195,13 @@ enum Operations {
             try await k.vsunlock(lwp, try runner.hold(handle, location))
         case .dmaWrite(let handle, let byte):
             let h = try runner.hold(handle, location)
-            racingWrite(me, h.start, h.end - h.start)
+            // The bytes land in the address space that vslocked them, whichever thread starts
+            // the DMA; if that image is gone, nobody can read them.
+            let target = k.procs.first { $0.map === h.map }?.name
+            if let target { racingWrite(target, h.start, h.end - h.start) }
             try await k.dmaWrite(h, byte)
             // The DMA reaches the captured pages, which may or may not still back the range.
-            model.forget(me, h.start, h.end - h.start)
+            if let target { model.forget(target, h.start, h.end - h.start) }
         case .dmaRead(let handle):
             switch try await k.dmaRead(try runner.hold(handle, location)) {
             case .success(let b): return byteString(b)
