@@ -203,7 +203,8 @@ private struct Auditor {
     /// released and held only by its holders.
     mutating func checkPages() {
         let mem = k.uvm.mem
-        var free = 0
+        // Frames above the high-water mark were never handed out: free and untouched.
+        var free = mem.pageCount - mem.pages.count
         for pg in mem.pages {
             if pg.isFree {
                 free += 1

@@ -8,9 +8,15 @@ import UVMSched
 
 public final class PhysMem {
     public let pageSize: Int
-    public let pages: [VMPage]
-    /// Free frames, lowest frame number handed out first (deterministic and easy to read).
-    private var freeList: [Int]
+    /// Frames in the machine.
+    public let pageCount: Int
+    /// The frames handed out so far, by frame number: a frame above this high-water mark has
+    /// never been allocated, so it is free and costs nothing (set-up, teardown and the audit
+    /// follow what a run uses, not the machine's size).
+    public private(set) var pages: [VMPage] = []
+    /// Freed frames, the last freed handed out first; below them, frames never allocated come
+    /// in increasing order (deterministic and easy to read).
+    private var freeList: [Int] = []
     public private(set) var wiredCount = 0
     public let wiredMax: Int
     /// Pages a wiring in progress has been granted against wiredmax and not yet wired: the
@@ -33,18 +39,23 @@ public final class PhysMem {
 
     public init(pageCount: Int, pageSize: Int, wiredMax: Int) {
         self.pageSize = pageSize
-        self.pages = (0..<pageCount).map { VMPage(pfn: $0) }
-        self.freeList = Array((0..<pageCount).reversed())
+        self.pageCount = pageCount
         self.wiredMax = wiredMax
     }
 
-    public var freeCount: Int { freeList.count }
-    public var pageCount: Int { pages.count }
+    public var freeCount: Int { freeList.count + (pageCount - pages.count) }
 
     /// uvm_pagealloc: a zeroed page owned by `owner`, or nil when memory is exhausted.
     public func alloc(owner: (any PageOwner)?, offset: UInt64 = 0) -> VMPage? {
-        guard let pfn = freeList.popLast() else { return nil }
-        let pg = pages[pfn]
+        let pg: VMPage
+        if let pfn = freeList.popLast() {
+            pg = pages[pfn]
+        } else if pages.count < pageCount {
+            pg = VMPage(pfn: pages.count)
+            pages.append(pg)
+        } else {
+            return nil
+        }
         pg.didAllocate()
         pg.owner = owner
         pg.offset = offset

@@ -418,12 +418,13 @@ public final class ScenarioRunner {
                 }
                 return Int(b / ps)
             }
-            // Every physical page is a structure of the host from the start (vm_physmem), and
-            // the audit visits each at every step; swap slots cost nothing until used.
-            let physicalLimit: (pages: UInt64, spelled: String) = (1 << 18, "256K")
+            // A physical page becomes a structure of the host when first allocated (the page
+            // array grows to a high-water mark), and swap slots cost nothing until used: the
+            // limits keep frame numbers and byte counts well inside 64 bits.
+            let physicalLimit: (pages: UInt64, spelled: String) = (1 << 32, "4G")
             let ramPages = try pages(ram, "ram", atMost: physicalLimit) ?? 256
             guard ramPages >= 4 else { throw ScenarioError(location: st.location, message: "expected ram of at least 4 pages") }
-            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap", atMost: (1 << 24, "16M")) ?? 0,
+            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap", atMost: physicalLimit) ?? 0,
                                    wiredMax: try pages(wiredMax, "wiredmax", atMost: physicalLimit))
             guard config.wiredMax <= ramPages else {
                 throw ScenarioError(location: st.location, message: "expected wiredmax no larger than ram")

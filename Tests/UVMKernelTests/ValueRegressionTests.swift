@@ -146,8 +146,8 @@ import UVMSched
             expect resident A a 4294967296p = 1
             """)
         #expect(resident?.message.contains("4294967296 pages") == true, "\(String(describing: resident))")
-        let ram = await scenarioError("machine ram=0x1000000p")
-        #expect(ram?.message.contains("at most 256K pages") == true, "\(String(describing: ram))")
+        let ram = await scenarioError("machine ram=0x100000001p")
+        #expect(ram?.message.contains("at most 4G pages") == true, "\(String(describing: ram))")
     }
 
     /// Fifteen thousand lines take a few seconds alone; quadratic in their number, as they once
