@@ -78,21 +78,34 @@ public struct RunReport: Sendable {
 }
 
 /// Replay tokens: "t1", the strategy and seed that found the schedule ("-r17" random, "-p17"
-/// PCT, "-d" DFS, "-f" file order), ".", then one base-36 digit per scheduling choice. Only the
-/// choices are needed to replay; the rest says where the schedule came from.
+/// PCT, "-d" DFS, "-f" file order), ".", then one base-36 digit per scheduling choice (a choice
+/// of 36 or more, among that many runnable threads, is written in decimal between braces:
+/// "{40}"). Only the choices are needed to replay; the rest says where the schedule came from.
 public enum ReplayToken {
     private static let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
 
     public static func encode(_ choices: [Int], origin: String = "") -> String {
-        "t1" + (origin.isEmpty ? "" : "-" + origin) + "." + String(choices.map { digits[min($0, 35)] })
+        var text = "t1" + (origin.isEmpty ? "" : "-" + origin) + "."
+        for c in choices {
+            if c < digits.count { text.append(digits[c]) } else { text += "{\(c)}" }
+        }
+        return text
     }
 
     public static func decode(_ token: String) -> [Int]? {
         guard token.hasPrefix("t1"), let dot = token.firstIndex(of: ".") else { return nil }
         var out: [Int] = []
-        for c in token[token.index(after: dot)...] {
-            guard let i = digits.firstIndex(of: c) else { return nil }
-            out.append(i)
+        var rest = token[token.index(after: dot)...]
+        while let c = rest.first {
+            rest = rest.dropFirst()
+            if c == "{" {
+                guard let close = rest.firstIndex(of: "}"), let n = Int(rest[..<close]), n >= digits.count else { return nil }
+                out.append(n)
+                rest = rest[rest.index(after: close)...]
+            } else {
+                guard let i = digits.firstIndex(of: c) else { return nil }
+                out.append(i)
+            }
         }
         return out
     }
