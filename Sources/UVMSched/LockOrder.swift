@@ -2,7 +2,8 @@
 //
 // Each blocking acquisition of class B while holding class A records the edge A → B with where it
 // was first seen. If B already reaches A through recorded edges, the two orders are both in use
-// and could deadlock: BUG lock-order, even if this schedule did not (BUGS.md rule 10).
+// and could deadlock: BUG lock-order, even if this schedule did not (docs/wiring.md, *One global
+// lock order*).
 // Try-acquisitions add no edge (they cannot wait), and nesting within one class is not ordered
 // here (it needs per-instance rules, such as ascending offset for pages of one object).
 
@@ -11,16 +12,20 @@ import Synchronization
 /// Lock classes interned as small integers, process-wide: the checker compares and hashes
 /// numbers, not names, on every acquisition.
 public enum LockClasses {
-    private static let table = Mutex<[String: Int]>([:])
+    private static let table = Mutex<(ids: [String: Int], names: [String])>(([:], []))
 
     /// The number for a class name (the same for every scheduler).
     public static func id(_ name: String) -> Int {
         table.withLock { t in
-            if let i = t[name] { return i }
-            t[name] = t.count
-            return t.count - 1
+            if let i = t.ids[name] { return i }
+            t.ids[name] = t.names.count
+            t.names.append(name)
+            return t.names.count - 1
         }
     }
+
+    /// The name of class `id`.
+    public static func name(_ id: Int) -> String { table.withLock { $0.names[id] } }
 
     /// Page busy's class (PG_BUSY as a lock).
     public static let pageBusy = id("page busy")
@@ -34,7 +39,29 @@ public final class LockOrder {
         public let acquiring: String
     }
 
-    private var edges: [Int: [Int: Site]] = [:]
+    /// Where each edge A → B was first seen, in a square matrix over class numbers (row A,
+    /// column B): an acquisition tests its held classes with one index each.
+    private var edges: [Site?] = []
+    private var width = 0
+
+    private func edge(_ a: Int, _ b: Int) -> Site? { a < width && b < width ? edges[a * width + b] : nil }
+
+    private func record(_ a: Int, _ b: Int, _ site: Site) {
+        if max(a, b) >= width {
+            let wider = max(16, (max(a, b) + 1) * 2)
+            var grown = [Site?](repeating: nil, count: wider * wider)
+            for r in 0..<width { for c in 0..<width { grown[r * wider + c] = edges[r * width + c] } }
+            (edges, width) = (grown, wider)
+        }
+        edges[a * width + b] = site
+    }
+
+    /// Every edge recorded so far, as (from, to) class numbers: what orders this run used.
+    public var recordedEdges: [(from: Int, to: Int)] {
+        var out: [(from: Int, to: Int)] = []
+        for a in 0..<width { for b in 0..<width where edges[a * width + b] != nil { out.append((a, b)) } }
+        return out
+    }
 
     /// Whether lock-order checking is on (it always is for the modern kernel; tests may turn it off
     /// to show the deadlock a lock-order bug leads to).
@@ -47,7 +74,7 @@ public final class LockOrder {
         let b = lock.lockClassID
         for held in t.heldLocks {
             let a = held.lockClassID
-            if a == b || edges[a]?[b] != nil { continue }
+            if a == b || edge(a, b) != nil { continue }
             if let path = self.path(from: b, to: a) {
                 if let deadlock = sched.deadlockIfBlocked(on: lock) { throw sched.abort(deadlock) }
                 let first = path.map { "\($0.holding) then \($0.acquiring) (\($0.thread), step \($0.step))" }
@@ -56,7 +83,7 @@ public final class LockOrder {
                     details: ["first order: " + first.joined(separator: "; "),
                               "now: \(held.lockName) then \(lock.lockName) (\(t.name), step \(sched.steps))"]))
             }
-            edges[a, default: [:]][b] = Site(thread: t.name, step: sched.steps, holding: held.lockName, acquiring: lock.lockName)
+            record(a, b, Site(thread: t.name, step: sched.steps, holding: held.lockName, acquiring: lock.lockName))
         }
     }
 
@@ -65,7 +92,8 @@ public final class LockOrder {
         var seen: Set<Int> = [a]
         var stack: [(Int, [Site])] = [(a, [])]
         while let (c, sites) = stack.popLast() {
-            for (n, site) in edges[c] ?? [:] where !seen.contains(n) {
+            for n in 0..<width where !seen.contains(n) {
+                guard let site = edge(c, n) else { continue }
                 if n == b { return sites + [site] }
                 seen.insert(n)
                 stack.append((n, sites + [site]))

@@ -104,3 +104,13 @@ private func replayTwoLock(choices: [Int]) async -> (Scheduler, KernelFailure?) 
     ])
     return (s, f)
 }
+
+@Suite @Sim struct LockOrderEdgeTests {
+    @Test func theOrdersARunUsedAreRecordedByClass() async {
+        let (s, f) = await twoLockRun(seed: 0, inverted: false, lockdep: true)
+        #expect(f == nil)
+        let edges = s.lockOrder.recordedEdges.map { (LockClasses.name($0.from), LockClasses.name($0.to)) }
+        #expect(edges.count == 1)
+        #expect(edges.first.map { $0 == ("A", "B") } == true)
+    }
+}
