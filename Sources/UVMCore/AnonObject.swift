@@ -54,10 +54,12 @@ public final class AnonObject: UVMObject {
         return .done
     }
 
-    /// The last reference: pages and swap slots go.
+    /// The last reference: pages and swap slots go — the pages first, so that a page-out still
+    /// in flight finds its page gone and frees its own slot, rather than recording it after the
+    /// slots were freed (uao_detach frees pages and swap under one lock, uao_free).
     package override func terminate() async throws {
+        try await super.terminate()
         for slot in swapSlots.values { uvm.swap.free(slot) }
         swapSlots.removeAll()
-        try await super.terminate()
     }
 }
