@@ -178,7 +178,7 @@ public final class Kernel {
             try await discard(p.vmspace)
         }
         // The machine goes down: segments nobody removed go with it.
-        for id in shmSegments.keys.sorted() { try await destroy(shmSegments[id]!) }
+        for id in shmSegments.keys.sorted() { if let seg = shmSegments[id] { try await destroy(seg) } }
         for name in files.keys.sorted() {
             let vnode = files[name]!
             guard let obj = uvm.existingVnodeObject(vnode) else { continue }

@@ -25,6 +25,8 @@ public final class ShmSegment {
     public internal(set) var locked = false
     /// IPC_RMID done: destroyed at the last detach.
     public internal(set) var removed = false
+    /// Its destruction has begun (it may still be waiting for the object lock).
+    var destroying = false
     public internal(set) var attachments = 0
 
     init(id: Int, object: AnonObject, size: UInt64, ownerUid: UInt32) {
@@ -65,6 +67,12 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.ESRCH
         }
+        // Removed while we waited for the map: sys_shmat looks the id up under shm_lock, where
+        // IPC_RMID cannot slip in between, so it would have found no segment (EINVAL).
+        if seg.removed {
+            try await map.lock.exit()
+            throw Errno.EINVAL
+        }
         guard let start = map.findSpace(length: seg.size, hint: mmapBase) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
@@ -100,6 +108,10 @@ extension Kernel {
     }
 
     func destroy(_ seg: ShmSegment) async throws {
+        // Once: the last detach, IPC_RMID and the end of the run may each find the segment
+        // removed and unattached while an earlier destruction waits for the object lock.
+        guard !seg.destroying else { return }
+        seg.destroying = true
         // An SHM_UNLOCK may have got the object lock first: look at `locked` under it.
         try await seg.object.lock.enter()
         if seg.locked {
