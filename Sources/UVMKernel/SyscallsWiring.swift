@@ -193,9 +193,11 @@ extension Kernel {
         }
     }
 
+    /// Undoes exactly that vslock: EINVAL if it was undone already, including by another
+    /// thread while this one waited for the map lock.
     public func vsunlock(_ lwp: LWP, _ hold: PageHold) async throws {
         guard !hold.released else { throw Errno.EINVAL }
-        try await uvm.vsunlock(hold)
+        guard try await uvm.vsunlock(hold) else { throw Errno.EINVAL }
     }
 
     /// The device writes `byte` into every captured page (device to memory). A handle that was

@@ -258,4 +258,27 @@ import UVMSched
         #expect(reservedAt[line("h2 = vslock", in: text)] == 0)
         #expect(reservedAt[line("vsunlock h2", in: text)] == 0)
     }
+
+    /// Two threads vsunlock one handle: whichever gets the map lock second finds it undone,
+    /// even past the check it made before waiting, so exactly one of them succeeds.
+    @Test func racingVsunlocksOfOneHandleSucceedExactlyOnce() async throws {
+        let text = """
+            proc A
+            thread T1 in A
+            thread T2 in A
+            A: q = mmap anon 2p
+            A: h = vslock q 2p
+            together
+              T1: vsunlock h => ok|EINVAL
+              T2: vsunlock h => ok|EINVAL
+            end
+            expect wired = 0p
+            """
+        for seed in 0..<24 as Range<UInt64> {
+            let r = try await run(text, seed: seed)
+            expectPass(r)
+            let answers = r.lines.filter { $0.contains(": vsunlock h ->") }
+            #expect(answers.count(where: { $0.hasSuffix("-> ok") }) == 1, "seed \(seed): \(answers)")
+        }
+    }
 }
