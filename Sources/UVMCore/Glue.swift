@@ -150,25 +150,24 @@ extension UVM {
     /// for itself, and two pages of one object in decreasing offset order can deadlock with a
     /// flush (seed 000).
     ///
-    /// A page that a store through this private, writable-at-most entry would copy (uvm_vslock
-    /// faults with the I/O's access only, so a read-only vslock leaves copy-on-write unbroken)
-    /// costs two wired pages: the held original, and the copy the entry's wiring takes when the
-    /// store comes. The copy's page is reserved against wiredmax now, for as long as the hold
-    /// lasts, so a later wiring near the limit is refused instead of the store passing it.
+    /// A page that a store would copy costs two wired pages: the held original, and the copy
+    /// that the entry's wiring takes when the store comes. uvm_vslock (uvm_glue.c) faults with
+    /// the I/O's access only, so a read-only vslock leaves copy-on-write unbroken, and so does
+    /// this one; instead the copy's page is reserved against wiredmax now, for as long as the
+    /// hold lasts, so that a later wiring near the limit is refused rather than the store
+    /// passing it.
     private func capture(_ hold: PageHold, at va: UInt64) async throws -> Capture {
         guard let e = hold.map.lookup(va), let pg = pageIncludingDevice(backing: e, va: va)
         else { return .gone }
+        if policy.vslock == .busy && pg.isBusy {
+            try await pg.waitUnbusy(sched)
+            return .gone
+        }
         if hold.holdsPages && storeWouldCopy(e, va) {
             guard mem.reserveWired(1) else { return .noRoomForCopy }
             hold.copiesReserved += 1
         }
-        if policy.vslock == .busy {
-            if pg.isBusy {
-                try await pg.waitUnbusy(sched)
-                return .gone
-            }
-            try pg.setBusy(sched)
-        }
+        if policy.vslock == .busy { try pg.setBusy(sched) }
         if hold.holdsPages { mem.wire(pg) }
         mem.note(pg, "captured by a vslock of \(hex(hold.start))-\(hex(hold.end)) by \(hold.thread.name)")
         hold.pages.append((pg, pg.generation))
@@ -176,8 +175,8 @@ extension UVM {
     }
 
     /// Whether a store to `va` through `e` would give the entry a new page in place of the one
-    /// there now: a private entry that may become writable, whose page is the object's or an
-    /// anon it still shares.
+    /// there now: a private entry that is or may be made writable, whose page is the object's
+    /// or an anon it still shares.
     private func storeWouldCopy(_ e: MapEntry, _ va: UInt64) -> Bool {
         guard e.copyOnWrite && e.maxProtection.contains(.write) else { return false }
         guard !e.needsCopy, let anon = e.amap?.anons[e.amapSlot(for: va, pageShift)] else { return true }
