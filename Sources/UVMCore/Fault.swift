@@ -95,16 +95,10 @@ extension UVM {
             try await map.lock.exit()
             return .done(.sigsegv)
         }
-        // An amap of our own is needed before writing a copy-on-write entry, and anonymous
-        // memory needs one for any access (uvm_fault_check's amap_copy case).
-        if (entry.needsCopy && (access.contains(.write) || entry.object == nil))
-            || (entry.amap == nil && entry.object == nil) {
+        if faultCopiesAmap(entry, access) {
             try await map.lock.exit()
             try await map.lockWrite()
-            if let e = map.lookup(va), (e.needsCopy && (access.contains(.write) || e.object == nil))
-                || (e.amap == nil && e.object == nil) {
-                try await amapCopy(e)
-            }
+            if let e = map.lookup(va), faultCopiesAmap(e, access) { try await amapCopy(e) }
             try await map.lock.exit()
             return .again
         }
@@ -224,6 +218,13 @@ extension UVM {
             try await unlockAll(map, amap, obj)
             return .done(.ok)
         }
+    }
+
+    /// Whether a fault with `access` on `e` first gives it an amap of its own (uvm_fault_check's
+    /// amap_copy case): before writing a copy-on-write entry, and for any access to anonymous
+    /// memory.
+    func faultCopiesAmap(_ e: MapEntry, _ access: VMProt) -> Bool {
+        (e.needsCopy && (access.contains(.write) || e.object == nil)) || (e.amap == nil && e.object == nil)
     }
 
     /// uvmfault_anonget's swap-in: the anon gets a busy page (wired for the wirings that see

@@ -83,6 +83,11 @@ extension UVM {
         holds.append(hold)
         map.busy()
         try await map.lock.exit()
+        // Anonymous pages of the entries it wired are zero-filled and settled in one step each,
+        // as uvm_map_pageable's are.
+        if wiresFollowPages {
+            for e in became { try await settleAnonymousPages(map, e, access, grant) }
+        }
 
         // Fault each page in with the access the I/O needs (a write breaks copy-on-write and
         // loans now, so the captured page is the one the mapping keeps), then capture it. Other
@@ -93,7 +98,16 @@ extension UVM {
         var va = lo
         var attempts = 0
         while va < hi && failure == nil {
-            let wasWired = unwiredPages(map, va, va + UInt64(pageSize)) == 0
+            // The page's unit of the grant goes back once the page is wired: by the fault (the
+            // entry's wiring) or by the capture, and before the capture reserves a copy, so
+            // the page is never counted twice.
+            var counted = unwiredPages(map, va, va + UInt64(pageSize)) > 0
+            func settleOnceWired() {
+                if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 {
+                    grant.settle(1)
+                    counted = false
+                }
+            }
             let r = became.contains(where: { $0.start <= va && va < $0.end })
                 ? try await faultWirePage(map, va: va, access: access, wiring: .current)
                 : try await fault(map, va: va, access: access, wiring: .current)
@@ -102,8 +116,9 @@ extension UVM {
                 break
             }
             try await map.lockWrite()
+            settleOnceWired()
             let captured = try await capture(hold, at: va)
-            if !wasWired && unwiredPages(map, va, va + UInt64(pageSize)) == 0 { grant.settle(1) }
+            settleOnceWired()
             try await map.lock.exit()
             switch captured {
             case .captured:

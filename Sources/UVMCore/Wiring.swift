@@ -168,26 +168,26 @@ extension UVM {
     public func faultWire(_ map: VMMap, _ entries: [MapEntry], grant: WiredGrant) async throws -> WiringFailure? {
         for e in entries {
             let (access, wiring) = wiringFault(e)
-            let npages = Int(e.pageCount(pageShift))
-            var settled = [Bool](repeating: false, count: npages)
-            if wiresFollowPages {
-                if e.amap == nil || e.needsCopy {
-                    // The first page's fault gives the entry its own amap.
-                    let r = try await fault(map, va: e.start, access: access, wiring: wiring)
-                    if let failure = WiringFailure(r, e, e.start, pageShift) { return failure }
-                }
-                try await settleAnonymousPages(map, e, &settled, grant)
-            }
+            let settled = wiresFollowPages
+                ? try await settleAnonymousPages(map, e, access, grant)
+                : [Bool](repeating: false, count: Int(e.pageCount(pageShift)))
             var va = e.start
-            for i in 0..<npages {
+            for i in settled.indices {
                 defer { va += UInt64(mem.pageSize) }
                 if settled[i] { continue }
-                let wasWired = isWired(e, va)
-                let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
-                if let failure = WiringFailure(r, e, va, pageShift) { return failure }
-                if !wasWired && isWired(e, va) { grant.settle(1) }
+                if let failure = try await faultWirePage(map, e, va, access, wiring, grant) { return failure }
             }
         }
+        return nil
+    }
+
+    /// Faults in one page of `e` for wiring; if that wired it, its unit of `grant` goes back.
+    private func faultWirePage(_ map: VMMap, _ e: MapEntry, _ va: UInt64, _ access: VMProt, _ wiring: FaultWiring,
+                               _ grant: WiredGrant) async throws -> WiringFailure? {
+        let wasWired = isWired(e, va)
+        let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
+        if let failure = WiringFailure(r, e, va, pageShift) { return failure }
+        if !wasWired && isWired(e, va) { grant.settle(1) }
         return nil
     }
 
@@ -211,16 +211,26 @@ extension UVM {
     }
 
     /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and
-    /// amap locks: an anon only this amap holds, resident and not on loan, needs nothing more;
-    /// a missing page of anonymous memory is zero-filled now (wired through its slot as it
-    /// arrives). Everything else — object pages, shared anons, loans, swapped pages, a missing
-    /// amap — is left to the full fault. Marks the pages it settled. The pmap is not filled: it
-    /// is a cache, and the next access faults the mapping in (rule 2).
-    private func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ settled: inout [Bool], _ grant: WiredGrant) async throws {
-        try await map.lock.enter(.reader)
-        guard map.lookup(e.start) === e, let amap = e.amap, !e.needsCopy else {
+    /// amap locks: the entry gets its own amap first if the wiring fault would copy one
+    /// (uvm_fault_check's amap_copy); an anon only this amap holds, resident and not on loan,
+    /// needs nothing more; a missing page of anonymous memory is zero-filled now, wired through
+    /// its slot and its unit of `grant` given back in the same step, so that no concurrent
+    /// wiring sees it counted twice. Everything else — object pages, shared anons, loans,
+    /// swapped pages — is left to the full fault. Marks the pages it settled. The pmap is not
+    /// filled: it is a cache, and the next access faults the mapping in (rule 2). Returns, for
+    /// each page of `e`, whether it was settled.
+    @discardableResult
+    func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ access: VMProt, _ grant: WiredGrant) async throws -> [Bool] {
+        var settled = [Bool](repeating: false, count: Int(e.pageCount(pageShift)))
+        try await map.lockWrite()
+        guard map.lookup(e.start) === e else {
             try await map.lock.exit()
-            return
+            return settled
+        }
+        if faultCopiesAmap(e, access) { try await amapCopy(e) }
+        guard let amap = e.amap, !e.needsCopy else {
+            try await map.lock.exit()
+            return settled
         }
         try await amap.lock.enter()
         for i in settled.indices {
@@ -236,6 +246,7 @@ extension UVM {
         }
         try await amap.lock.exit()
         try await map.lock.exit()
+        return settled
     }
 
     public enum UserWiringRequest { case mlock, munlock }
