@@ -78,6 +78,7 @@ extension UVM {
         }
         // Resident pages of the entries that became wired are wired now.
         grant.settle(grant.pages - unwiredPages(map, lo, hi))
+        handOverMissingObjectPages(became, grant)
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
         hold.holdsPages = policy.vslock != .entry
         holds.append(hold)
@@ -101,12 +102,9 @@ extension UVM {
             // The page's unit of the grant goes back once the page is wired: by the fault (the
             // entry's wiring) or by the capture, and before the capture reserves a copy, so
             // the page is never counted twice.
-            var counted = unwiredPages(map, va, va + UInt64(pageSize)) > 0
+            let counted = unwiredPages(map, va, va + UInt64(pageSize)) > 0
             func settleOnceWired() {
-                if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 {
-                    grant.settle(1)
-                    counted = false
-                }
+                if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 { grant.settle(at: va) }
             }
             let r = became.contains(where: { $0.start <= va && va < $0.end })
                 ? try await faultWirePage(map, va: va, access: access, wiring: .current)

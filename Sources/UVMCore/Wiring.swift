@@ -18,6 +18,8 @@ import UVMSched
 public final class WiredGrant {
     private let mem: PhysMem
     public private(set) var pages: Int
+    /// Addresses whose unit was given back one by one: each gives back at most one.
+    private var settledAddresses: Set<UInt64> = []
 
     /// Takes over `pages` already reserved with `PhysMem.reserveWired`.
     public init(_ mem: PhysMem, reserved pages: Int) {
@@ -30,6 +32,15 @@ public final class WiredGrant {
         let k = max(0, min(n, pages))
         mem.releaseWired(k)
         pages -= k
+    }
+
+    /// Gives back the unit of the page at `va` (wired now, or handed over to a placeholder)
+    /// unless it was given back already. Returns whether it gave one back.
+    @discardableResult
+    public func settle(at va: UInt64) -> Bool {
+        guard pages > 0, settledAddresses.insert(va).inserted else { return false }
+        settle(1)
+        return true
     }
 }
 
@@ -187,8 +198,26 @@ extension UVM {
         let wasWired = isWired(e, va)
         let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
         if let failure = WiringFailure(r, e, va, pageShift) { return failure }
-        if !wasWired && isWired(e, va) { grant.settle(1) }
+        if !wasWired && isWired(e, va) { grant.settle(at: va) }
         return nil
+    }
+
+    /// The object pages that the wiring of `entries` will bring in are not resident yet: each
+    /// one's unit of `grant` moves to a placeholder of its object (as a truncated wired page's
+    /// does), which the page takes over in the step it comes in wired (`insertPage`), so that
+    /// no concurrent wiring sees it counted twice while the page-in runs. Map write-locked.
+    public func handOverMissingObjectPages(_ entries: [MapEntry], _ grant: WiredGrant) {
+        guard wiresFollowPages else { return }
+        for e in entries where !e.isDevice {
+            guard let obj = e.object else { continue }
+            for va in stride(from: e.start, to: e.end, by: pageSize) {
+                if let amap = e.amap, amap.anons[e.amapSlot(for: va, pageShift)] != nil { continue }
+                let idx = e.objectPage(va, pageShift)
+                guard obj.contains(idx), obj.pages[idx] == nil, !obj.wiredPlaceholders.contains(idx),
+                      grant.settle(at: va) else { continue }
+                obj.reservePlaceholder(idx)
+            }
+        }
     }
 
     /// One page of uvm_fault_wire: the fault, and under the historic `unwire=pmap` its
@@ -241,7 +270,7 @@ extension UVM {
                 try setAnon(amap, slot, anon)
                 mem.stats.zeroFills += 1
                 settled[i] = true
-                grant.settle(1)
+                grant.settle(at: e.start + UInt64(i) << UInt64(pageShift))
             }
         }
         try await amap.lock.exit()
