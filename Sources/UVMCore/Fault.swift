@@ -95,14 +95,10 @@ extension UVM {
             try await map.lock.exit()
             return .done(.sigsegv)
         }
-        // An amap of our own is needed before writing a copy-on-write entry, and anonymous
-        // memory needs one for any access (uvm_fault_check's amap_copy case).
-        if (entry.needsCopy && (access.contains(.write) || entry.object == nil))
-            || (entry.amap == nil && entry.object == nil) {
+        if faultCopiesAmap(entry, access) {
             try await map.lock.exit()
             try await map.lockWrite()
-            if let e = map.lookup(va), (e.needsCopy && (access.contains(.write) || e.object == nil))
-                || (e.amap == nil && e.object == nil) {
+            if let e = map.lookup(va), faultCopiesAmap(e, access) {
                 // A wiring copies the whole entry it wires (uvm_map_pageable's amap_copy over
                 // the range); an ordinary fault only the chunk around it.
                 do {
@@ -231,6 +227,13 @@ extension UVM {
             try await unlockAll(map, amap, obj)
             return .done(.ok)
         }
+    }
+
+    /// Whether a fault with `access` on `e` first gives it an amap of its own (uvm_fault_check's
+    /// amap_copy case): before writing a copy-on-write entry, and for any access to anonymous
+    /// memory.
+    func faultCopiesAmap(_ e: MapEntry, _ access: VMProt) -> Bool {
+        (e.needsCopy && (access.contains(.write) || e.object == nil)) || (e.amap == nil && e.object == nil)
     }
 
     /// uvmfault_anonget's swap-in: the anon gets a busy page (wired for the wirings that see

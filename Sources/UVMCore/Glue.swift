@@ -26,6 +26,9 @@ public final class PageHold {
     /// Whether the captured pages are held (wired) by this vslock: not under the historic
     /// `vslock=entry`, where only the map entries are wired.
     public package(set) var holdsPages = true
+    /// Wired pages reserved against wiredmax for the copies a store would make of captured
+    /// copy-on-write pages (`UVM.capture`), until vsunlock.
+    public package(set) var copiesReserved = 0
     public package(set) var released = false
 
     init(map: VMMap, start: UInt64, end: UInt64, access: VMProt, thread: SimThread) {
@@ -59,76 +62,138 @@ extension UVM {
             try await map.lock.exit()
             return .failure(.fault)
         }
-        // Only pages not wired already add to the machine's wired count.
-        var newlyWired = 0
-        var va = lo
-        while va < hi {
-            if let e = map.lookup(va), !e.isDevice, (page(backing: e, va: va)?.wireCount ?? 0) == 0 { newlyWired += 1 }
-            va += UInt64(pageSize)
-        }
-        guard mem.reserveWired(newlyWired) else {
+        // Only pages not wired already add to the machine's wired count. The grant is checked
+        // when the wiring starts, and each page gives its unit back as soon as it is wired, as
+        // uvm_map_pageable's (`WiredGrant`): a concurrent wiring that fits is not refused.
+        let unwired = unwiredPages(map, lo, hi)
+        guard mem.reserveWired(unwired) else {
             try await map.lock.exit()
             return .failure(.limit)
         }
-        defer { mem.releaseWired(newlyWired) }
-        let entries = map.clip(lo, hi)
-        for e in entries { try changeWiring(e, in: map, user: e.userWired, systemDelta: 1) }
+        let grant = WiredGrant(mem, reserved: unwired)
+        defer { grant.settle(grant.pages) }
+        var became: [MapEntry] = []
+        for e in map.clip(lo, hi) {
+            if try changeWiring(e, in: map, user: e.userWired, systemDelta: 1) { became.append(e) }
+        }
+        // Resident pages of the entries that became wired are wired now.
+        grant.settle(grant.pages - unwiredPages(map, lo, hi))
+        handOverMissingObjectPages(became, grant)
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
         hold.holdsPages = policy.vslock != .entry
         holds.append(hold)
         map.busy()
         try await map.lock.exit()
+        // Anonymous pages of the entries it wired are zero-filled and settled in one step each,
+        // as uvm_map_pageable's are.
+        if wiresFollowPages {
+            for e in became { try await settleAnonymousPages(map, e, access, grant) }
+        }
 
         // Fault each page in with the access the I/O needs (a write breaks copy-on-write and
         // loans now, so the captured page is the one the mapping keeps), then capture it. Other
-        // threads run between the pages, as between uvm_fault_wire's faults.
-        var failed = false
-        va = lo
+        // threads run between the pages, as between uvm_fault_wire's faults. Only the entries
+        // this vslock made wired are faulted as uvm_fault_wire does (`faultWirePage`): the
+        // others already hold their pages, and their unwiring is not this vslock's.
+        var failure: VslockError?
+        var va = lo
         var attempts = 0
-        while va < hi && !failed {
-            failed = try await fault(map, va: va, access: access, wiring: .current) != .ok
-            if failed { break }
+        while va < hi && failure == nil {
+            // The page's unit of the grant goes back once the page is wired: by the fault (the
+            // entry's wiring) or by the capture, and before the capture reserves a copy, so
+            // the page is never counted twice.
+            let counted = unwiredPages(map, va, va + UInt64(pageSize)) > 0
+            func settleOnceWired() {
+                if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 { grant.settle(at: va) }
+            }
+            let r = became.contains(where: { $0.start <= va && va < $0.end })
+                ? try await faultWirePage(map, va: va, access: access, wiring: .current)
+                : try await fault(map, va: va, access: access, wiring: .current)
+            guard r == .ok else {
+                failure = .fault
+                break
+            }
             try await map.lockWrite()
+            settleOnceWired()
             let captured = try await capture(hold, at: va)
+            settleOnceWired()
             try await map.lock.exit()
-            if captured {
+            switch captured {
+            case .captured:
                 va += UInt64(pageSize)
                 attempts = 0
-            } else {
+            case .gone:
                 attempts += 1
-                failed = attempts > faultRestartBound
+                if attempts > faultRestartBound { failure = .fault }
+            case .noRoomForCopy:
+                failure = .limit
             }
         }
         try await map.lockWrite()
         map.unbusy()
-        if failed {
+        if let failure {
             try dropHold(hold)
             try await map.lock.exit()
-            return .failure(.fault)
+            return .failure(failure)
         }
         try await map.lock.exit()
         return .success(hold)
+    }
+
+    /// Pages of [lo, hi) of `map` that are not device memory and not backed by a wired page:
+    /// what wiring the range still adds to the machine's wired count.
+    private func unwiredPages(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) -> Int {
+        stride(from: lo, to: hi, by: pageSize).filter { va in
+            guard let e = map.lookup(va) else { return false }
+            return !e.isDevice && !isWired(e, va)
+        }.count
+    }
+
+    private enum Capture {
+        case captured
+        /// The page went away since the fault: fault again.
+        case gone
+        /// The page is shared copy-on-write and no wired page is left for its copy.
+        case noRoomForCopy
     }
 
     /// Captures the page behind `va` (map write-locked). Modern: the page is held (wired) and
     /// not kept busy (rule 7). Historic `vslock=entry`: the page is only remembered, not held.
     /// Historic `vslock=busy`: it is also kept busy until vsunlock — the same page twice waits
     /// for itself, and two pages of one object in decreasing offset order can deadlock with a
-    /// flush (seed 000). Returns false if the page went away since the fault (fault again).
-    private func capture(_ hold: PageHold, at va: UInt64) async throws -> Bool {
+    /// flush (seed 000).
+    ///
+    /// A page that a store would copy costs two wired pages: the held original, and the copy
+    /// that the entry's wiring takes when the store comes. uvm_vslock (uvm_glue.c) faults with
+    /// the I/O's access only, so a read-only vslock leaves copy-on-write unbroken, and so does
+    /// this one; instead the copy's page is reserved against wiredmax now, for as long as the
+    /// hold lasts, so that a later wiring near the limit is refused rather than the store
+    /// passing it.
+    private func capture(_ hold: PageHold, at va: UInt64) async throws -> Capture {
         guard let e = hold.map.lookup(va), let pg = pageIncludingDevice(backing: e, va: va)
-        else { return false }
-        if policy.vslock == .busy {
-            if pg.isBusy {
-                try await pg.waitUnbusy(sched)
-                return false
-            }
-            try pg.setBusy(sched)
+        else { return .gone }
+        if policy.vslock == .busy && pg.isBusy {
+            try await pg.waitUnbusy(sched)
+            return .gone
         }
+        if hold.holdsPages && storeWouldCopy(e, va) {
+            guard mem.reserveWired(1) else { return .noRoomForCopy }
+            hold.copiesReserved += 1
+        }
+        if policy.vslock == .busy { try pg.setBusy(sched) }
         if hold.holdsPages { mem.wire(pg) }
         mem.note(pg, "captured by a vslock of \(hex(hold.start))-\(hex(hold.end)) by \(hold.thread.name)")
         hold.pages.append((pg, pg.generation))
-        return true
+        return .captured
+    }
+
+    /// Whether a store to `va` through `e` would give the entry a new page in place of the one
+    /// there now: a private entry that is or may be made writable, whose page is the object's
+    /// or an anon it still shares.
+    private func storeWouldCopy(_ e: MapEntry, _ va: UInt64) -> Bool {
+        guard e.copyOnWrite && e.maxProtection.contains(.write) else { return false }
+        guard !e.needsCopy, let anon = e.amap?.anons[e.amapSlot(for: va, pageShift)] else { return true }
+        return anon.refs > 1
     }
 
     /// uvm_vsunlock: undoes exactly that vslock — its system wiring and its page holds —
@@ -153,6 +218,8 @@ extension UVM {
                 try changeWiring(e, in: hold.map, user: e.userWired, systemDelta: -1)
             }
         }
+        mem.releaseWired(hold.copiesReserved)
+        hold.copiesReserved = 0
         for (pg, _) in hold.pages {
             if hold.holdsPages { try mem.unwire(pg, sched) }
             if pg.busyOwner === hold.thread { pg.clearBusy(sched) }

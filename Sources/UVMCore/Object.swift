@@ -46,9 +46,10 @@ open class UVMObject: PageOwner {
     public package(set) var wiredRefs: [UInt64: Int] = [:] {
         didSet { if !wiredPlaceholders.isEmpty { dropPlaceholdersOfEndedWirings() } }
     }
-    /// Page indexes whose wired page was taken away (truncation) while range wirings still
-    /// cover them: each keeps one page reserved against wiredmax, so that the page that comes
-    /// back under those wirings is wired within the limit the wiring was granted against.
+    /// Page indexes whose wired page was taken away (truncation), or not yet brought in by a
+    /// wiring in progress, while range wirings cover them: each keeps one page reserved against
+    /// wiredmax, so that the page that comes in under those wirings is wired within the limit
+    /// the wiring was granted against.
     public private(set) var wiredPlaceholders: Set<UInt64> = []
     /// References: map entries and other holders (uo_refs).
     public package(set) var refs = 1
@@ -126,6 +127,13 @@ open class UVMObject: PageOwner {
         // The page's place under wiredmax stays taken while the wirings last (a page hold that
         // keeps the old page wired keeps it already).
         if pg.wireCount == 0 && uvm.mem.reserveWired(1) { wiredPlaceholders.insert(idx) }
+    }
+
+    /// Reserves a placeholder for page `idx`, not resident, that a wiring in progress brings
+    /// in (`UVM.handOverMissingObjectPages`); the wiring must still cover it.
+    package func reservePlaceholder(_ idx: UInt64) {
+        precondition(pages[idx] == nil && (wiredRefs[idx] ?? 0) > 0)
+        if uvm.mem.reserveWired(1) { wiredPlaceholders.insert(idx) }
     }
 
     private func dropPlaceholdersOfEndedWirings() {

@@ -18,6 +18,8 @@ import UVMSched
 public final class WiredGrant {
     private let mem: PhysMem
     public private(set) var pages: Int
+    /// Addresses whose unit was given back one by one: each gives back at most one.
+    private var settledAddresses: Set<UInt64> = []
 
     /// Takes over `pages` already reserved with `PhysMem.reserveWired`.
     public init(_ mem: PhysMem, reserved pages: Int) {
@@ -30,6 +32,15 @@ public final class WiredGrant {
         let k = max(0, min(n, pages))
         mem.releaseWired(k)
         pages -= k
+    }
+
+    /// Gives back the unit of the page at `va` (wired now, or handed over to a placeholder)
+    /// unless it was given back already. Returns whether it gave one back.
+    @discardableResult
+    public func settle(at va: UInt64) -> Bool {
+        guard pages > 0, settledAddresses.insert(va).inserted else { return false }
+        settle(1)
+        return true
     }
 }
 
@@ -168,27 +179,45 @@ extension UVM {
     public func faultWire(_ map: VMMap, _ entries: [MapEntry], grant: WiredGrant) async throws -> WiringFailure? {
         for e in entries {
             let (access, wiring) = wiringFault(e)
-            let npages = Int(e.pageCount(pageShift))
-            var settled = [Bool](repeating: false, count: npages)
-            if wiresFollowPages {
-                if e.amap == nil || e.needsCopy {
-                    // The first page's fault gives the entry its own amap.
-                    let r = try await fault(map, va: e.start, access: access, wiring: wiring)
-                    if let failure = WiringFailure(r, e, e.start, pageShift) { return failure }
-                }
-                try await settleAnonymousPages(map, e, &settled, grant)
-            }
+            let settled = wiresFollowPages
+                ? try await settleAnonymousPages(map, e, access, grant)
+                : [Bool](repeating: false, count: Int(e.pageCount(pageShift)))
             var va = e.start
-            for i in 0..<npages {
+            for i in settled.indices {
                 defer { va += UInt64(mem.pageSize) }
                 if settled[i] { continue }
-                let wasWired = isWired(e, va)
-                let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
-                if let failure = WiringFailure(r, e, va, pageShift) { return failure }
-                if !wasWired && isWired(e, va) { grant.settle(1) }
+                if let failure = try await faultWirePage(map, e, va, access, wiring, grant) { return failure }
             }
         }
         return nil
+    }
+
+    /// Faults in one page of `e` for wiring; if that wired it, its unit of `grant` goes back.
+    private func faultWirePage(_ map: VMMap, _ e: MapEntry, _ va: UInt64, _ access: VMProt, _ wiring: FaultWiring,
+                               _ grant: WiredGrant) async throws -> WiringFailure? {
+        let wasWired = isWired(e, va)
+        let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
+        if let failure = WiringFailure(r, e, va, pageShift) { return failure }
+        if !wasWired && isWired(e, va) { grant.settle(at: va) }
+        return nil
+    }
+
+    /// The object pages that the wiring of `entries` will bring in are not resident yet: each
+    /// one's unit of `grant` moves to a placeholder of its object (as a truncated wired page's
+    /// does), which the page takes over in the step it comes in wired (`insertPage`), so that
+    /// no concurrent wiring sees it counted twice while the page-in runs. Map write-locked.
+    public func handOverMissingObjectPages(_ entries: [MapEntry], _ grant: WiredGrant) {
+        guard wiresFollowPages else { return }
+        for e in entries where !e.isDevice {
+            guard let obj = e.object else { continue }
+            for va in stride(from: e.start, to: e.end, by: pageSize) {
+                if let amap = e.amap, amap.anons[e.amapSlot(for: va, pageShift)] != nil { continue }
+                let idx = e.objectPage(va, pageShift)
+                guard obj.contains(idx), obj.pages[idx] == nil, !obj.wiredPlaceholders.contains(idx),
+                      grant.settle(at: va) else { continue }
+                obj.reservePlaceholder(idx)
+            }
+        }
     }
 
     /// One page of uvm_fault_wire: the fault, and under the historic `unwire=pmap` its
@@ -211,16 +240,29 @@ extension UVM {
     }
 
     /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and
-    /// amap locks: an anon only this amap holds, resident and not on loan, needs nothing more;
-    /// a missing page of anonymous memory is zero-filled now (wired through its slot as it
-    /// arrives). Everything else — object pages, shared anons, loans, swapped pages, a missing
-    /// amap — is left to the full fault. Marks the pages it settled. The pmap is not filled: it
-    /// is a cache, and the next access faults the mapping in (rule 2).
-    private func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ settled: inout [Bool], _ grant: WiredGrant) async throws {
-        try await map.lock.enter(.reader)
-        guard map.lookup(e.start) === e, let amap = e.amap, !e.needsCopy else {
+    /// amap locks: the entry gets its own amap first if the wiring fault would copy one
+    /// (uvm_fault_check's amap_copy); an anon only this amap holds, resident and not on loan,
+    /// needs nothing more; a missing page of anonymous memory is zero-filled now, wired through
+    /// its slot and its unit of `grant` given back in the same step, so that no concurrent
+    /// wiring sees it counted twice. Everything else — object pages, shared anons, loans,
+    /// swapped pages — is left to the full fault. Marks the pages it settled. The pmap is not
+    /// filled: it is a cache, and the next access faults the mapping in (rule 2). Returns, for
+    /// each page of `e`, whether it was settled.
+    @discardableResult
+    func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ access: VMProt, _ grant: WiredGrant) async throws -> [Bool] {
+        var settled = [Bool](repeating: false, count: Int(e.pageCount(pageShift)))
+        try await map.lockWrite()
+        guard map.lookup(e.start) === e else {
             try await map.lock.exit()
-            return
+            return settled
+        }
+        if faultCopiesAmap(e, access) {
+            // An amap too large for kernel memory is left to the full fault, which fails it.
+            do { try await amapCopy(e) } catch PagerError.noMemory {}
+        }
+        guard let amap = e.amap, !e.needsCopy else {
+            try await map.lock.exit()
+            return settled
         }
         try await amap.lock.enter()
         for i in settled.indices {
@@ -231,11 +273,12 @@ extension UVM {
                 try setAnon(amap, slot, anon)
                 mem.stats.zeroFills += 1
                 settled[i] = true
-                grant.settle(1)
+                grant.settle(at: e.start + UInt64(i) << UInt64(pageShift))
             }
         }
         try await amap.lock.exit()
         try await map.lock.exit()
+        return settled
     }
 
     public enum UserWiringRequest { case mlock, munlock }

@@ -124,7 +124,9 @@ extension Kernel {
             }
         }
         if map.wireFuture && !prot.isEmpty {
-            // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed (ENOMEM).
+            // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed. Past a
+            // limit that is ENOMEM; a failed wiring fault's own error is returned as
+            // uvm_map_pageable gives it (uvm_mmap).
             let pages = Int(size >> UInt64(uvm.pageShift))
             guard reserveWiring(p, pages: pages) else {
                 try await map.remove(start, start + size)
@@ -133,11 +135,11 @@ extension Kernel {
             }
             do {
                 try await wireUser(p, start, start + size, reserved: pages)
-            } catch is Errno {
+            } catch let error as Errno {
                 try await map.lockWrite()
                 try await map.remove(start, start + size)
                 try await map.lock.exit()
-                throw Errno.ENOMEM
+                throw error
             }
             return start + pageOff
         }
@@ -176,16 +178,26 @@ extension Kernel {
         }
         if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
         try await map.lock.exit()
-        // MCL_FUTURE wires a mapping once it becomes accessible (uvm_map_protect).
+        // MCL_FUTURE wires a mapping once it becomes accessible (uvm_map_protect). A wiring
+        // that fails, whatever its cause, is reported as ENOMEM (uvm_map_protect calls every
+        // failure a resource shortage), after the other entries are tried and the protection
+        // is left as set.
+        var wiringFailed = false
         for (s, t) in becameAccessible {
             try await map.lockWrite()
             let pages = unwiredPages(map, s, t)
             guard reserveWiring(p, pages: pages) else {
                 try await map.lock.exit()
-                throw Errno.ENOMEM
+                wiringFailed = true
+                continue
             }
-            try await wireUser(p, s, t, reserved: pages)
+            do {
+                try await wireUser(p, s, t, reserved: pages)
+            } catch is Errno {
+                wiringFailed = true
+            }
         }
+        if wiringFailed { throw Errno.ENOMEM }
     }
 
     /// minherit(2); holes in the range are skipped.

@@ -70,6 +70,7 @@ extension Kernel {
         // Resident pages were wired with the entries, and entries wired before needed nothing:
         // only the pages still to be faulted in keep their grant.
         grant.settle(grant.pages - became.reduce(0) { $0 + uvm.unwiredPageCount($1) })
+        uvm.handOverMissingObjectPages(became, grant)
         guard !became.isEmpty else {
             try await map.lock.exit()
             return
@@ -193,9 +194,11 @@ extension Kernel {
         }
     }
 
+    /// Undoes exactly that vslock: EINVAL if it was undone already, including by another
+    /// thread while this one waited for the map lock.
     public func vsunlock(_ lwp: LWP, _ hold: PageHold) async throws {
         guard !hold.released else { throw Errno.EINVAL }
-        try await uvm.vsunlock(hold)
+        guard try await uvm.vsunlock(hold) else { throw Errno.EINVAL }
     }
 
     /// The device writes `byte` into every captured page (device to memory). A handle that was

@@ -70,4 +70,38 @@ import UVMSched
             """
         expectPass(try await run(text))
     }
+
+    /// uvm_mmap returns uvm_map_pageable's error unchanged when MCL_FUTURE cannot wire a new
+    /// mapping, and unmaps it: a shared mapping past the end of its file is EINVAL (genfs's
+    /// getpages past EOF), not ENOMEM, and the address is free again.
+    @Test func futureWiringOfANewMappingReturnsTheFaultsError() async throws {
+        let text = """
+            file db size=1p fill=0x41
+            proc A
+            A: mlockall future => ok
+            A: f = mmap file=db 2p shared => EINVAL
+            expect wired = 0p
+            A: g = mmap file=db 1p shared
+            expect wired = 1p
+            A: load g => 0x41
+            """
+        expectPass(try await run(text))
+    }
+
+    /// uvm_map_protect calls any failure of MCL_FUTURE's wiring a resource shortage (ENOMEM),
+    /// whatever uvm_map_pageable returned, and leaves the new protection in place.
+    @Test func futureWiringOnMprotectIsENOMEMWhateverTheCause() async throws {
+        let text = """
+            file db size=1p fill=0x41
+            proc A
+            A: mlockall future => ok
+            A: f = mmap file=db 2p prot=none shared
+            expect wired = 0p
+            A: mprotect f 2p r => ENOMEM
+            expect wired = 0p
+            A: load f => 0x41
+            A: load f+1p => SIGBUS
+            """
+        expectPass(try await run(text))
+    }
 }

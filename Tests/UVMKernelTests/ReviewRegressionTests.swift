@@ -59,7 +59,6 @@ import UVMSched
     /// Historic knobs that break the kernel must end in a BUG, never a crash of the simulator.
     @Test(arguments: [
         ("wiring", "shared-count", "panic"),
-        ("unwire", "pmap", "panic"),
     ])
     func historicKnobsFailAsBugs(knob: String, value: String, kind: String) async throws {
         let text = """

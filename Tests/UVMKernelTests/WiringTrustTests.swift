@@ -55,11 +55,6 @@ import UVMSched
     /// vnode lock inside the object lock on every file fault (seed 003).
     static let ownBug: Set<String> = ["vslock=busy vslock", "vnode-fault=lock-early file mlock"]
 
-    /// Under unwire=pmap, vsunlock unwires the pages the pmap maps, but uvm_vslock's faults
-    /// (Glue.swift) do not wire the page they map as uvm_fault_wire does, so an untouched
-    /// range underflows: a leak of the knob outside its mechanism, not yet fixed.
-    static let knownLeak: Set<String> = ["unwire=pmap vslock"]
-
     /// None of the mechanisms reaches the historic bug of any other knob (no munlock under a
     /// vslock, no truncation, no loan, no exec, no wired exhaustion), so every knob value must
     /// leave each passing, with the audit after every step and nothing wired at the end.
@@ -78,11 +73,7 @@ import UVMSched
             options.auditEveryStep = true
             options.policy = [(knob, value)]
             let r = try await run(text, options: options)
-            if Self.knownLeak.contains("\(knob)=\(value) \(name)") {
-                withKnownIssue { #expect(r.outcome == .pass) }
-            } else {
-                #expect(r.outcome == .pass, "\(knob)=\(value), \(name)\n\(r.transcript)")
-            }
+            #expect(r.outcome == .pass, "\(knob)=\(value), \(name)\n\(r.transcript)")
         }
     }
 
@@ -152,21 +143,11 @@ import UVMSched
             expect wired = 6p
             A: munlock a 3p => ok
             """
-        for seed in 0..<12 as Range<UInt64> {
-            var options = RunOptions()
-            options.auditEveryStep = true
-            options.seed = seed
-            var grantsLeft: Int?
-            options.beforeOperation = { k, l in if l == line("munlock a", in: text) { grantsLeft = k.uvm.mem.wiredReserved } }
-            expectPass(try await run(text, options: options))
-            #expect(grantsLeft == 0, "seed \(seed): every grant is given back once its wiring is done")
-        }
+        try await expectEveryGrantGivenBack(text, before: "munlock a")
     }
 
-    /// The same for a vslock beside an mlock: uvm_vslock (Glue.swift) still holds its whole
-    /// grant until it returns while the resident pages it wired already count as wired, so the
-    /// mlock that fits gets EAGAIN in some orders — until it gives its grant back page by page
-    /// (`WiredGrant`), as the mlock does.
+    /// The same for a vslock beside an mlock: the vslock's grant, too, is given back page by
+    /// page, so the mlock that fits never gets EAGAIN, and no grant outlives either wiring.
     @Test func aVslockAndAnMlockThatFitTogetherBothSucceed() async throws {
         let text = """
             machine ram=32p wiredmax=4p
@@ -181,9 +162,21 @@ import UVMSched
             end
             A: vsunlock h => ok
             """
-        var outcomes: [RunReport] = []
-        for seed in 0..<12 as Range<UInt64> { outcomes.append(try await run(text, seed: seed)) }
-        withKnownIssue { #expect(outcomes.allSatisfy { $0.outcome == .pass }) }
+        try await expectEveryGrantGivenBack(text, before: "vsunlock h")
+    }
+
+    /// Runs `text` under a dozen schedules: each passes, and once the racing wirings are done
+    /// (before the line marked `marker`) nothing is left reserved against wiredmax.
+    private func expectEveryGrantGivenBack(_ text: String, before marker: String) async throws {
+        for seed in 0..<12 as Range<UInt64> {
+            var options = RunOptions()
+            options.auditEveryStep = true
+            options.seed = seed
+            var grantsLeft: Int?
+            options.beforeOperation = { k, l in if l == line(marker, in: text) { grantsLeft = k.uvm.mem.wiredReserved } }
+            expectPass(try await run(text, options: options))
+            #expect(grantsLeft == 0, "seed \(seed): every grant is given back once its wiring is done")
+        }
     }
 
     /// A wired file page taken away by truncation keeps one page reserved against wiredmax for
@@ -215,5 +208,77 @@ import UVMSched
         #expect(reserved.byLine[line("load f+1p", in: text)] == 1)
         #expect(reserved.byLine[line("munlock f+1p", in: text)] == 0)
         #expect(reserved.byLine[line("load f =>", in: text)] == 0)
+    }
+
+    /// Under unwire=pmap a vslock inside an mlocked range wires nothing through the pmap: the
+    /// entry stays wired by the mlock, so vsunlock has no pmap unwiring to balance, and the
+    /// munlock afterwards finds exactly the mlock's wires.
+    @Test func aVslockInsideAnMlockUnderUnwirePmapLeavesNothingWired() async throws {
+        let text = """
+            machine ram=32p
+            policy unwire=pmap
+            proc A memlock=8p
+            A: a = mmap anon 2p
+            A: mlock a 2p => ok
+            A: h = vslock a 2p rw => ok
+            A: vsunlock h => ok
+            expect wired = 2p
+            A: munlock a 2p => ok
+            expect wired = 0p
+            """
+        expectPass(try await run(text))
+    }
+
+    /// A read-only vslock of a page still shared copy-on-write reserves the wired page its
+    /// copy will need; with no room left for it the vslock is refused (EAGAIN), and with room
+    /// the reservation lasts exactly as long as the hold.
+    @Test func aReadOnlyVslockOfASharedPageReservesItsCopy() async throws {
+        let text = """
+            machine ram=32p wiredmax=2p
+            proc A memlock=8p
+            A: b = mmap anon 2p
+            A: fill b 2p 0x11 => ok
+            A: C = fork
+            A: full = vslock b 2p r => EAGAIN
+            expect wired = 0p
+            A: h = vslock b 1p r => ok
+            A: store b 0x22 => ok
+            expect wired = 2p
+            A: vsunlock h => ok
+            A: h2 = vslock b+1p 1p rw => ok
+            A: vsunlock h2 => ok
+            expect wired = 0p
+            """
+        var options = RunOptions()
+        options.auditEveryStep = true
+        var reservedAt: [Int: Int] = [:]
+        options.beforeOperation = { k, l in reservedAt[l] = k.uvm.mem.wiredReserved }
+        expectPass(try await run(text, options: options))
+        #expect(reservedAt[line("store b 0x22", in: text)] == 1)
+        #expect(reservedAt[line("h2 = vslock", in: text)] == 0)
+        #expect(reservedAt[line("vsunlock h2", in: text)] == 0)
+    }
+
+    /// Two threads vsunlock one handle: whichever gets the map lock second finds it undone,
+    /// even past the check it made before waiting, so exactly one of them succeeds.
+    @Test func racingVsunlocksOfOneHandleSucceedExactlyOnce() async throws {
+        let text = """
+            proc A
+            thread T1 in A
+            thread T2 in A
+            A: q = mmap anon 2p
+            A: h = vslock q 2p
+            together
+              T1: vsunlock h => ok|EINVAL
+              T2: vsunlock h => ok|EINVAL
+            end
+            expect wired = 0p
+            """
+        for seed in 0..<24 as Range<UInt64> {
+            let r = try await run(text, seed: seed)
+            expectPass(r)
+            let answers = r.lines.filter { $0.contains(": vsunlock h ->") }
+            #expect(answers.count(where: { $0.hasSuffix("-> ok") }) == 1, "seed \(seed): \(answers)")
+        }
     }
 }
