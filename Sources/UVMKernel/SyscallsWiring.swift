@@ -204,8 +204,10 @@ extension Kernel {
     /// The device writes `byte` into every captured page (device to memory). A handle that was
     /// vsunlocked holds nothing any more: EINVAL.
     public func dmaWrite(_ hold: PageHold, _ byte: UInt8) async throws {
-        guard !hold.released else { throw Errno.EINVAL }
         try await sched.switchPoint(.io, "dma write")
+        // The transfer happens here, after the device's delay: a handle another thread
+        // vsunlocked meanwhile holds nothing any more (EINVAL, as one undone before).
+        guard !hold.released else { throw Errno.EINVAL }
         for i in hold.pages.indices {
             let pg = try uvm.dmaPage(hold, i)
             pg.fill(0, pageSize, byte, pageSize: pageSize)
@@ -216,8 +218,10 @@ extension Kernel {
     /// The device reads the captured pages: the byte if they are uniform, else the first
     /// offset and value that differ from the first byte.
     public func dmaRead(_ hold: PageHold) async throws -> Result<UInt8, Mismatch> {
-        guard !hold.released else { throw Errno.EINVAL }
         try await sched.switchPoint(.io, "dma read")
+        // The transfer happens here, after the device's delay: a handle another thread
+        // vsunlocked meanwhile holds nothing any more (EINVAL, as one undone before).
+        guard !hold.released else { throw Errno.EINVAL }
         var first: UInt8?
         for i in hold.pages.indices {
             let pg = try uvm.dmaPage(hold, i)
