@@ -204,6 +204,10 @@ extension Kernel {
     /// The device writes `byte` into every captured page (device to memory). A handle that was
     /// vsunlocked holds nothing any more: EINVAL.
     public func dmaWrite(_ hold: PageHold, _ byte: UInt8) async throws {
+        // A buffer locked only for the device to read (a write to the device) is not the
+        // device's to write: its pages may still be shared copy-on-write or be the file's own,
+        // since a read wiring breaks no copy (the IOMMU maps it read-only for the device).
+        guard hold.access.contains(.write) else { throw Errno.EFAULT }
         try await sched.switchPoint(.io, "dma write")
         // The transfer happens here, after the device's delay: a handle another thread
         // vsunlocked meanwhile holds nothing any more (EINVAL, as one undone before).
