@@ -50,12 +50,14 @@ extension UVM {
     /// uvm_fault: makes `va` accessible for `access` in `map`, or says which signal results.
     /// A wiring fault (`wiring`) checks `access` against the entry's maximum protection
     /// (VM_FAULT_WIREMAX, seed 004), so a private mapping is copied to anons now, and maps the
-    /// page with no more than the current protection.
-    public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none) async throws -> FaultResult {
+    /// page with no more than the current protection. A wiring fault passes its `grant`: a page
+    /// it swaps in wired gives back its unit in that same step.
+    public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none,
+                      grant: WiredGrant? = nil) async throws -> FaultResult {
         mem.stats.faults += 1
         var restarts = 0
         while true {
-            switch try await faultOnce(map, va: va, access: access, wiring: wiring) {
+            switch try await faultOnce(map, va: va, access: access, wiring: wiring, grant: grant) {
             case .done(let r):
                 return r
             case .again:
@@ -88,7 +90,8 @@ extension UVM {
         }
     }
 
-    private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring) async throws -> FaultStep {
+    private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring,
+                           grant: WiredGrant?) async throws -> FaultStep {
         try await map.lock.enter(.reader)
         guard let entry = map.lookup(va),
               (wiring == .max ? entry.maxProtection : entry.protection).isSuperset(of: access) else {
@@ -121,7 +124,7 @@ extension UVM {
         // Upper layer: the anon in the amap.
         if let amap, let anon = amap.anons[slot] {
             guard let pg = anon.page else {
-                return try await swapIn(anon, map, amap)
+                return try await swapIn(anon, map, amap, grant: grant, va: va)
             }
             if pg.isBusy {
                 try await unlockAll(map, amap)
@@ -237,8 +240,9 @@ extension UVM {
     }
 
     /// uvmfault_anonget's swap-in: the anon gets a busy page (wired for the wirings that see
-    /// it), the read happens with no lock held, and the fault looks again.
-    private func swapIn(_ anon: Anon, _ map: VMMap, _ amap: Amap) async throws -> FaultStep {
+    /// it, a wiring fault's own grant giving back the unit of `va` at once), the read happens
+    /// with no lock held, and the fault looks again.
+    private func swapIn(_ anon: Anon, _ map: VMMap, _ amap: Amap, grant: WiredGrant?, va: UInt64) async throws -> FaultStep {
         guard let slot = anon.swapSlot else {
             throw sched.abort(KernelFailure(.invariant, "\(anon.ownerDescription) has neither a page nor a swap slot"))
         }
@@ -249,7 +253,10 @@ extension UVM {
         try pg.setBusy(sched)
         anon.page = pg
         anon.swapSlot = nil
-        if wiresFollowPages { for _ in 0..<anon.wiredRefs { mem.wire(pg) } }
+        if wiresFollowPages {
+            for _ in 0..<anon.wiredRefs { mem.wire(pg) }
+            if anon.wiredRefs > 0 { grant?.settle(at: va) }
+        }
         try await unlockAll(map, amap)
         let data = try await swap.read(slot, sched)
         try await anon.lock.enter()

@@ -107,8 +107,8 @@ extension UVM {
                 if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 { grant.settle(at: va) }
             }
             let r = became.contains(where: { $0.start <= va && va < $0.end })
-                ? try await faultWirePage(map, va: va, access: access, wiring: .current)
-                : try await fault(map, va: va, access: access, wiring: .current)
+                ? try await faultWirePage(map, va: va, access: access, wiring: .current, grant: grant)
+                : try await fault(map, va: va, access: access, wiring: .current, grant: grant)
             guard r == .ok else {
                 failure = .fault
                 break

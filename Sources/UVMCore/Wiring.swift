@@ -196,7 +196,7 @@ extension UVM {
     private func faultWirePage(_ map: VMMap, _ e: MapEntry, _ va: UInt64, _ access: VMProt, _ wiring: FaultWiring,
                                _ grant: WiredGrant) async throws -> WiringFailure? {
         let wasWired = isWired(e, va)
-        let r = try await faultWirePage(map, va: va, access: access, wiring: wiring)
+        let r = try await faultWirePage(map, va: va, access: access, wiring: wiring, grant: grant)
         if let failure = WiringFailure(r, e, va, pageShift) { return failure }
         if !wasWired && isWired(e, va) { grant.settle(at: va) }
         return nil
@@ -223,8 +223,9 @@ extension UVM {
     /// One page of uvm_fault_wire: the fault, and under the historic `unwire=pmap` its
     /// wire_paging, which wires the page the fault mapped — the page that unwiring will look up
     /// in the pmap (the modern design wired it through the layers as it came in).
-    public func faultWirePage(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring) async throws -> FaultResult {
-        let r = try await fault(map, va: va, access: access, wiring: wiring)
+    public func faultWirePage(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring,
+                              grant: WiredGrant) async throws -> FaultResult {
+        let r = try await fault(map, va: va, access: access, wiring: wiring, grant: grant)
         if r == .ok, !wiresFollowPages, let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)) { mem.wire(pte.page) }
         return r
     }
