@@ -28,6 +28,8 @@ public struct FuzzOptions: Sendable {
     public var shrinkSeconds = 30.0
     /// Percent of scenarios mutated from the corpus rather than generated afresh.
     public var mutatePercent = 50
+    /// Percent of arguments given an errno-probing value (unaligned, zero, 2^64−1, huge).
+    public var probePercent = ScenarioGenerator.defaultProbePercent
     /// Called about once a second.
     public var progress: (@Sendable (FuzzStats) -> Void)?
 
@@ -141,8 +143,8 @@ public final class Fuzzer {
     /// mutation of a corpus entry, both chosen from the seed alone.
     func scenario(_ seed: UInt64) -> String {
         var choices = Choices(seed: seed &* 0x2545_f491_4f6c_dd1d)
-        guard !corpus.isEmpty, choices.percent(options.mutatePercent) else { return ScenarioGenerator.scenario(seed: seed) }
-        var mutator = Mutator(choices: choices)
+        guard !corpus.isEmpty, choices.percent(options.mutatePercent) else { return ScenarioGenerator.scenario(seed: seed, probePercent: options.probePercent) }
+        var mutator = Mutator(choices: choices, probePercent: options.probePercent)
         return mutator.mutate(choices.pick(corpus), other: choices.pick(corpus))
     }
 
@@ -240,4 +242,30 @@ extension FuzzOptions {
         }
         return nil
     }
+}
+
+/// The command line's rules, here so they are tested with the rest: a usage error names its flag.
+public enum FuzzUsage {
+    public static func problem(time: Double?, runs: Int?, schedules: Int, shrinkTime: Double, shard: String?,
+                               probes: Int = ScenarioGenerator.defaultProbePercent) -> String? {
+        if let time, !(time > 0) { return "--time must be a positive number of seconds, found \(time)" }
+        if let runs, runs <= 0 { return "--runs must be positive, found \(runs)" }
+        if schedules <= 0 { return "--schedules must be positive, found \(schedules)" }
+        if !(shrinkTime >= 0) { return "--shrink-time must not be negative, found \(shrinkTime)" }
+        if !(0...100).contains(probes) { return "--probes must be a percentage from 0 to 100, found \(probes)" }
+        if let shard, self.shard(shard) == nil { return "--shard expects I/N with 0 <= I < N, found '\(shard)'" }
+        return nil
+    }
+
+    /// `I/N`.
+    public static func shard(_ s: String) -> (index: Int, count: Int)? {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n > 0, i >= 0, i < n else { return nil }
+        return (i, n)
+    }
+}
+
+extension FuzzResult {
+    /// 0 when the campaign found no BUG, 2 when it found one (as `uvm run` exits for a BUG).
+    public var exitCode: Int32 { findings.isEmpty ? 0 : 2 }
 }

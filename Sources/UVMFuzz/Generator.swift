@@ -7,9 +7,12 @@
 // kernel's.
 
 public enum ScenarioGenerator {
+    /// Percent of the arguments that can take one given an errno-probing value.
+    public static let defaultProbePercent = 6
+
     /// The scenario for `seed`.
-    public static func scenario(seed: UInt64) -> String {
-        var g = Generation(seed: seed)
+    public static func scenario(seed: UInt64, probePercent: Int = defaultProbePercent) -> String {
+        var g = Generation(seed: seed, probePercent: probePercent)
         return g.generate()
     }
 }
@@ -18,8 +21,8 @@ struct Generation {
     var writer: LineWriter
     var lines: [String] = []
 
-    init(seed: UInt64) {
-        writer = LineWriter(world: World(), choices: Choices(seed: seed), hot: nil)
+    init(seed: UInt64, probePercent: Int) {
+        writer = LineWriter(world: World(), choices: Choices(seed: seed), hot: nil, probePercent: probePercent)
     }
 
     var world: World {
@@ -183,20 +186,22 @@ struct Generation {
 
     /// The forms `actor` may run now: not handle-taking or giving back (the generator places
     /// those itself), and nothing that unmaps in a process holding a vslock.
-    private func candidates(for actor: String) -> [OperationSpec] {
+    /// In the setup, no exit: a process ends while others race it, in a block.
+    private func candidates(for actor: String, racing: Bool) -> [OperationSpec] {
         let proc = world.proc(owning: actor)
         let holds = proc.map { world.holdsVslock($0.name) } ?? false
         return OperationTable.operations.filter { spec in
             guard spec.kernelOnly == (actor == "kernel") else { return false }
             if spec.releases != nil || spec.produces == .vslockHandle || spec.produces == .loanHandle { return false }
+            if (holds || !racing) && spec.effect == .endsProcess { return false }
             if holds && spec.effect != .none { return false }
             return true
         }
     }
 
     /// A random line for `actor`, or nil if no form fits after a few tries.
-    mutating func randomLine(_ actor: String) -> (String, OperationSpec)? {
-        let forms = candidates(for: actor)
+    mutating func randomLine(_ actor: String, racing: Bool) -> (String, OperationSpec)? {
+        let forms = candidates(for: actor, racing: racing)
         for _ in 0..<6 {
             let spec = choices.weighted(forms, \.weight)
             let binding = spec.produces == .process ? world.fresh("c") : nil
@@ -220,7 +225,7 @@ struct Generation {
     }
 
     private mutating func sequential(_ actor: String) {
-        guard let (line, spec) = randomLine(actor) else { return }
+        guard let (line, spec) = randomLine(actor, racing: false) else { return }
         lines.append(line)
         apply(spec, by: actor)
     }
@@ -248,7 +253,7 @@ struct Generation {
         for actor in actors {
             var queue: [String] = []
             for _ in 0..<(actor == "kernel" ? choices.within(1...2) : choices.within(1...3)) {
-                guard let (line, spec) = randomLine(actor) else { continue }
+                guard let (line, spec) = randomLine(actor, racing: true) else { continue }
                 queue.append(line)
                 effects.append((spec, actor))
             }

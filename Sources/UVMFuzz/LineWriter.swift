@@ -13,9 +13,8 @@ struct LineWriter {
     var world: World
     var choices: Choices
     var hot: HotSpot?
-
     /// Percent of errno-probing values among the arguments that take them.
-    static let probePercent = 6
+    var probePercent = ScenarioGenerator.defaultProbePercent
 
     /// `ACTOR: [VAR =] KEYWORD ARGS`, or nil when the world lacks what the form needs (or the
     /// line would bind a handle that might not be made: a mapping it covers is not intact).
@@ -95,7 +94,7 @@ struct LineWriter {
     private static let probeLengths = ["0", "1", "100", "0xffffffffffffffff", "1G", "0x7fffffffffffffff"]
 
     private mutating func value(_ kind: ArgumentKind, in r: Region?, certain: Bool, actorProc: String?) -> String? {
-        let probe = !certain && kind.probesErrno && choices.percent(Self.probePercent)
+        let probe = !certain && kind.probesErrno && choices.percent(probePercent)
         switch kind {
         case .range:
             guard let r else { return nil }

@@ -7,6 +7,7 @@ import UVMScenario
 
 struct Mutator {
     var choices: Choices
+    var probePercent = ScenarioGenerator.defaultProbePercent
 
     /// `text` with one to three mutations; `other` is the scenario a splice takes a block from.
     mutating func mutate(_ text: String, other: String) -> String {
@@ -36,7 +37,7 @@ struct Mutator {
     private mutating func plainLines(_ s: Script) -> [Int] { s.lines.indices.filter { Self.isPlain(s.lines[$0]) } }
 
     private mutating func newLine(_ world: World, actor: String) -> String? {
-        var writer = LineWriter(world: world, choices: choices, hot: nil)
+        var writer = LineWriter(world: world, choices: choices, hot: nil, probePercent: probePercent)
         let forms = OperationTable.operations.filter {
             $0.kernelOnly == (actor == "kernel") && $0.produces == nil && $0.releases == nil && $0.effect == .none
         }
@@ -77,7 +78,7 @@ struct Mutator {
         let i = choices.pick(plain)
         guard let actor = Script.actor(s.lines[i]), let form = Script.form(s.lines[i]),
               let spec = OperationTable.spec(form: form) else { return }
-        var writer = LineWriter(world: world, choices: choices, hot: nil)
+        var writer = LineWriter(world: world, choices: choices, hot: nil, probePercent: probePercent)
         if let line = writer.line(spec, actor: actor) {
             s.lines[i] = String(s.lines[i].prefix { $0 == " " }) + line
         }

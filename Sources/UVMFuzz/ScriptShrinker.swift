@@ -78,13 +78,13 @@ struct ScriptShrinker {
 
     /// An operation line that may go on its own (with its group): not a release of a handle,
     /// which only goes with the line that took the handle.
-    static func droppableOperation(_ s: Script, _ i: Int) -> Bool {
+    nonisolated static func droppableOperation(_ s: Script, _ i: Int) -> Bool {
         Script.actor(s.lines[i]) != nil && !Script.releases(s.lines[i])
     }
 
     /// The line with one argument simpler: an optional word of the table's form gone, a length
     /// of several pages down to one, an address without its offset.
-    static func simplerArguments(_ line: String) -> [String] {
+    nonisolated static func simplerArguments(_ line: String) -> [String] {
         guard let form = Script.form(line), let spec = OperationTable.spec(form: form) else { return [] }
         let indent = String(line.prefix { $0 == " " })
         let words = line.dropFirst(indent.count).split(separator: " ").map(String.init)

@@ -86,7 +86,7 @@ struct Trial {
     }
 
     /// Each operation line's form, by line number.
-    static func forms(_ scenario: Scenario) -> [Int: String] {
+    nonisolated static func forms(_ scenario: Scenario) -> [Int: String] {
         var out: [Int: String] = [:]
         for st in scenario.statements {
             switch st.kind {

@@ -16,25 +16,21 @@ struct Fuzz: AsyncParsableCommand {
     @Option(help: "Where reproducers go.") var out: String = "fuzz-out"
     @Option(help: "Take shard I of N (I/N): every N-th seed.") var shard: String?
     @Option(help: "Seconds of shrinking per BUG, inside --time.") var shrinkTime: Double = 30
+    @Option(help: "Percent of arguments given an errno-probing value (unaligned, zero, 2^64-1, huge).")
+    var probes: Int = ScenarioGenerator.defaultProbePercent
     @Flag(help: "Continue after a BUG, keeping one reproducer per distinct BUG.") var keepGoing = false
     @Flag(help: "Print the operation table the generator draws from, and exit.") var listOperations = false
+    @Flag(help: "Print the scenario --seed generates, and exit.") var printScenario = false
     @Option(help: "Print the coverage a corpus directory reaches, and exit.") var coverage: String?
     @Option(parsing: .upToNextOption, help: "Merge these campaigns' reproducers and corpora into --out and --corpus, and exit.")
     var merge: [String] = []
     @OptionGroup var common: Common
 
     func validate() throws {
-        if let time, !(time > 0) { throw ValidationError("--time must be a positive number of seconds, found \(time)") }
-        if let runs, runs <= 0 { throw ValidationError("--runs must be positive, found \(runs)") }
-        if schedules <= 0 { throw ValidationError("--schedules must be positive, found \(schedules)") }
-        if !(shrinkTime >= 0) { throw ValidationError("--shrink-time must not be negative, found \(shrinkTime)") }
-        if let shard, Self.shard(shard) == nil { throw ValidationError("--shard expects I/N with 0 <= I < N, found '\(shard)'") }
-    }
-
-    static func shard(_ s: String) -> (Int, Int)? {
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let i = parts[0], let n = parts[1], n > 0, i >= 0, i < n else { return nil }
-        return (i, n)
+        if let problem = FuzzUsage.problem(time: time, runs: runs, schedules: schedules, shrinkTime: shrinkTime, shard: shard,
+                                           probes: probes) {
+            throw ValidationError(problem)
+        }
     }
 
     func run() async throws {
@@ -42,6 +38,10 @@ struct Fuzz: AsyncParsableCommand {
         if let problem = FuzzOptions.policyProblem(policy) { throw ValidationError("--policy: \(problem)") }
         if listOperations {
             print(OperationTable.listing())
+            return
+        }
+        if printScenario {
+            print(ScenarioGenerator.scenario(seed: seed, probePercent: probes), terminator: "")
             return
         }
         if let coverage {
@@ -72,7 +72,8 @@ struct Fuzz: AsyncParsableCommand {
         o.out = out
         o.keepGoing = keepGoing
         o.shrinkSeconds = shrinkTime
-        if let shard, let s = Self.shard(shard) { o.shard = s }
+        o.probePercent = probes
+        if let shard, let s = FuzzUsage.shard(shard) { o.shard = s }
         if !common.json && isatty(STDERR_FILENO) != 0 {
             o.progress = { s in
                 let bugs = s.bugs.keys.sorted().map { "\($0) \(s.bugs[$0]!)" }.joined(separator: ", ")
@@ -104,6 +105,6 @@ struct Fuzz: AsyncParsableCommand {
                 print("  replay: uvm replay \(f.path) \(f.token) --audit")
             }
         }
-        if !result.findings.isEmpty { throw ExitCode(2) }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }
