@@ -61,6 +61,21 @@ public struct Coverage: Sendable, Equatable {
 @Sim
 final class PageStateProbe {
     private(set) var coverage = Coverage()
+    private var watched: ObjectIdentifier?
+
+    /// Ends a run that passes `stepLimit` scheduler steps with a livelock, chaining the step
+    /// hook the runner installed (the per-step audit). Once per run: each has its scheduler.
+    func watch(_ sched: Scheduler, stepLimit: Int) {
+        guard watched != ObjectIdentifier(sched) else { return }
+        watched = ObjectIdentifier(sched)
+        let audit = sched.stepHook
+        sched.stepHook = { [unowned sched] in
+            if sched.steps > stepLimit {
+                return KernelFailure(.livelock, "the run had not ended after \(stepLimit) scheduler steps (uvm fuzz's watchdog)")
+            }
+            return audit?()
+        }
+    }
 
     func inspect(_ kernel: Kernel) {
         let mem = kernel.uvm.mem

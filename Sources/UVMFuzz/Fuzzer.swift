@@ -17,7 +17,7 @@ public struct FuzzOptions: Sendable {
     public var scenarios: Int?
     public var firstSeed: UInt64 = 1
     /// Schedules per scenario.
-    public var schedules = 6
+    public var schedules = 4
     /// This process takes seeds `firstSeed + index`, `+ index + count`, ...
     public var shard = (index: 0, count: 1)
     public var keepGoing = false
@@ -66,6 +66,9 @@ public struct Finding: Sendable {
     public var seed: UInt64
     /// Whether a replay of the written file showed the same BUG kind.
     public var replays: Bool
+    /// Lines of the scenario that found it, and of the reproducer (without its header).
+    public var linesBefore: Int
+    public var linesAfter: Int
 }
 
 public struct FuzzResult: Sendable {
@@ -184,7 +187,8 @@ public final class Fuzzer {
         try FuzzFiles.writeAtomically(written, to: path)
         let replays = await Reproducer.replays(written, token: shrunk.report.token, kind: found.kind)
         return Finding(kind: found.kind.rawValue, message: found.message, signature: signature, path: path,
-                       token: shrunk.report.token, seed: seed, replays: replays)
+                       token: shrunk.report.token, seed: seed, replays: replays, linesBefore: Script(text).lines.count,
+                       linesAfter: Script(shrunk.text).lines.count)
     }
 
     /// A scenario an earlier campaign left in flight died with it: keep it as crash-HASH.uvm.

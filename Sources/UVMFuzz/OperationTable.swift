@@ -284,17 +284,17 @@ public enum OperationTable {
         }
     }
 
-    /// The table as `uvm fuzz --list-operations` prints it.
+    /// The table as `uvm fuzz --list-operations` prints it: Markdown, as docs/fuzzing.md shows it.
     public static func listing() -> String {
-        var out = ["form | line | binds | releases | effect | actor"]
+        func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
+        var out = [row(["form", "line", "binds", "gives back", "effect", "actor"]), row(Array(repeating: "---", count: 6))]
         for op in operations {
-            out.append([op.form, op.synopsis, op.produces?.rawValue ?? "-", op.releases?.rawValue ?? "-", op.effect.rawValue,
-                        op.kernelOnly ? "kernel" : "thread"].joined(separator: " | "))
+            out.append(row([op.form, "`\(op.synopsis)`", op.produces?.rawValue ?? "-", op.releases?.rawValue ?? "-", op.effect.rawValue,
+                            op.kernelOnly ? "kernel" : "thread"]))
         }
-        out.append("")
-        out.append("argument kinds (* = sometimes an errno-probing value):")
+        out += ["", row(["argument", "names", "errno probes"]), row(Array(repeating: "---", count: 3))]
         for kind in ArgumentKind.allCases {
-            out.append("  \(kind.rawValue.uppercasedWords)\(kind.probesErrno ? " *" : "")" + (kind.resource.map { ": names a \($0.rawValue)" } ?? ""))
+            out.append(row([kind.rawValue.uppercasedWords, kind.resource?.rawValue ?? "-", kind.probesErrno ? "yes" : "-"]))
         }
         return out.joined(separator: "\n")
     }

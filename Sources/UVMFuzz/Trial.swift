@@ -24,6 +24,10 @@ struct Trial {
     var policy: [(knob: String, value: String)]
     var auditEveryStep = true
 
+    /// A run that takes more scheduler steps than this loops: it is reported as a livelock
+    /// rather than left to hang the campaign (and grow its memory without bound).
+    static let stepLimit = 200_000
+
     /// Explores `text` over `schedules` schedules drawn from `seed`, stopping at the first BUG
     /// (or the first whose signature is `wanted`, when given). `first` is tried before the
     /// others: a replay token's choices.
@@ -44,7 +48,10 @@ struct Trial {
             var o = RunOptions()
             o.auditEveryStep = auditEveryStep
             o.policy = policy
-            o.beforeOperation = { kernel, _ in probe.inspect(kernel) }
+            o.beforeOperation = { kernel, _ in
+                probe.inspect(kernel)
+                probe.watch(kernel.sched, stepLimit: Self.stepLimit)
+            }
             let n = first == nil ? i : i - 1
             if n < 0 {
                 o.replay = first

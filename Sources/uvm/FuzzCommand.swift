@@ -11,7 +11,7 @@ struct Fuzz: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds (default 60 unless --runs is given).") var time: Double?
     @Option(help: "Stop after this many scenarios.") var runs: Int?
     @Option(help: "The first scenario seed.") var seed: UInt64 = 1
-    @Option(help: "Schedules explored per scenario.") var schedules: Int = 6
+    @Option(help: "Schedules explored per scenario.") var schedules: Int = 4
     @Option(help: "The corpus directory (default OUT/corpus).") var corpus: String?
     @Option(help: "Where reproducers go.") var out: String = "fuzz-out"
     @Option(help: "Take shard I of N (I/N): every N-th seed.") var shard: String?
@@ -101,7 +101,8 @@ struct Fuzz: AsyncParsableCommand {
                          s.unrunnable, s.generatorMistakes))
             for f in result.findings {
                 print("BUG \(f.kind): \(f.message)")
-                print("  reproducer: \(f.path)" + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
+                print("  reproducer: \(f.path), shrunk from \(f.linesBefore) to \(f.linesAfter) lines"
+                      + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
                 print("  replay: uvm replay \(f.path) \(f.token) --audit")
             }
         }

@@ -23,7 +23,7 @@ private func historicOptions(out: String) -> FuzzOptions {
     o.keepGoing = true
     o.probePercent = 0
     o.out = out
-    o.shrinkSeconds = 3
+    o.shrinkSeconds = 5
     return o
 }
 
@@ -42,7 +42,8 @@ private func historicOptions(out: String) -> FuzzOptions {
     #expect(await Reproducer.replays(text, token: finding.token, kind: .useAfterFree))
     // Shrunk, and still keeping the rules: a vslock only with its vsunlock.
     let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
-    #expect(lines.count < 14)
+    #expect(finding.linesAfter < finding.linesBefore)
+    #expect(lines.count == finding.linesAfter + 1)  // and its policy line
     #expect(lines.filter { $0.contains("= vslock") }.count == lines.filter { $0.contains("vsunlock") }.count)
     // A second campaign into the same directory knows the BUG already: nothing new to report.
     let again = try await Fuzzer.run(historicOptions(out: out))
