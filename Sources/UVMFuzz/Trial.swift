@@ -111,7 +111,18 @@ struct Trial {
 public enum Signature {
     public static func of(_ f: KernelFailure) -> String { f.kind.rawValue + ": " + normalize(f.message) }
 
+    /// The message with names and numbers folded, and a list of like items (`busy page ·, busy
+    /// page ·`) folded to its first: the same site holding three pages or one.
     static func normalize(_ message: String) -> String {
+        var items: [Substring] = []
+        for item in fold(message).split(separator: ", ", omittingEmptySubsequences: false) {
+            if let last = items.last, last.hasSuffix(item) { continue }
+            items.append(item)
+        }
+        return items.joined(separator: ", ")
+    }
+
+    private static func fold(_ message: String) -> String {
         var out = ""
         var word = ""
         func flush() {

@@ -99,4 +99,6 @@ import Testing
             == "· exits with a vslock of ·-· by · never vsunlocked at line ·")
     #expect(Signature.normalize("busy page 3 of file f1") == "busy page · of file ·")
     #expect(Signature.normalize("deadlock: map lock") == "deadlock: map lock")
+    #expect(Signature.normalize("p1 returned from line 4 holding busy page 0, busy page 1, busy page 2")
+            == Signature.normalize("p2t1 returned from line 6 holding busy page 1"))
 }
