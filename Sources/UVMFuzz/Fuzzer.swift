@@ -126,8 +126,8 @@ public final class Fuzzer {
                 lastProgress = clock.now
                 progress(snapshot())
             }
-            let text = scenario(seed)
-            if try await fuzz(text, seed: seed), !options.keepGoing { break }
+            let (text, mutant) = scenario(seed)
+            if try await fuzz(text, seed: seed, mutant: mutant), !options.keepGoing { break }
             seed &+= UInt64(max(options.shard.count, 1))
         }
         try? FileManager.default.removeItem(atPath: inFlight)
@@ -143,16 +143,18 @@ public final class Fuzzer {
     }
 
     /// The scenario of `seed`: generated, or (half the time, once there is a corpus) a
-    /// mutation of a corpus entry, both chosen from the seed alone.
-    func scenario(_ seed: UInt64) -> String {
+    /// mutation of a corpus entry, both chosen from the seed alone; and whether it is a mutant.
+    func scenario(_ seed: UInt64) -> (String, Bool) {
         var choices = Choices(seed: seed &* 0x2545_f491_4f6c_dd1d)
-        guard !corpus.isEmpty, choices.percent(options.mutatePercent) else { return ScenarioGenerator.scenario(seed: seed, probePercent: options.probePercent) }
+        guard !corpus.isEmpty, choices.percent(options.mutatePercent) else {
+            return (ScenarioGenerator.scenario(seed: seed, probePercent: options.probePercent), false)
+        }
         var mutator = Mutator(choices: choices, probePercent: options.probePercent)
-        return mutator.mutate(choices.pick(corpus), other: choices.pick(corpus))
+        return (mutator.mutate(choices.pick(corpus), other: choices.pick(corpus)), true)
     }
 
     /// Explores one scenario; returns whether it found a BUG not seen before.
-    private func fuzz(_ text: String, seed: UInt64) async throws(FuzzError) -> Bool {
+    private func fuzz(_ text: String, seed: UInt64, mutant: Bool) async throws(FuzzError) -> Bool {
         // Left behind only if the kernel traps: the next campaign keeps it as a reproducer.
         _ = FileManager.default.createFile(atPath: inFlight, contents: Data(("# uvm fuzz: seed \(seed)\(options.policyWords)\n" + text).utf8))
         let result = await trial.explore(text, seed: seed, schedules: options.schedules)
@@ -169,12 +171,17 @@ public final class Fuzzer {
         let signature = Signature.of(failure)
         guard signatures.insert(signature).inserted else { return false }
         stats.bugs[failure.kind.rawValue, default: 0] += 1
-        findings.append(try await reproduce(text, report: report, signature: signature, seed: seed))
+        // The command that generates and explores the same scenario again (from an empty corpus).
+        let probes = options.probePercent == ScenarioGenerator.defaultProbePercent ? "" : " --probes \(options.probePercent)"
+        let origin = (mutant ? "a mutant of a corpus scenario, at " : "") + "uvm fuzz --seed \(seed) --runs 1 --schedules \(options.schedules)"
+            + probes + options.policyWords + (mutant ? "" : " --out EMPTY-DIR")
+        findings.append(try await reproduce(text, report: report, signature: signature, seed: seed, origin: origin))
         return true
     }
 
     /// Shrinks the scenario, writes it with its header under `out`, and replays the written file.
-    private func reproduce(_ text: String, report: RunReport, signature: String, seed: UInt64) async throws(FuzzError) -> Finding {
+    private func reproduce(_ text: String, report: RunReport, signature: String, seed: UInt64,
+                           origin: String) async throws(FuzzError) -> Finding {
         guard case .bug(let failure) = report.outcome else { preconditionFailure("reproduce is only called for a BUG") }
         var budget = options.shrinkSeconds
         if let limit = options.seconds { budget = max(1, min(budget, limit - elapsed())) }
@@ -183,7 +190,7 @@ public final class Fuzzer {
         guard case .bug(let found) = shrunk.report.outcome else { preconditionFailure("the shrinker keeps only failing runs") }
         let path = options.out + "/\(failure.kind.rawValue)-\(FuzzFiles.hash(signature).prefix(8)).uvm"
         let written = Reproducer.text(shrunk.text, failure: found, signature: signature, token: shrunk.report.token, path: path,
-                                      policy: options.policy, origin: "uvm fuzz --seed \(seed)\(options.policyWords)")
+                                      policy: options.policy, origin: origin)
         try FuzzFiles.writeAtomically(written, to: path)
         let replays = await Reproducer.replays(written, token: shrunk.report.token, kind: found.kind)
         return Finding(kind: found.kind.rawValue, message: found.message, signature: signature, path: path,
