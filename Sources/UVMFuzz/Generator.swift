@@ -249,7 +249,13 @@ struct Generation {
         writer.hot = hotSpot()
         var queues: [[String]] = []
         var effects: [(OperationSpec, String)] = []
-        var released: [String] = []
+        // The handles this block gives back, chosen first: no other line of the block may use
+        // them, since a DMA racing the vsunlock of its own buffer is the driver's bug, not the
+        // kernel's.
+        let released = world.handles.filter { $0.open && actors.contains($0.thread) && choices.percent(30) }
+        for i in world.handles.indices where released.contains(where: { $0.variable == world.handles[i].variable }) {
+            world.handles[i].givenBack = true
+        }
         for actor in actors {
             var queue: [String] = []
             for _ in 0..<(actor == "kernel" ? choices.within(1...2) : choices.within(1...3)) {
@@ -257,10 +263,7 @@ struct Generation {
                 queue.append(line)
                 effects.append((spec, actor))
             }
-            for h in world.handles where h.open && h.thread == actor && choices.percent(30) {
-                queue.append("\(actor): \(h.isLoan ? "unloan" : "vsunlock") \(h.variable)")
-                released.append(h.variable)
-            }
+            for h in released where h.thread == actor { queue.append("\(actor): \(h.isLoan ? "unloan" : "vsunlock") \(h.variable)") }
             if !queue.isEmpty { queues.append(queue) }
         }
         guard !queues.isEmpty else { return }
@@ -272,7 +275,7 @@ struct Generation {
             if queues[i].isEmpty { queues.remove(at: i) }
         }
         lines.append("end")
-        for i in world.handles.indices where released.contains(world.handles[i].variable) { world.handles[i].open = false }
+        for i in world.handles.indices where world.handles[i].givenBack { world.handles[i].open = false }
         for (spec, actor) in effects { apply(spec, by: actor) }
         writer.hot = nil
     }

@@ -84,6 +84,9 @@ struct Handle {
     /// The thread that made it, which gives it back.
     var thread: String
     var open = true
+    /// Given back in the block being written: still held (its process may not unmap), but no
+    /// other line may use it.
+    var givenBack = false
 }
 
 struct FileState {
@@ -121,7 +124,8 @@ struct World {
     /// Whether a vslock of this process is open: it may not unmap, exec or exit.
     func holdsVslock(_ proc: String) -> Bool { handles.contains { $0.open && !$0.isLoan && $0.proc == proc } }
 
-    func openHandles(loans: Bool) -> [Handle] { handles.filter { $0.open && $0.isLoan == loans } }
+    /// The handles a line may use.
+    func openHandles(loans: Bool) -> [Handle] { handles.filter { $0.open && !$0.givenBack && $0.isLoan == loans } }
 }
 
 extension World {

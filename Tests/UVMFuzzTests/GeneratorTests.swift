@@ -40,11 +40,19 @@ import Testing
     #expect(used == Set(OperationTable.operations.map(\.form)))
 }
 
-/// Every vslock and loan handle is given back later by the thread that took it, and no process
-/// unmaps, execs or exits between taking a vslock and giving it back.
+/// Every vslock and loan handle is given back later by the thread that took it, no process
+/// unmaps, execs or exits between taking a vslock and giving it back, and no other thread of the
+/// block that gives a handle back uses it.
 @Test func generatedHandlesAreGivenBackAndNeverUnmappedUnder() {
     for seed: UInt64 in 1...400 {
         let script = Script(ScenarioGenerator.scenario(seed: seed))
+        for block in script.blocks {
+            for i in block {
+                guard Script.releases(script.lines[i]), let handle = Script.words(script.lines[i]).last else { continue }
+                let users = block.filter { $0 != i && Script.words(script.lines[$0]).contains(handle) }
+                #expect(users.isEmpty, "seed \(seed): \(handle) used in the block that gives it back")
+            }
+        }
         for (i, line) in script.lines.enumerated() {
             guard let form = Script.form(line), form == "vslock" || form == "loan", let handle = Script.definedName(line),
                   let actor = Script.actor(line) else { continue }
