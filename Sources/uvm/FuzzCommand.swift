@@ -91,7 +91,7 @@ struct Fuzz: AsyncParsableCommand {
         let s = result.stats
         if common.json {
             let findings = result.findings.map {
-                #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays)}"#
+                #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays),"linesBefore":\#($0.linesBefore),"linesAfter":\#($0.linesAfter)}"#
             }
             print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))]}"#)
         } else {
