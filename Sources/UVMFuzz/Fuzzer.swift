@@ -167,8 +167,7 @@ public final class Fuzzer {
             corpus.append(text)
             try FuzzFiles.writeAtomically(text, to: options.corpusDirectory + "/\(FuzzFiles.hash(text)).uvm")
         }
-        guard let (report, failure) = result.bug else { return false }
-        let signature = Signature.of(failure)
+        guard let (report, failure, signature) = result.bug else { return false }
         guard signatures.insert(signature).inserted else { return false }
         stats.bugs[failure.kind.rawValue, default: 0] += 1
         // The command that generates and explores the same scenario again (from an empty corpus).

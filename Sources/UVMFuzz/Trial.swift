@@ -12,7 +12,7 @@ struct TrialResult {
     var coverage = Coverage()
     var schedules = 0
     /// The first run that ended in a BUG.
-    var bug: (report: RunReport, failure: KernelFailure)?
+    var bug: (report: RunReport, failure: KernelFailure, signature: String)?
     /// A run ended in FAIL: the scenario asserted something that did not hold.
     var failed: RunReport?
     /// The scenario could not run: a line named a variable a failed line did not bind.
@@ -82,8 +82,9 @@ struct Trial {
                 result.coverage.merge(probe.coverage)
                 return result
             case .bug(let failure):
-                if let wanted, Signature.of(failure) != wanted { continue }
-                result.bug = (report, failure)
+                let signature = Signature.of(failure, forms: forms)
+                if let wanted, signature != wanted { continue }
+                result.bug = (report, failure, signature)
                 result.coverage.merge(probe.coverage)
                 return result
             }
@@ -109,7 +110,27 @@ struct Trial {
 /// A BUG's identity across scenarios: its kind and its message with the scenario's own names,
 /// addresses and numbers folded away, so the same kernel site found from two scenarios counts once.
 public enum Signature {
-    public static func of(_ f: KernelFailure) -> String { f.kind.rawValue + ": " + normalize(f.message) }
+    /// `forms` gives each scenario line's operation form: `line 12` in a message becomes the
+    /// form on that line (`data-loss: check reads ...`), which tells apart BUGs whose messages
+    /// differ only in where they were seen.
+    public static func of(_ f: KernelFailure, forms: [Int: String] = [:]) -> String {
+        f.kind.rawValue + ": " + normalize(naming(lines: f.message, forms))
+    }
+
+    private static func naming(lines message: String, _ forms: [Int: String]) -> String {
+        var out = ""
+        var rest = Substring(message)
+        while let r = rest.range(of: "line ") {
+            out += rest[..<r.upperBound]
+            rest = rest[r.upperBound...]
+            let digits = rest.prefix { $0.isNumber }
+            if let n = Int(digits), let form = forms[n] {
+                out += form
+                rest = rest.dropFirst(digits.count)
+            }
+        }
+        return out + rest
+    }
 
     /// The message with names and numbers folded, and a list of like items (`busy page ·, busy
     /// page ·`) folded to its first: the same site holding three pages or one.

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 @testable import UVMFuzz
 @testable import UVMScenario
+import UVMSched
 
 @Test func theTableHasEveryOperationTheParserAccepts() {
     #expect(Set(OperationTable.keywords) == Set(CommandParser.names))
@@ -107,6 +108,8 @@ import Testing
             == "· exits with a vslock of ·-· by · never vsunlocked at line ·")
     #expect(Signature.normalize("busy page 3 of file f1") == "busy page · of file ·")
     #expect(Signature.normalize("deadlock: map lock") == "deadlock: map lock")
+    let loss = KernelFailure(.dataLoss, "line 7: p1 reads 0x71 at 0x10001000, where 0x00 was written")
+    #expect(Signature.of(loss, forms: [7: "load"]) == "data-loss: line load: · reads · at ·, where · was written")
     #expect(Signature.normalize("p1 returned from line 4 holding busy page 0, busy page 1, busy page 2")
             == Signature.normalize("p2t1 returned from line 6 holding busy page 1"))
 }
