@@ -1,7 +1,8 @@
 // Mutating a corpus scenario: insert a line, delete one, swap two, rewrite one's arguments, move
 // one to another thread of its block, or splice in a block of another scenario. Only lines
-// that bind nothing, give nothing back and unmap nothing are added, moved or deleted, so the
-// scenario keeps the project's rules (handles given back, no thread unmapping its own vslock).
+// that bind nothing, give nothing back, unmap nothing and name no handle are added, moved or
+// deleted, so the scenario keeps the project's rules (handles given back, no thread unmapping
+// its own vslock, no DMA racing the vsunlock of its buffer).
 
 import UVMScenario
 
@@ -28,19 +29,22 @@ struct Mutator {
     }
 
     /// Lines that may be moved, deleted or rewritten: operations of the table with no binding,
-    /// no release and no effect on the address space.
+    /// no release, no effect on the address space and no handle.
     private static func isPlain(_ line: String) -> Bool {
         guard Script.definedName(line) == nil, let form = Script.form(line), let spec = OperationTable.spec(form: form) else { return false }
-        return spec.releases == nil && spec.produces == nil && spec.effect == .none
+        return isPlain(spec)
+    }
+
+    private static func isPlain(_ spec: OperationSpec) -> Bool {
+        spec.releases == nil && spec.produces == nil && spec.effect == .none
+            && !spec.needs.contains(.vslockHandle) && !spec.needs.contains(.loanHandle)
     }
 
     private mutating func plainLines(_ s: Script) -> [Int] { s.lines.indices.filter { Self.isPlain(s.lines[$0]) } }
 
     private mutating func newLine(_ world: World, actor: String) -> String? {
         var writer = LineWriter(world: world, choices: choices, hot: nil, probePercent: probePercent)
-        let forms = OperationTable.operations.filter {
-            $0.kernelOnly == (actor == "kernel") && $0.produces == nil && $0.releases == nil && $0.effect == .none
-        }
+        let forms = OperationTable.operations.filter { $0.kernelOnly == (actor == "kernel") && Self.isPlain($0) }
         defer { choices = writer.choices }
         for _ in 0..<4 {
             if let line = writer.line(writer.choices.weighted(forms, \.weight), actor: actor) { return line }

@@ -47,13 +47,7 @@ import UVMSched
 @Test func generatedHandlesAreGivenBackAndNeverUnmappedUnder() {
     for seed: UInt64 in 1...400 {
         let script = Script(ScenarioGenerator.scenario(seed: seed))
-        for block in script.blocks {
-            for i in block {
-                guard Script.releases(script.lines[i]), let handle = Script.words(script.lines[i]).last else { continue }
-                let users = block.filter { $0 != i && Script.words(script.lines[$0]).contains(handle) }
-                #expect(users.isEmpty, "seed \(seed): \(handle) used in the block that gives it back")
-            }
-        }
+        expectNoHandleRacesItsRelease(script, "seed \(seed)")
         for (i, line) in script.lines.enumerated() {
             guard let form = Script.form(line), form == "vslock" || form == "loan", let handle = Script.definedName(line),
                   let actor = Script.actor(line) else { continue }
@@ -73,6 +67,16 @@ import UVMSched
     }
 }
 
+private func expectNoHandleRacesItsRelease(_ script: Script, _ what: String) {
+    for block in script.blocks {
+        for i in block {
+            guard Script.releases(script.lines[i]), let handle = Script.words(script.lines[i]).last else { continue }
+            let users = block.filter { $0 != i && Script.words(script.lines[$0]).contains(handle) }
+            #expect(users.isEmpty, "\(what): \(handle) used in the block that gives it back")
+        }
+    }
+}
+
 @Test func mutantsParseAndAreDeterministic() throws {
     let a = ScenarioGenerator.scenario(seed: 5), b = ScenarioGenerator.scenario(seed: 6)
     for seed: UInt64 in 1...60 {
@@ -80,6 +84,7 @@ import UVMSched
         let mutant = m1.mutate(a, other: b)
         #expect(mutant == m2.mutate(a, other: b))
         _ = try ScenarioParser.parse(mutant, file: "mutant.uvm")
+        expectNoHandleRacesItsRelease(Script(mutant), "mutant \(seed)")
     }
 }
 
