@@ -60,6 +60,7 @@ public struct FuzzError: Error, CustomStringConvertible {
 public enum FuzzMerge {
     public struct Counts: Sendable {
         public var reproducers = 0
+        public var crashes = 0
         public var corpus = 0
     }
 
@@ -78,7 +79,13 @@ public enum FuzzMerge {
                     guard signatures.insert(signature).inserted else { continue }
                     try FuzzFiles.writeAtomically(text, to: out + "/" + (path as NSString).lastPathComponent)
                     counts.reproducers += 1
-                } else if !(path as NSString).lastPathComponent.hasPrefix("crash-") {
+                } else if (path as NSString).lastPathComponent.hasPrefix("crash-") {
+                    // A scenario a campaign died on: kept beside the reproducers, named by its hash.
+                    let target = out + "/" + (path as NSString).lastPathComponent
+                    guard !FileManager.default.fileExists(atPath: target) else { continue }
+                    try FuzzFiles.writeAtomically(text, to: target)
+                    counts.crashes += 1
+                } else {
                     let target = corpusDir + "/\(FuzzFiles.hash(text)).uvm"
                     guard !FileManager.default.fileExists(atPath: target) else { continue }
                     try FuzzFiles.writeAtomically(text, to: target)

@@ -56,7 +56,8 @@ struct Fuzz: AsyncParsableCommand {
         if !merge.isEmpty {
             do {
                 let counts = try FuzzMerge.merge(merge, out: out, corpus: corpus)
-                print("merged \(counts.reproducers) reproducer(s) into \(out), \(counts.corpus) corpus scenario(s) into \(corpus ?? out + "/corpus")")
+                print("merged \(counts.reproducers) reproducer(s) and \(counts.crashes) crash scenario(s) into \(out), "
+                      + "\(counts.corpus) corpus scenario(s) into \(corpus ?? out + "/corpus")")
             } catch {
                 throw Driver.scenarioError(error.description)
             }
