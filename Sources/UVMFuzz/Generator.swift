@@ -158,7 +158,7 @@ struct Generation {
     private mutating func fork(_ parent: String) {
         let child = world.fresh("c")
         lines.append("\(parent): \(child) = fork")
-        world.procs.append(ProcState(name: child, threads: [child], child: true))
+        world.procs.append(ProcState(name: child, threads: [child]))
         world.regions += world.regions(of: parent).map { var r = $0; r.proc = child; return r }
     }
 

@@ -22,7 +22,6 @@ struct TrialResult {
 @Sim
 struct Trial {
     var policy: [(knob: String, value: String)]
-    var auditEveryStep = true
 
     /// A run that takes more scheduler steps than this loops: it is reported as a livelock
     /// rather than left to hang the campaign (and grow its memory without bound).
@@ -46,7 +45,7 @@ struct Trial {
         var decisions = 1
         for i in 0..<(schedules + (first == nil ? 0 : 1)) {
             var o = RunOptions()
-            o.auditEveryStep = auditEveryStep
+            o.auditEveryStep = true
             o.policy = policy
             o.beforeOperation = { kernel, _ in
                 probe.inspect(kernel)

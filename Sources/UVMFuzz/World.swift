@@ -73,8 +73,6 @@ struct ProcState {
     var name: String
     var threads: [String]
     var alive = true
-    /// A child whose mappings are its parent's (it names them by the parent's variables).
-    var child = false
 }
 
 struct Handle {
@@ -155,7 +153,7 @@ extension World {
                 let isLoan = if case .loan = op.command { true } else { false }
                 world.handles.append(Handle(variable: binding, isLoan: isLoan, proc: owner, thread: op.actor))
             case .fork:
-                world.procs.append(ProcState(name: binding, threads: [binding], child: true))
+                world.procs.append(ProcState(name: binding, threads: [binding]))
                 world.regions += world.regions(of: owner).map { var r = $0; r.proc = binding; return r }
             default: break
             }
