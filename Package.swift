@@ -1,6 +1,6 @@
 // swift-tools-version: 6.2
 // swift-uvm: one target per layer, so the compiler forbids an upward import.
-// Sched → Machine → Core → Kernel → Runner (with Check and Scenario beside) → uvm.
+// Sched → Machine → Core → Kernel → Runner (with Check and Scenario beside) → Fuzz → uvm.
 import PackageDescription
 
 // Kernel code is plain (non-isolated) classes whose async functions run on their caller's actor,
@@ -35,12 +35,15 @@ let package = Package(
         .target(name: "UVMCheck", dependencies: ["UVMKernel"], swiftSettings: strict),
         .target(name: "UVMScenario", swiftSettings: strict),
         .target(name: "UVMRunner", dependencies: ["UVMScenario", "UVMKernel", "UVMCheck"], swiftSettings: strict),
+        .target(name: "UVMFuzz", dependencies: ["UVMRunner", "UVMScenario", "UVMKernel", "UVMCore", "UVMMachine", "UVMSched"],
+                swiftSettings: strict),
         .executableTarget(name: "uvm", dependencies: [
-            "UVMRunner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "UVMRunner", "UVMFuzz", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .testTarget(name: "AddressTreeTests", dependencies: ["AddressTree"], swiftSettings: strict),
         .testTarget(name: "UVMSchedTests", dependencies: ["UVMSched"], swiftSettings: strict),
         .testTarget(name: "UVMScenarioTests", dependencies: ["UVMScenario"], swiftSettings: strict),
+        .testTarget(name: "UVMFuzzTests", dependencies: ["UVMFuzz", "UVMRunner", "UVMScenario"], swiftSettings: strict),
         .testTarget(name: "UVMKernelTests", dependencies: ["UVMRunner", "UVMKernel", "UVMCheck"], swiftSettings: strict),
     ]
 )

@@ -9,7 +9,7 @@ struct UVMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uvm",
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
-        subcommands: [Run.self, Explore.self, Replay.self, Show.self, Check.self, BenchCommand.self])
+        subcommands: [Run.self, Explore.self, Replay.self, Show.self, Check.self, BenchCommand.self, Fuzz.self])
 }
 
 struct Common: ParsableArguments {

@@ -1,0 +1,95 @@
+// Coverage: a set of named features a run reached. The fuzzer keeps a scenario that reaches a
+// feature no earlier one did, and mutates it. Features today: each operation form with each kind
+// of result it returned, each outcome kind, and the combinations of page states seen before an
+// operation (wired and on loan, released and still held, busy and wired, ...), read as the audit
+// reads them. Kernel sites (`sometimes("...")` markers) join as `site ...` features through
+// `note(site:)`.
+
+import UVMKernel
+import UVMMachine
+import UVMSched
+
+public struct Coverage: Sendable, Equatable {
+    public private(set) var features: Set<String> = []
+
+    public init() {}
+
+    public var count: Int { features.count }
+
+    @discardableResult
+    public mutating func insert(_ feature: String) -> Bool { features.insert(feature).inserted }
+
+    /// Adds `other`'s features; returns how many were new.
+    @discardableResult
+    public mutating func merge(_ other: Coverage) -> Int {
+        let before = features.count
+        features.formUnion(other.features)
+        return features.count - before
+    }
+
+    public func isNew(in other: Coverage) -> Bool { !features.isSubset(of: other.features) }
+
+    /// A kernel site that said it was reached (the `sometimes` markers).
+    public mutating func note(site: String) { insert("site " + site) }
+
+    /// `mlock` returning EAGAIN: `op mlock -> EAGAIN`. Addresses, bytes and counts are folded into
+    /// one class each, so a feature names a behaviour, not a value.
+    public mutating func note(form: String, result: String) { insert("op \(form) -> \(Self.resultClass(result))") }
+
+    public mutating func note(outcome: String) { insert("outcome " + outcome) }
+
+    static func resultClass(_ result: String) -> String {
+        if result.hasPrefix("E") || result.hasPrefix("SIG") || result == "ok" { return result }
+        if result.hasPrefix("freed ") { return result == "freed 0" ? "freed none" : "freed some" }
+        if result.hasPrefix("+") { return "differs" }
+        if result.hasPrefix("0x") { return result.count <= 4 ? "byte" : "address" }
+        if result.allSatisfy({ $0 == "0" || $0 == "1" }) {
+            return result.contains("1") ? (result.contains("0") ? "partly resident" : "resident") : "not resident"
+        }
+        return "count"
+    }
+
+    /// The features, grouped by their first word, for `uvm fuzz --coverage`.
+    public var summary: [(group: String, features: [String])] {
+        let groups = Dictionary(grouping: features) { String($0.prefix { $0 != " " }) }
+        return groups.keys.sorted().map { ($0, groups[$0]!.sorted()) }
+    }
+}
+
+/// Reads the page states that matter to wiring and loaning before each operation: which flags a
+/// page carries at once. Read-only, as `Audit` inspects the kernel.
+@Sim
+final class PageStateProbe {
+    private(set) var coverage = Coverage()
+    private var watched: ObjectIdentifier?
+
+    /// Ends a run that passes `stepLimit` scheduler steps with a livelock, chaining the step
+    /// hook the runner installed (the per-step audit). Once per run: each has its scheduler.
+    func watch(_ sched: Scheduler, stepLimit: Int) {
+        guard watched != ObjectIdentifier(sched) else { return }
+        watched = ObjectIdentifier(sched)
+        let audit = sched.stepHook
+        sched.stepHook = { [unowned sched] in
+            if sched.steps > stepLimit {
+                return KernelFailure(.livelock, "the run had not ended after \(stepLimit) scheduler steps (uvm fuzz's watchdog)")
+            }
+            return audit?()
+        }
+    }
+
+    func inspect(_ kernel: Kernel) {
+        let mem = kernel.uvm.mem
+        for page in mem.pages where !page.isFree {
+            var flags: [String] = []
+            if page.wireCount > 1 { flags.append("wired twice") } else if page.wireCount == 1 { flags.append("wired") }
+            if page.loanCount > 0 { flags.append("loaned") }
+            if page.released { flags.append("released") }
+            if page.isBusy { flags.append("busy") }
+            if page.owner == nil { flags.append("ownerless") }
+            if page.dirty && page.wireCount > 0 { flags.append("dirty") }
+            if flags.count >= 2 || page.released || page.loanCount > 0 { coverage.insert("page " + flags.joined(separator: "+")) }
+        }
+        if !kernel.uvm.holds.isEmpty, mem.freeCount == 0 { coverage.insert("page none free under a vslock") }
+        if kernel.uvm.swap.usedSlots > 0, mem.wiredCount > 0 { coverage.insert("page swapped while others wired") }
+    }
+}

@@ -1,0 +1,112 @@
+// `uvm fuzz`: generated workloads. See docs/fuzzing.md.
+
+import ArgumentParser
+import Foundation
+import UVMFuzz
+import UVMRunner
+
+struct Fuzz: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate scenarios and explore each over a few schedules until a BUG (or the limit).")
+    @Option(help: "Stop after this many seconds (default 60 unless --runs is given).") var time: Double?
+    @Option(help: "Stop after this many scenarios.") var runs: Int?
+    @Option(help: "The first scenario seed.") var seed: UInt64 = 1
+    @Option(help: "Schedules explored per scenario.") var schedules: Int = 4
+    @Option(help: "The corpus directory (default OUT/corpus).") var corpus: String?
+    @Option(help: "Where reproducers go.") var out: String = "fuzz-out"
+    @Option(help: "Take shard I of N (I/N): every N-th seed.") var shard: String?
+    @Option(help: "Seconds of shrinking per BUG, inside --time.") var shrinkTime: Double = 30
+    @Option(help: "Percent of arguments given an errno-probing value (unaligned, zero, 2^64-1, huge).")
+    var probes: Int = ScenarioGenerator.defaultProbePercent
+    @Flag(help: "Continue after a BUG, keeping one reproducer per distinct BUG.") var keepGoing = false
+    @Flag(help: "Print the operation table the generator draws from, and exit.") var listOperations = false
+    @Flag(help: "Print the scenario --seed generates, and exit.") var printScenario = false
+    @Option(help: "Print the coverage a corpus directory reaches, and exit.") var coverage: String?
+    @Option(parsing: .upToNextOption, help: "Merge these campaigns' reproducers and corpora into --out and --corpus, and exit.")
+    var merge: [String] = []
+    @OptionGroup var common: Common
+
+    func validate() throws {
+        if let problem = FuzzUsage.problem(time: time, runs: runs, schedules: schedules, shrinkTime: shrinkTime, shard: shard,
+                                           probes: probes) {
+            throw ValidationError(problem)
+        }
+    }
+
+    func run() async throws {
+        let policy = try common.options().policy
+        if let problem = FuzzOptions.policyProblem(policy) { throw ValidationError("--policy: \(problem)") }
+        if listOperations {
+            print(OperationTable.listing())
+            return
+        }
+        if printScenario {
+            print(ScenarioGenerator.scenario(seed: seed, probePercent: probes), terminator: "")
+            return
+        }
+        if let coverage {
+            let (total, files) = await FuzzMerge.coverage(of: coverage, policy: policy, schedules: schedules)
+            print("\(coverage): \(files) scenario(s), \(total.count) feature(s)")
+            for (group, features) in total.summary {
+                print("\(group) (\(features.count)):")
+                for f in features { print("  " + f) }
+            }
+            return
+        }
+        if !merge.isEmpty {
+            do {
+                let counts = try FuzzMerge.merge(merge, out: out, corpus: corpus)
+                print("merged \(counts.reproducers) reproducer(s) and \(counts.crashes) crash scenario(s) into \(out), "
+                      + "\(counts.corpus) corpus scenario(s) into \(corpus ?? out + "/corpus")")
+            } catch {
+                throw Driver.scenarioError(error.description)
+            }
+            return
+        }
+        var o = FuzzOptions()
+        o.policy = policy
+        o.seconds = time ?? (runs == nil ? 60 : nil)
+        o.scenarios = runs
+        o.firstSeed = seed
+        o.schedules = schedules
+        o.corpus = corpus
+        o.out = out
+        o.keepGoing = keepGoing
+        o.shrinkSeconds = shrinkTime
+        o.probePercent = probes
+        if let shard, let s = FuzzUsage.shard(shard) { o.shard = s }
+        if !common.json && isatty(STDERR_FILENO) != 0 {
+            o.progress = { s in
+                let bugs = s.bugs.keys.sorted().map { "\($0) \(s.bugs[$0]!)" }.joined(separator: ", ")
+                let rate = Double(s.scenarios) / max(s.seconds, 1e-9)
+                FileHandle.standardError.write(Data(("\r\u{1B}[K\(s.scenarios) scenarios (\(Int(rate))/s, \(Int(Double(s.schedules) / max(s.seconds, 1e-9))) schedules/s), coverage \(s.coverage), corpus \(s.corpus)" + (bugs.isEmpty ? "" : ", BUGs: " + bugs)).utf8))
+            }
+        }
+        let result: FuzzResult
+        do {
+            result = try await Fuzzer.run(o)
+        } catch {
+            throw Driver.scenarioError(error.description)
+        }
+        if o.progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let s = result.stats
+        if common.json {
+            let findings = result.findings.map {
+                #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays),"linesBefore":\#($0.linesBefore),"linesAfter":\#($0.linesAfter)}"#
+            }
+            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))]}"#)
+        } else {
+            if let crash = result.crashReproducer { print("an earlier campaign died running a scenario, kept as \(crash)") }
+            print(String(format: "%d scenarios, %d schedules in %.1f s (%.0f scenarios/min), coverage %d, corpus %d, %d unrunnable, %d generator mistakes",
+                         s.scenarios, s.schedules, s.seconds, Double(s.scenarios) / max(s.seconds, 1e-9) * 60, s.coverage, s.corpus,
+                         s.unrunnable, s.generatorMistakes))
+            for f in result.findings {
+                print("BUG \(f.kind): \(f.message)")
+                print("  reproducer: \(f.path), shrunk from \(f.linesBefore) to \(f.linesAfter) lines"
+                      + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
+                print("  replay: uvm replay \(f.path) \(f.token) --audit")
+            }
+        }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
