@@ -520,6 +520,11 @@ public final class ReferenceModel {
         }
     }
 
+    /// A file range something may have changed or not (a write(2) that failed part-way).
+    public func fileForget(_ name: String, _ off: UInt64, _ len: UInt64) {
+        files[name]?.forget(off, len)
+    }
+
     public func truncate(_ name: String, _ size: UInt64) {
         guard let f = files[name] else { return }
         if racing {

@@ -136,7 +136,14 @@ enum Operations {
             model.truncate(file, n)
         case .write(let file, let off, let from, let len):
             let o = try size(off), src = try runner.address(from), want = try size(len, from)
-            let n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
+            let n: UInt64
+            do {
+                n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
+            } catch Errno.EIO {
+                // dofilewrite returns EIO even after part of the data reached the file.
+                model.fileForget(file, o, want)
+                throw Errno.EIO
+            }
             // write(2) does not change the memory it copies from: what it copied is what the
             // model holds there, and no more than that is read.
             model.fileWrite(file, o, model.read(me, src, count: n))
