@@ -65,7 +65,7 @@ extension UVM {
         // Only pages not wired already add to the machine's wired count. The grant is checked
         // when the wiring starts, and each page gives its unit back as soon as it is wired, as
         // uvm_map_pageable's (`WiredGrant`): a concurrent wiring that fits is not refused.
-        let unwired = unwiredPages(map, lo, hi)
+        let unwired = pagesToWire(map, lo, hi, access)
         guard mem.reserveWired(unwired) else {
             try await map.lock.exit()
             return .failure(.limit)
@@ -77,7 +77,7 @@ extension UVM {
             if try changeWiring(e, in: map, user: e.userWired, systemDelta: 1) { became.append(e) }
         }
         // Resident pages of the entries that became wired are wired now.
-        grant.settle(grant.pages - unwiredPages(map, lo, hi))
+        grant.settle(grant.pages - pagesToWire(map, lo, hi, access))
         handOverMissingObjectPages(became, grant)
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
         hold.holdsPages = policy.vslock != .entry
@@ -102,9 +102,9 @@ extension UVM {
             // The page's unit of the grant goes back once the page is wired: by the fault (the
             // entry's wiring) or by the capture, and before the capture reserves a copy, so
             // the page is never counted twice.
-            let counted = unwiredPages(map, va, va + UInt64(pageSize)) > 0
+            let counted = pagesToWire(map, va, va + UInt64(pageSize), access) > 0
             func settleOnceWired() {
-                if counted && unwiredPages(map, va, va + UInt64(pageSize)) == 0 { grant.settle(at: va) }
+                if counted && pagesToWire(map, va, va + UInt64(pageSize), access) == 0 { grant.settle(at: va) }
             }
             let r = became.contains(where: { $0.start <= va && va < $0.end })
                 ? try await faultWirePage(map, va: va, access: access, wiring: .current, grant: grant)
@@ -140,12 +140,14 @@ extension UVM {
         return .success(hold)
     }
 
-    /// Pages of [lo, hi) of `map` that are not device memory and not backed by a wired page:
-    /// what wiring the range still adds to the machine's wired count.
-    private func unwiredPages(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) -> Int {
+    /// Pages of [lo, hi) of `map` whose wiring for `access` still adds a page to the machine's
+    /// wired count: not device memory, and not backed by a wired page — or, for an I/O that
+    /// writes memory, backed by a page the fault will copy (copy-on-write), since the copy is a
+    /// new wired page whoever else keeps the original wired.
+    private func pagesToWire(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, _ access: VMProt) -> Int {
         stride(from: lo, to: hi, by: pageSize).filter { va in
-            guard let e = map.lookup(va) else { return false }
-            return !e.isDevice && !isWired(e, va)
+            guard let e = map.lookup(va), !e.isDevice else { return false }
+            return !isWired(e, va) || (access.contains(.write) && storeWouldCopy(e, va))
         }.count
     }
 
