@@ -86,6 +86,7 @@ extension UVM {
             let chunk = UInt64(Amap.chunkSlots) << UInt64(pageShift)
             let lo = max(entry.start, va / chunk * chunk)
             let hi = min(entry.end, lo + chunk)
+            sched.sometimes(true, "a fault chunked a large anonymous entry")
             if lo > entry.start { entry = map.split(entry, at: lo) }
             if hi < entry.end { map.split(entry, at: hi) }
         }

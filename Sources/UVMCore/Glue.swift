@@ -178,7 +178,9 @@ extension UVM {
             try await pg.waitUnbusy(sched)
             return .gone
         }
+        sched.sometimes(pg.loanCount > 0, "a vslock captured a loaned page")
         if hold.holdsPages && storeWouldCopy(e, va) {
+            sched.sometimes(true, "a vslock reserved a wired page for a copy")
             guard mem.reserveWired(1) else { return .noRoomForCopy }
             hold.copiesReserved += 1
         }

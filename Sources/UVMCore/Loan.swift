@@ -104,6 +104,7 @@ extension UVM {
         obj.insertPage(copy, at: idx)
         mem.activate(copy)
         mem.stats.loanBreaks += 1
+        sched.sometimes(copy.wireCount > 0, "a wiring broke a loan")
         return copy
     }
 
@@ -121,6 +122,7 @@ extension UVM {
         mem.activate(copy)
         try disposeOfDetachedPage(old)
         mem.stats.loanBreaks += 1
+        sched.sometimes(copy.wireCount > 0, "a wiring broke a loan")
         return copy
     }
 }

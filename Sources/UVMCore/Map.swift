@@ -75,6 +75,7 @@ public final class VMMap {
     /// under the I/O). Returns write-locked.
     package func waitForSystemWirings(_ lo: UInt64, _ hi: UInt64) async throws {
         while case let holders = uvm.ioHolders(self, lo, hi), !holders.isEmpty {
+            uvm.sched.sometimes(true, "an unmap waited for a vslock's I/O")
             changed.holders = holders
             try await sleepReleasingLock()
             try await lockWrite()

@@ -158,6 +158,8 @@ extension UVM {
     public func disposeOfDetachedPage(_ pg: VMPage) throws {
         precondition(pg.owner == nil)
         if pg.wireCount > 0 || pg.loanCount > 0 || pg.isBusy {
+            sched.sometimes(pg.isBusy, "a page was released while busy")
+            sched.sometimes(pg.wireCount > 0, "a wired page was released to its holders")
             mem.note(pg, "detached from its owner while held: released")
             pg.released = true
             pg.queue = .none
@@ -170,6 +172,7 @@ extension UVM {
     /// uvm_page_unbusy: clears busy and wakes the waiters; a page released while it was busy
     /// (its owner let go of it during the I/O) is freed by the thread that unbusies it.
     public func unbusy(_ pg: VMPage) throws {
+        sched.sometimes(pg.released, "a page released while busy was freed by the thread that unbusied it")
         pg.clearBusy(sched)
         try releaseHeldPage(pg)
     }

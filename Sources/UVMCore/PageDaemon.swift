@@ -17,7 +17,10 @@ extension UVM {
     public func pageDaemon(target: Int?, sparing: VMPage? = nil) async throws -> Int {
         var freed = 0
         for queue in [PageQueue.inactive, .active] {
-            for pg in mem.pages where pg.queue == queue && pg !== sparing && isReclaimable(pg) {
+            for pg in mem.pages where pg.queue == queue && pg !== sparing {
+                sched.sometimes(pg.isBusy && pg.wireCount == 0, "the page daemon skipped a busy page")
+                sched.sometimes(pg.wireCount > 0 && pg.owner != nil, "the page daemon skipped a wired page")
+                guard isReclaimable(pg) else { continue }
                 if let target, freed >= target { return freed }
                 if try await reclaim(pg) { freed += 1 }
             }

@@ -62,6 +62,7 @@ public final class VnodeObject: UVMObject {
         if vnode.lock.isHeld(by: uvm.sched.current) { return try await readPage(idx, .heldByUs) }
         let first = try await readPage(idx, uvm.policy.vnodeFault == .busyThenLock ? .sleepWithPageBusy : .tryLock)
         guard first == .restart else { return first }
+        uvm.sched.sometimes(true, "a fault restarted on a contended vnode")
         try await vnode.lock.enter(.writer)
         let second = try await readPage(idx, .heldByUs)
         try await vnode.lock.exit()
@@ -208,6 +209,9 @@ public final class VnodeObject: UVMObject {
                         scanning = true
                         break
                     }
+                    sched.sometimes(uvm.holds.contains { $0.pages.contains { $0.page === pg } },
+                                    "truncation met a page held by a vslock")
+                    sched.sometimes(pg.loanCount > 0, "truncation met a loaned page")
                     try removePage(pg)
                     if uvm.policy.truncate == .free {
                         // Historic: uvm_pagefree frees the page whatever still holds it.

@@ -257,6 +257,8 @@ public final class Scheduler {
     public private(set) var trace: [TraceStep] = []
     /// Called after every step; returns a failure to stop the run (the audit installs itself here).
     public var stepHook: (() -> KernelFailure?)?
+    /// Told of every `sometimes` site reached (the fuzzer's coverage installs itself here).
+    public var siteHook: ((StaticString) -> Void)?
     /// The lock-order checker (lockdep); every blocking acquisition reports to it.
     public let lockOrder = LockOrder()
     private var driver: UnsafeContinuation<Void, Never>?
@@ -500,5 +502,16 @@ public final class Scheduler {
             lines.append("\(t.name) sleeps on \(t.waitingFor?.waitDescription ?? "?") and nothing can wake it")
         }
         return KernelFailure(.deadlock, "no thread can run", details: lines)
+    }
+}
+
+extension Scheduler {
+    /// A named property of the kernel that a good workload reaches now and then (Antithesis's
+    /// `sometimes`): "truncation met a page held by a vslock". It checks nothing; it tells the
+    /// fuzzer which interesting situations a scenario reached, so the corpus can steer toward
+    /// those never reached. Free when nobody listens.
+    @inline(__always)
+    public func sometimes(_ condition: @autoclosure () -> Bool, _ site: StaticString) {
+        if let siteHook, condition() { siteHook(site) }
     }
 }

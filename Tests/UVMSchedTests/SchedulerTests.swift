@@ -114,3 +114,15 @@ private func replayTwoLock(choices: [Int]) async -> (Scheduler, KernelFailure?) 
         #expect(edges.first.map { $0 == ("A", "B") } == true)
     }
 }
+
+@Suite @Sim struct SometimesTests {
+    @Test func aSiteIsReportedWhenReachedAndOnlyThen() {
+        let s = Scheduler(strategy: FileOrderStrategy())
+        var reached: [String] = []
+        s.sometimes(true, "nobody listens yet")
+        s.siteHook = { reached.append("\($0)") }
+        s.sometimes(false, "not reached")
+        s.sometimes(true, "truncation met a page held by a vslock")
+        #expect(reached == ["truncation met a page held by a vslock"])
+    }
+}
