@@ -1,5 +1,5 @@
 // The audit: recomputes the kernel's state from scratch and compares it with what the kernel
-// keeps (BUGS.md, "The audit"). It reads and never writes; the kernel never calls it — the
+// keeps (docs/wiring.md, *The audit*). It reads and never writes; the kernel never calls it — the
 // runner installs it as the scheduler's per-step hook.
 //
 // Some bookkeeping is legitimately out of step while a lock is held (an amap reference dropped

@@ -1,8 +1,7 @@
-// The reference model: what every byte of every address space and file should hold, kept by
-// simple rules that know nothing of amaps, objects, pagers, swap or wiring. The runner tells it
-// each successful operation; every load and check is compared with it, and a difference is
-// BUG data-loss (BUGS.md, the audit's last rule). Like the audit it observes and never changes
-// the kernel.
+// The reference model: what every byte of every address space and file should hold, kept by simple
+// rules that know nothing of amaps, objects, pagers, swap or wiring. The runner tells it each
+// successful operation; every load and check is compared with it, and a difference is BUG data-loss
+// (docs/wiring.md, *The reference model*). Like the audit it observes and never changes the kernel.
 //
 // What the model cannot know it marks unknown and does not compare: bytes written by operations
 // that raced in a `together` block, anonymous pages given to MADV_FREE (the kernel may or may

@@ -155,8 +155,8 @@ extension UVM {
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
         if w > 0 {
-            // The counts always move; the page wires move only when wires follow pages (rule 2;
-            // not under the historic unwire=pmap).
+            // The counts always move; the page wires move only when wires follow pages
+            // (docs/wiring.md, *Wirings hold pages*; not under the historic unwire=pmap).
             let follow = wiresFollowPages
             guard let anon else {
                 throw sched.abort(KernelFailure(.panic, "amap \(amap.serial) slot \(slot): a wired slot was emptied"))

@@ -1,6 +1,7 @@
 // The device pager (udv): maps a character device's memory. Its pages are fake (fictitious, like
-// FreeBSD's): they belong to no object and to no free list, and their wire count never changes,
-// so nothing may find them by looking up "the page at this physical address" (seed 002, PR/29915).
+// FreeBSD's): they belong to no object and to no free list, and their wire count never changes, so
+// nothing may find them by looking up "the page at this physical address" (FreeBSD's 2004 wiring
+// fixes, PR/29915).
 //
 // Locking: the object lock protects the table of fake pages.
 

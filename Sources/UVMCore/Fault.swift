@@ -4,7 +4,8 @@
 // them all. Whatever must sleep (a busy page, page-in I/O, the map write lock for amap_copy) drops
 // every lock first and restarts the fault from the lookup ("ReFault"), so a fault never sleeps
 // holding a lock another sleeper could need. Restarts caused by contention are counted; past
-// `faultRestartBound` the fault is a livelock (BUGS.md rule 6).
+// `faultRestartBound` the fault is a livelock (docs/wiring.md, *No sleeping on the vnode lock with
+// busy pages*).
 //
 // Cases: upper (an anon in the amap: share it, or copy it if written while shared), lower (the
 // object's page: map it read-only in a private mapping, or promote it to a new anon on write),
@@ -17,7 +18,7 @@ import UVMSched
 public enum FaultWiring: Sendable {
     /// An ordinary fault, checked against the current protection.
     case none
-    /// uvm_map_pageable's wiring fault, at the maximum protection (VM_FAULT_WIREMAX, seed 004).
+    /// uvm_map_pageable's wiring fault, at the maximum protection (VM_FAULT_WIREMAX).
     case max
     /// uvm_vslock's wiring fault, at the current protection.
     case current
@@ -49,7 +50,7 @@ private enum FaultStep {
 extension UVM {
     /// uvm_fault: makes `va` accessible for `access` in `map`, or says which signal results.
     /// A wiring fault (`wiring`) checks `access` against the entry's maximum protection
-    /// (VM_FAULT_WIREMAX, seed 004), so a private mapping is copied to anons now, and maps the
+    /// (VM_FAULT_WIREMAX), so a private mapping is copied to anons now, and maps the
     /// page with no more than the current protection. A wiring fault passes its `grant`: a page
     /// it swaps in wired gives back its unit in that same step.
     public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none,
@@ -65,9 +66,10 @@ extension UVM {
             case .noMemory(let source):
                 // Wake the page daemon and wait for it (here: reclaim on this thread). When every
                 // page is wired nothing can be reclaimed and the fault fails rather than sleeping
-                // forever (BUGS.md rule 9, seed 002): NetBSD's trap then kills the process.
-                // Historic `wired-exhaustion=wait`: sleep until some page is freed.
-                // Another thread may have freed pages while this one reclaimed: retry then too.
+                // forever (docs/wiring.md, *Limits fail cleanly*, FreeBSD's 2004 wiring fixes):
+                // NetBSD's trap then kills the process. Historic `wired-exhaustion=wait`: sleep
+                // until some page is freed. Another thread may have freed pages while this one
+                // reclaimed: retry then too.
                 if try await pageDaemon(target: 1, sparing: source) == 0 && mem.freeCount == 0 {
                     if let inTransit = mem.pages.first(where: { $0.isBusy && $0.wireCount == 0 && $0.busyOwner !== sched.current }) {
                         // Another thread is paging it out (or in): memory is not gone yet, so wait
@@ -136,7 +138,8 @@ extension UVM {
             // While the entry still shares its amap copy-on-write, nothing in it is writable.
             if entry.needsCopy { prot.remove(.write) }
             if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
-                // A write, or any wiring (rule 4), gets a page of its own.
+                // A write, or any wiring (docs/wiring.md, *Wiring breaks loans*), gets a page of
+                // its own.
                 guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
                     try await unlockAll(map, amap)
                     return .noMemory(sparing: pg)
@@ -214,7 +217,8 @@ extension UVM {
             } else {
                 var page = pg
                 if pg.loanCount > 0 && !entry.copyOnWrite && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
-                    // A write through a shared mapping, or any wiring (rule 4), breaks the loan.
+                    // A write through a shared mapping, or any wiring (docs/wiring.md, *Wiring
+                    // breaks loans*), breaks the loan.
                     guard let copy = try breakLoan(objectPage: pg, in: obj) else {
                         try await unlockAll(map, amap, obj)
                         return .noMemory(sparing: pg)

@@ -1,11 +1,12 @@
 // uvm_glue: vslock/vsunlock, the wiring of a user range for kernel I/O (physio, sysctl), and the
 // DMA that moves data to or from the pages it captured.
 //
-// A vslock is a *system* wiring of the range's entries (balanced, so no munlock undoes it, seed
-// 002) plus a *hold* on each physical page it captured (rule 3): whatever happens to the
-// mapping, the object or the entry meanwhile — truncation, munlock, copy-on-write, another
-// vsunlock — the captured page stays allocated, detached and released if its owner lets it go,
-// and is freed by the last holder. Pages are never kept busy for the I/O (rule 7, seed 000).
+// A vslock is a *system* wiring of the range's entries (balanced, so no munlock undoes it:
+// FreeBSD's 2004 wiring fixes) plus a *hold* on each physical page it captured (docs/wiring.md,
+// *Held pages are released, not freed*): whatever happens to the mapping, the object or the entry
+// meanwhile — truncation, munlock, copy-on-write, another vsunlock — the captured page stays
+// allocated, detached and released if its owner lets it go, and is freed by the last holder. Pages
+// are never kept busy for the I/O (docs/wiring.md, *vslock never busies pages*).
 //
 // Locking: the map is write-locked to change wiring and capture pages, and busy (not locked)
 // while faulting; munmap waits for the system wiring to drain (FreeBSD vm_map_delete).
@@ -159,11 +160,11 @@ extension UVM {
         case noRoomForCopy
     }
 
-    /// Captures the page behind `va` (map write-locked). Modern: the page is held (wired) and
-    /// not kept busy (rule 7). Historic `vslock=entry`: the page is only remembered, not held.
-    /// Historic `vslock=busy`: it is also kept busy until vsunlock — the same page twice waits
-    /// for itself, and two pages of one object in decreasing offset order can deadlock with a
-    /// flush (seed 000).
+    /// Captures the page behind `va` (map write-locked). Modern: the page is held (wired) and not
+    /// kept busy (docs/wiring.md, *vslock never busies pages*). Historic `vslock=entry`: the page
+    /// is only remembered, not held. Historic `vslock=busy`: it is also kept busy until vsunlock —
+    /// the same page twice waits for itself, and two pages of one object in decreasing offset order
+    /// can deadlock with a flush (the 2003 tech-kern vslock thread).
     ///
     /// A page that a store would copy costs two wired pages: the held original, and the copy
     /// that the entry's wiring takes when the store comes. uvm_vslock (uvm_glue.c) faults with
@@ -234,8 +235,9 @@ extension UVM {
         hold.map.wiringsDrained()
     }
 
-    /// The page a DMA reaches through `hold`, or a use-after-free failure if the captured page
-    /// was freed or given to another owner since (seed 000's freed physio buffer).
+    /// The page a DMA reaches through `hold`, or a use-after-free failure if the captured page was
+    /// freed or given to another owner since (the 2003 tech-kern vslock thread's freed physio
+    /// buffer).
     public func dmaPage(_ hold: PageHold, _ i: Int) throws -> VMPage {
         let (pg, gen) = hold.pages[i]
         if pg.isFree || pg.generation != gen {

@@ -1,9 +1,10 @@
 // uvm_loan: pages lent read-only to the kernel (a socket send), and loan breaking.
 //
 // A loaned page is mapped read-only everywhere. A write through a mapping — or any wiring fault
-// (BUGS.md rule 4, seed 000 problem 3) — breaks the loan: the owner gets a copy in the page's
-// place and the old page stays with the borrower, owned by nobody, freed at the last unloan.
-// NetBSD refuses to lend a wired page; the borrower then gets a copy instead.
+// (docs/wiring.md, *Wiring breaks loans*, the 2003 tech-kern vslock thread problem 3) — breaks the
+// loan: the owner gets a copy in the page's place and the old page stays with the borrower, owned
+// by nobody, freed at the last unloan. NetBSD refuses to lend a wired page; the borrower then gets
+// a copy instead.
 //
 // Locking: loans are taken and dropped with the map read-locked and the owner's lock held;
 // breaking happens inside the fault with the owner's lock held (no switch point while the page
@@ -20,8 +21,9 @@ public final class Loan {
 }
 
 extension UVM {
-    /// Whether a wiring fault breaks a loan whatever its access (rule 4). Historic
-    /// `wire-loan=keep`: only a write does, so a read-only wiring keeps the page on loan.
+    /// Whether a wiring fault breaks a loan whatever its access (docs/wiring.md, *Wiring breaks
+    /// loans*). Historic `wire-loan=keep`: only a write does, so a read-only wiring keeps the page
+    /// on loan.
     var wiringBreaksLoans: Bool { policy.wireLoan == .breakLoan }
 
     /// uvm_loan: lends the pages of [lo, hi) read-only; the range must be readable.

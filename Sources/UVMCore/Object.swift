@@ -4,7 +4,7 @@
 // page in it. A page is busied only with the object lock held, and the busy flag is the page's
 // lock once the object lock is dropped. Lock order: map → amap → object → page busy; the vnode
 // lock comes before the object lock (truncation), and a fault never blocks on it while holding
-// anything (BUGS.md rule 6).
+// anything (docs/wiring.md, *No sleeping on the vnode lock with busy pages*).
 
 import UVMMachine
 import UVMSched
@@ -154,7 +154,8 @@ open class UVMObject: PageOwner {
 
 extension UVM {
     /// A page that has just lost its owner: free it now, or, if a hold (wiring, loan) or a busy
-    /// holder still has it, mark it released so the last of them frees it (BUGS.md rule 3).
+    /// holder still has it, mark it released so the last of them frees it (docs/wiring.md, *Held
+    /// pages are released, not freed*).
     public func disposeOfDetachedPage(_ pg: VMPage) throws {
         precondition(pg.owner == nil)
         if pg.wireCount > 0 || pg.loanCount > 0 || pg.isBusy {

@@ -1,6 +1,6 @@
 // uvm_pdaemon: reclaims pages — clean pages are freed, dirty file pages are written back first,
 // anonymous pages (anons and aobj pages) go to swap. Wired, busy and loaned pages are never
-// touched (BUGS.md, the audit: wired pages are never chosen by the page daemon).
+// touched (docs/wiring.md, *The audit*: wired pages are never chosen by the page daemon).
 //
 // Locking: the daemon holds no map lock. It only *tries* an owner's lock (uvmpd_trylockowner),
 // since it finds the page first and the owner second, against the usual order; a page whose

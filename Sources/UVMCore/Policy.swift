@@ -1,6 +1,6 @@
-// The kernel's behaviour: `modern` by default, and every historic knob of BUGS.md, declared in
-// one place. Each knob is read inside the mechanism it changes (named beside it), so flipping
-// one changes nothing else.
+// The kernel's behaviour: `modern` by default, and every historic knob (docs/wiring.md, *Policy
+// knobs*), declared in one place. Each knob is read inside the mechanism it changes (named beside
+// it), so flipping one changes nothing else.
 
 public struct Policy: Sendable, Equatable {
     /// Seed 001. `Wiring.userWiringChange`, `Kernel.shmctl`.

@@ -9,8 +9,9 @@ public final class UVM {
     public let mem: PhysMem
     public let pageSize: Int
     public let pageShift: Int
-    /// A fault that restarts more often than this without completing is a livelock (seed 003:
-    /// OpenBSD reverted a restart-only fix because restarts made a large program start slowly).
+    /// A fault that restarts more often than this without completing is a livelock (OpenBSD's 2021
+    /// uvm_vnode.c diff: OpenBSD reverted a restart-only fix because restarts made a large program
+    /// start slowly).
     public var faultRestartBound = 100
     /// One UVM object per vnode: the page cache that read(2), write(2) and mappings share (UBC).
     private var vnodeObjects: [Int: VnodeObject] = [:]
@@ -20,7 +21,7 @@ public final class UVM {
     package var amapSerial = 0
     package var fakePageSerial = 0
 
-    /// The kernel's behaviour: modern, or historic knobs (BUGS.md).
+    /// The kernel's behaviour: modern, or historic knobs (docs/wiring.md, *Policy knobs*).
     public var policy = Policy.modern
     /// The swap device (no slots when the machine has no swap).
     public let swap: SwapDevice

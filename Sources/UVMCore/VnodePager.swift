@@ -1,11 +1,12 @@
 // uvm_vnode (uvn): the page cache of a file, filled from and cleaned to the file's disk blocks.
 //
 // Locking: pages are found and busied under the object lock. I/O runs with no UVM lock held, the
-// page busy, and the vnode lock held. The fault path only *tries* the vnode lock; if another thread
-// holds it (truncation holds it and waits for our busy page, seed 003), the page-in undoes
-// everything, waits for the vnode lock holding nothing, and asks the fault to restart (BUGS.md
-// rule 6). A thread that already holds the vnode lock itself (read(2)/write(2) copying to or from
-// a mapping of the same file) does the I/O under the lock it holds, where OpenBSD fails it.
+// page busy, and the vnode lock held. The fault path only *tries* the vnode lock: truncation holds
+// it and waits for our busy page (OpenBSD's 2021 uvm_vnode.c diff). On contention the page-in
+// gives its page back, waits for the vnode lock holding nothing, reads under it, and asks the fault
+// to restart (docs/wiring.md, *No sleeping on the vnode lock with busy pages*). read(2) and
+// write(2) copy user memory with the vnode unlocked, so only the historic `lock-early` fault
+// reads under a vnode lock its thread already held.
 // Truncation (`setSize`) runs with the vnode lock held: vnode → object → page busy.
 
 import UVMMachine
@@ -46,8 +47,8 @@ public final class VnodeObject: UVMObject {
         case heldByUs
         /// Try it; on contention give the page back (the modern fault, OpenBSD's fix).
         case tryLock
-        /// Historic `vnode-fault=busy-then-lock`: sleep on it with the page busy — truncation
-        /// holds the inode lock and waits for this page (seed 003's deadlock).
+        /// Historic `vnode-fault=busy-then-lock`: sleep on it with the page busy — truncation holds
+        /// the inode lock and waits for this page (OpenBSD's 2021 uvm_vnode.c diff's deadlock).
         case sleepWithPageBusy
     }
 

@@ -1,7 +1,8 @@
-// Wiring (uvm_map_pageable, uvm_map_pageable_all, the wiring half of uvm_fault_wire): entries
-// carry a user-wiring flag and a system-wiring count (BUGS.md rule 1, seeds 001 and 002); a
-// wired entry's range wiring holds whatever pages back it, one wire per page, found through the
-// amap and the object, never through the pmap (rule 2).
+// Wiring (uvm_map_pageable, uvm_map_pageable_all, the wiring half of uvm_fault_wire): entries carry
+// a user-wiring flag and a system-wiring count (docs/wiring.md, *User and system wirings*, the 2019
+// wire-count thread and FreeBSD's 2004 wiring fixes); a wired entry's range wiring holds whatever
+// pages back it, one wire per page, found through the amap and the object, never through the pmap
+// (docs/wiring.md, *Wirings hold pages*).
 //
 // Locking: wiring state changes with the map write-locked. Faulting the pages in happens with
 // the map unlocked but busy (vm_map_busy): other writers wait, faults proceed. Page wire counts
@@ -67,8 +68,8 @@ public enum WiringFailure: Equatable, Sendable {
 
 extension UVM {
     /// Whether setting the entry's user flag to `user` and adding `systemDelta` system wirings
-    /// changes whether it is wired (thorpej's helper, seed 001). Only such a change faults pages
-    /// in or lets them go.
+    /// changes whether it is wired (thorpej's helper, the 2019 wire-count underflow thread). Only
+    /// such a change faults pages in or lets them go.
     public static func wiringChanges(_ e: MapEntry, user: Bool, systemDelta: Int) -> Bool {
         e.isWired != (user || e.systemWireCount + systemDelta > 0)
     }
@@ -150,7 +151,7 @@ extension UVM {
                 guard let pg = mem.page(physical: pte.page) else {
                     throw sched.abort(KernelFailure(
                         .panic, "vm_fault_unwire: \(hex(va)) maps device memory that has no vm_page of its own; the fake page's wiring is not found",
-                        details: ["PHYS_TO_VM_PAGE does not return the device pager's fake page (seed 002, PR/29915)"]))
+                        details: ["PHYS_TO_VM_PAGE does not return the device pager's fake page (FreeBSD's 2004 wiring fixes, PR/29915)"]))
                 }
                 try mem.unwire(pg, sched)
             }
@@ -158,10 +159,10 @@ extension UVM {
         }
     }
 
-    /// The access and protection of a wiring fault. Modern (rule 5, VM_FAULT_WIREMAX): at the
-    /// maximum protection, writing a private mapping that could ever be written, so it is copied
-    /// to anonymous memory now and no later fault replaces a wired page. Historic
-    /// `wire-prot=current`: a read at the current protection, no copy.
+    /// The access and protection of a wiring fault. Modern (docs/wiring.md, *Wiring at maximum
+    /// protection*, VM_FAULT_WIREMAX): at the maximum protection, writing a private mapping that
+    /// could ever be written, so it is copied to anonymous memory now and no later fault replaces a
+    /// wired page. Historic `wire-prot=current`: a read at the current protection, no copy.
     func wiringFault(_ e: MapEntry) -> (access: VMProt, wiring: FaultWiring) {
         switch policy.wireProt {
         case .max: return (e.copyOnWrite && e.maxProtection.contains(.write) ? [.read, .write] : [.read], .max)
@@ -169,9 +170,10 @@ extension UVM {
         }
     }
 
-    /// Whether range wires move with the page that backs an address when it is replaced or
-    /// removed (modern, rule 2). Historic `unwire=pmap`: wires stay on whatever page the wiring
-    /// fault wired, and unwiring finds pages through the pmap (NetBSD's uvm_fault_unwire).
+    /// Whether range wires move with the page that backs an address when it is replaced or removed
+    /// (modern, docs/wiring.md, *Wirings hold pages*). Historic `unwire=pmap`: wires stay on
+    /// whatever page the wiring fault wired, and unwiring finds pages through the pmap (NetBSD's
+    /// uvm_fault_unwire).
     var wiresFollowPages: Bool { policy.unwire == .object }
 
     /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Each
@@ -240,14 +242,14 @@ extension UVM {
         stride(from: e.start, to: e.end, by: pageSize).filter { !isWired(e, $0) }.count
     }
 
-    /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and
-    /// amap locks: the entry gets its own amap first if the wiring fault would copy one
-    /// (uvm_fault_check's amap_copy); an anon only this amap holds, resident and not on loan,
-    /// needs nothing more; a missing page of anonymous memory is zero-filled now, wired through
-    /// its slot and its unit of `grant` given back in the same step, so that no concurrent
-    /// wiring sees it counted twice. Everything else — object pages, shared anons, loans,
-    /// swapped pages — is left to the full fault. Marks the pages it settled. The pmap is not
-    /// filled: it is a cache, and the next access faults the mapping in (rule 2). Returns, for
+    /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and amap
+    /// locks: the entry gets its own amap first if the wiring fault would copy one
+    /// (uvm_fault_check's amap_copy); an anon only this amap holds, resident and not on loan, needs
+    /// nothing more; a missing page of anonymous memory is zero-filled now, wired through its slot
+    /// and its unit of `grant` given back in the same step, so that no concurrent wiring sees it
+    /// counted twice. Everything else — object pages, shared anons, loans, swapped pages — is left
+    /// to the full fault. Marks the pages it settled. The pmap is not filled: it is a cache, and
+    /// the next access faults the mapping in (docs/wiring.md, *Wirings hold pages*). Returns, for
     /// each page of `e`, whether it was settled.
     @discardableResult
     func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ access: VMProt, _ grant: WiredGrant) async throws -> [Bool] {
@@ -284,9 +286,10 @@ extension UVM {
 
     public enum UserWiringRequest { case mlock, munlock }
 
-    /// What a user's mlock or munlock does to an entry's wiring. Modern (rule 1, seed 001): the
-    /// user flag, which one munlock clears. Historic `wiring=shared-count`: one count shared with
-    /// every other wiring, incremented by each mlock and forced to zero by munlock.
+    /// What a user's mlock or munlock does to an entry's wiring. Modern (docs/wiring.md, *User and
+    /// system wirings*, the 2019 wire-count underflow thread): the user flag, which one munlock
+    /// clears. Historic `wiring=shared-count`: one count shared with every other wiring,
+    /// incremented by each mlock and forced to zero by munlock.
     public func userWiringChange(_ e: MapEntry, _ request: UserWiringRequest) -> (user: Bool, systemDelta: Int) {
         switch (policy.wiring, request) {
         case (.split, .mlock): return (true, 0)

@@ -1,5 +1,5 @@
 // A simple file system on a simulated disk: regular files with sizes and page-sized blocks, each
-// with its vnode lock (the inode lock of seed 003), and character devices.
+// with its vnode lock (the inode lock of OpenBSD's 2021 uvm_vnode.c diff), and character devices.
 //
 // Locking: `lock` (class "vnode") is held exclusively by read(2), write(2), ftruncate and fsync,
 // and by the vnode pager for I/O. Disk transfers are switch points (the thread sleeps on I/O).

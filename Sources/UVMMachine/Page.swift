@@ -172,10 +172,11 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     /// Sleeps until the page is unbusied (uvm_pagewait). The caller must drop the owner's lock
     /// first and re-look the page up afterwards: it may have been freed or replaced.
     public func waitUnbusy(_ sched: Scheduler) async throws {
-        // Checked with no switch point before blocking: the owner may have unbusied the page
-        // since the caller dropped the lock, and its wakeup is gone (uvm_pagewait's interlock).
-        // The order is recorded whether or not the page is still busy, as for any lock; within
-        // one object, pages are waited for in ascending offset (seed 000's page busy order).
+        // Checked with no switch point before blocking: the owner may have unbusied the page since
+        // the caller dropped the lock, and its wakeup is gone (uvm_pagewait's interlock). The order
+        // is recorded whether or not the page is still busy, as for any lock; within one object,
+        // pages are waited for in ascending offset (the 2003 tech-kern vslock thread's page busy
+        // order).
         let me = sched.current!
         try sched.lockOrder.willAcquire(self, by: me, sched: sched)
         if let object = self.owner, let above = me.heldLocks.lazy.compactMap({ $0 as? VMPage })

@@ -2,7 +2,7 @@
 //
 // Allocation and free never switch threads. Freeing a page that is still wired, loaned, busy or
 // mapped is a kernel panic here, where NetBSD's uvm_pagefree would quietly zero the wire count:
-// that quiet zeroing is how seed 000's truncated-while-wired page was lost.
+// that quiet zeroing is how the 2003 tech-kern vslock thread's truncated-while-wired page was lost.
 
 import UVMSched
 
@@ -140,7 +140,7 @@ public final class PhysMem {
     public func page(physical pg: VMPage) -> VMPage? { pg.fictitious ? nil : pages[pg.pfn] }
 
     /// Historic uvm_pagefree: frees the page whatever wires it still has, zeroing its wire count
-    /// (how seed 000's truncated page was freed under a DMA).
+    /// (how the 2003 tech-kern vslock thread's truncated page was freed under a DMA).
     public func freeIgnoringWirings(_ pg: VMPage, _ sched: Scheduler) throws {
         note(pg, "freed whatever its wire count (\(pg.wireCount))")
         if pg.wireCount > 0 {

@@ -1,8 +1,9 @@
 // The pmap: the machine-dependent translation cache of one address space.
 //
-// It is only a cache (BUGS.md rule 2, chs's goal in seed 004): any entry may be dropped at any
-// time and a fault rebuilds it. Each entry records the page and the protection the hardware
-// allows; `wired` exists only for the historic unwire-through-the-pmap policy.
+// It is only a cache (docs/wiring.md, *Wirings hold pages*, chs's goal in the VM_FAULT_WIREMAX
+// commit): any entry may be dropped at any time and a fault rebuilds it. Each entry records the
+// page and the protection the hardware allows; `wired` exists only for the historic
+// unwire-through-the-pmap policy.
 
 import UVMSched
 
@@ -62,7 +63,8 @@ public final class Pmap {
     }
 
     /// pmap_page_protect: lowers every mapping of `page` in every pmap; `.none` removes them all,
-    /// wired or not (which is why nothing may depend on a pmap entry staying, seed 004).
+    /// wired or not (which is why nothing may depend on a pmap entry staying, the VM_FAULT_WIREMAX
+    /// commit).
     public static func pageProtect(_ page: VMPage, _ prot: VMProt) {
         if prot.isEmpty {
             for pv in page.pvList { pv.pmap.entries[pv.vpn] = nil }

@@ -1,6 +1,6 @@
 // `uvm bench`: the foundation's performance figures, measured on the real code paths.
 //
-// Targets (issue 2): a zero-fill fault within a quarter of the real kernel's first-touch fault
+// Targets: a zero-fill fault within a quarter of the real kernel's first-touch fault
 // (≤ 0.5 µs here), map operations flat from 10 to 60,000 entries, ≤ 64 bytes of metadata per
 // physical page.
 

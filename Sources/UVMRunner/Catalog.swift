@@ -1,5 +1,5 @@
-// The bug catalog (BUGS.md, W1–W13): each entry is a scenario whose header names its seed, the
-// historic knobs that bring its bug back, and the BUG kind the checker must find under them.
+// The bug catalog (docs/catalog.md, W1–W13): each entry is a scenario whose header names its seed,
+// the historic knobs that bring its bug back, and the BUG kind the checker must find under them.
 // Under `policy modern` every schedule explored must pass.
 //
 // Header line:  # catalog: id=W1 seed=000 knob=truncate=free bug=use-after-free

@@ -1,4 +1,4 @@
-// What a run can end with besides success: the BUG kinds of SCENARIOS.md.
+// What a run can end with besides success: the BUG kinds of docs/scenario-language.md.
 
 /// The kinds of kernel failure, named as the scenario contract prints them.
 public enum FailureKind: String, Sendable, CaseIterable {

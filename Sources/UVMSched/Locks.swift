@@ -1,8 +1,8 @@
 // Sleep locks of the simulated kernel: mutex, read-write lock, and sleep/wakeup channels.
 //
-// Every acquire and release is a switch point. Blocking acquisitions are reported to the
-// lock-order checker first, so an inversion is found the first time both orders are seen,
-// whether or not this schedule deadlocks (BUGS.md rule 10). Ownership passes directly to the
+// Every acquire and release is a switch point. Blocking acquisitions are reported to the lock-order
+// checker first, so an inversion is found the first time both orders are seen, whether or not this
+// schedule deadlocks (docs/wiring.md, *One global lock order*). Ownership passes directly to the
 // first waiter on release (FIFO hand-off): deterministic, and no waiter starves.
 
 import DequeModule

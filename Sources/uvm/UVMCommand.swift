@@ -1,4 +1,4 @@
-// uvm: run scenario files against the simulated UVM kernel (see SCENARIOS.md).
+// uvm: run scenario files against the simulated UVM kernel (see docs/scenario-language.md).
 // Exit codes: 0 PASS, 1 FAIL, 2 BUG, 64 usage or scenario-file error.
 
 import ArgumentParser

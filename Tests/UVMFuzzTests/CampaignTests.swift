@@ -14,8 +14,9 @@ private func temporaryDirectory() -> String {
     return dir
 }
 
-/// A short campaign under `truncate=free` (seed 000's historic truncation). Without errno
-/// probes: the checker still traps on some 2^64−1 lengths, which would end the test process.
+/// A short campaign under `truncate=free` (the 2003 tech-kern vslock thread's historic truncation).
+/// Without errno probes: the checker still traps on some 2^64−1 lengths, which would end the test
+/// process.
 private func historicOptions(out: String) -> FuzzOptions {
     var o = FuzzOptions()
     o.policy = [("truncate", "free")]

@@ -7,8 +7,9 @@ import UVMScenario
 import UVMSched
 
 @Suite @Sim struct MemoryShortageTests {
-    /// A fault that needs two pages when one can be freed ends with SIGKILL (BUGS.md rule 9),
-    /// not in reclaiming and evicting its own page until the livelock bound.
+    /// A fault that needs two pages when one can be freed ends with SIGKILL (docs/wiring.md,
+    /// *Limits fail cleanly*), not in reclaiming and evicting its own page until the livelock
+    /// bound.
     @Test func twoPageFaultWithOneFreePageIsKilled() async throws {
         let r = try await run("""
             machine ram=16p wiredmax=16p

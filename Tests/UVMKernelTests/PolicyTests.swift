@@ -65,7 +65,7 @@ import UVMSched
         #expect(CatalogEntry.parse("# no header", file: "f") == nil)
         // A header written by hand: knobs, kinds and the id come from the comments and name.
         let free = CatalogEntry.parse("""
-            # W4 variant (seed 002): with vslock=entry the second DMA is a use-after-free.
+            # W4 variant (FreeBSD's 2004 wiring fixes): with vslock=entry the second DMA is a use-after-free.
             machine ram=16p
             """, file: "dir/W4b-variant.uvm")
         #expect(free?.id == "W4b")

@@ -1,4 +1,5 @@
-// The vnode pager's locking (seed 003), I/O errors, and the page daemon with swap.
+// The vnode pager's locking (OpenBSD's 2021 uvm_vnode.c diff), I/O errors, and the page daemon with
+// swap.
 
 import Testing
 import UVMCore

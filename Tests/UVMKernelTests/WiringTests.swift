@@ -1,4 +1,4 @@
-// Wiring (issue 3): the errno table, the kinds of wiring that never reset each other, and the
+// Wiring: the errno table, the kinds of wiring that never reset each other, and the
 // races of seeds 000, 001, 002 and 004 — each checked with the audit after every step.
 
 import Testing

@@ -51,8 +51,9 @@ import UVMSched
     ]
 
     /// Knob values whose historic bug *is* the mechanism (the catalog shows each): vslock=busy
-    /// returns from vslock with the pages busy (seed 000); vnode-fault=lock-early takes the
-    /// vnode lock inside the object lock on every file fault (seed 003).
+    /// returns from vslock with the pages busy (the 2003 tech-kern vslock thread);
+    /// vnode-fault=lock-early takes the vnode lock inside the object lock on every file fault
+    /// (OpenBSD's 2021 uvm_vnode.c diff).
     static let ownBug: Set<String> = ["vslock=busy vslock", "vnode-fault=lock-early file mlock"]
 
     /// None of the mechanisms reaches the historic bug of any other knob (no munlock under a

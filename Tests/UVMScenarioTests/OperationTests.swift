@@ -1,4 +1,5 @@
-// Every operation of SCENARIOS.md parses into its command; actors, bindings and `=>` results.
+// Every operation of the language (docs/scenario-language.md) parses into its command; actors,
+// bindings and `=>` results.
 
 import Testing
 @testable import UVMScenario

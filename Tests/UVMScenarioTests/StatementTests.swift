@@ -80,7 +80,7 @@ import Testing
         #expect(parsed[4].kind == .proc(name: "B", uid: 0, memlock: nil))
     }
 
-    /// A catalog-style scenario (W1) written the way SCENARIOS.md writes them.
+    /// A catalog-style scenario (W1) written the way docs/catalog.md writes them.
     @Test func wholeScenario() throws {
         let scenario = try parse("""
             # W1: truncation frees a page that a DMA still targets.
