@@ -128,13 +128,13 @@ extension Kernel {
             // limit that is ENOMEM; a failed wiring fault's own error is returned as
             // uvm_map_pageable gives it (uvm_mmap).
             let pages = Int(size >> UInt64(uvm.pageShift))
-            guard reserveWiring(p, pages: pages) else {
+            guard reserveWiring(p, map, pages: pages) else {
                 try await map.remove(start, start + size)
                 try await map.lock.exit()
                 throw Errno.ENOMEM
             }
             do {
-                try await wireUser(p, start, start + size, reserved: pages)
+                try await wireUser(map, start, start + size, reserved: pages)
             } catch let error as Errno {
                 try await map.lockWrite()
                 try await map.remove(start, start + size)
@@ -186,13 +186,13 @@ extension Kernel {
         for (s, t) in becameAccessible {
             try await map.lockWrite()
             let pages = unwiredPages(map, s, t)
-            guard reserveWiring(p, pages: pages) else {
+            guard reserveWiring(p, map, pages: pages) else {
                 try await map.lock.exit()
                 wiringFailed = true
                 continue
             }
             do {
-                try await wireUser(p, s, t, reserved: pages)
+                try await wireUser(map, s, t, reserved: pages)
             } catch is Errno {
                 wiringFailed = true
             }

@@ -14,9 +14,9 @@ import UVMSched
 extension Kernel {
     /// Pages of the process's map in wired entries (what NetBSD's pmap_wired_count stands for,
     /// taken from the map, not the pmap).
-    func wiredPageCount(_ p: Proc) -> Int {
+    func wiredPageCount(_ map: VMMap) -> Int {
         var n = 0
-        for e in p.map.entries.elements where e.isWired { n += Int(e.pageCount(uvm.pageShift)) }
+        for e in map.entries.elements where e.isWired { n += Int(e.pageCount(uvm.pageShift)) }
         return n
     }
 
@@ -34,9 +34,9 @@ extension Kernel {
     /// wiredmax; if so they are reserved against wiredmax until `wireUser` is done with them.
     /// mlockall and MCL_FUTURE take a limit of 0 as none (uvm_map_pageable_all and uvm_mmap
     /// test `limit != 0 && …`); mlock does not (sys_mlock compares with the limit as it is).
-    func reserveWiring(_ p: Proc, pages: Int, zeroLimitIsNone: Bool = true) -> Bool {
+    func reserveWiring(_ p: Proc, _ map: VMMap, pages: Int, zeroLimitIsNone: Bool = true) -> Bool {
         let unlimited = zeroLimitIsNone && p.memlockLimit == 0
-        let withinLimit = unlimited || UInt64(wiredPageCount(p) + pages) * UInt64(pageSize) <= p.memlockLimit
+        let withinLimit = unlimited || UInt64(wiredPageCount(map) + pages) * UInt64(pageSize) <= p.memlockLimit
         return withinLimit && uvm.mem.reserveWired(pages)
     }
 
@@ -53,15 +53,17 @@ extension Kernel {
         return map
     }
 
-    /// Sets the user wiring on [lo, hi) (uvm_map_pageable with mlock semantics) and faults in
-    /// the entries that became wired, holding the `reserved` pages granted against wiredmax
-    /// only until each is wired. Called with the map write-locked; returns it unlocked.
+    /// Sets the user wiring on [lo, hi) of `map` (uvm_map_pageable with mlock semantics) and
+    /// faults in the entries that became wired, holding the `reserved` pages granted against
+    /// wiredmax only until each is wired. Called with `map` write-locked — the map the caller
+    /// locked, not the process's current one, which another thread's exec may have replaced
+    /// meanwhile; returns it unlocked.
     /// Throws the fault's error (uvm_fault_wire's) after undoing its own wiring if a page
     /// cannot be faulted in.
-    func wireUser(_ p: Proc, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0) async throws {
+    func wireUser(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0) async throws {
+        sched.assertHeld(map.lock, .writer)
         let grant = WiredGrant(uvm.mem, reserved: reserved)
         defer { grant.settle(grant.pages) }
-        let map = p.map
         var became: [MapEntry] = []
         for e in map.clip(lo, hi) where !e.protection.isEmpty {
             let (user, delta) = uvm.userWiringChange(e, .mlock)
@@ -105,7 +107,7 @@ extension Kernel {
             error = nil
         } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !reserveWiring(p, pages: Int((hi - lo) >> UInt64(uvm.pageShift)), zeroLimitIsNone: false) {
+        } else if !reserveWiring(p, map, pages: Int((hi - lo) >> UInt64(uvm.pageShift)), zeroLimitIsNone: false) {
             error = .EAGAIN
         }
         if lo == hi || error != nil {
@@ -114,7 +116,7 @@ extension Kernel {
             return
         }
         do {
-            try await wireUser(p, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
+            try await wireUser(map, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
         } catch Errno.EFAULT {
             throw Errno.ENOMEM
         }
@@ -160,11 +162,11 @@ extension Kernel {
             return
         }
         let pages = unwiredPages(map, first.start, last.end)
-        guard reserveWiring(p, pages: pages) else {
+        guard reserveWiring(p, map, pages: pages) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        try await wireUser(p, first.start, last.end, reserved: pages)
+        try await wireUser(map, first.start, last.end, reserved: pages)
     }
 
     /// munlockall(2): clears every user wiring and MCL_FUTURE.
