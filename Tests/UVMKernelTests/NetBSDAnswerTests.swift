@@ -1,4 +1,4 @@
-// Wiring answers checked against NetBSD's source (sys/uvm/uvm_map.c, uvm_mmap.c,
+// Answers checked against NetBSD's source (sys/uvm/uvm_map.c, uvm_mmap.c,
 // sys/kern/sysv_shm.c): each test names the function whose behaviour it pins down.
 
 import Testing
@@ -6,6 +6,24 @@ import UVMRunner
 import UVMSched
 
 @Suite @Sim struct NetBSDAnswerTests {
+    /// uvm_map_clean with PGO_FREE: when the entry's amap has no other reference, each anon
+    /// leaves it (amap_unadd) and loses that reference, freed when it was the last — an anon
+    /// still shared copy-on-write with the parent stays the parent's. The child reads zeros on
+    /// both pages, the parent keeps its data.
+    @Test func madviseFreeAfterForkDropsTheChildsReferences() async throws {
+        let text = """
+            proc A
+            A: a = mmap anon 2p
+            A: fill a 2p 0x11
+            A: K = fork
+            K: store a 0x22
+            K: madvise a 2p free => ok
+            K: check a 2p 0x00 => ok
+            A: check a 2p 0x11 => ok
+            """
+        expectPass(try await run(text))
+    }
+
     /// uvm_map_pageable_all and uvm_mmap test `limit != 0 && size + wired > limit`: an
     /// RLIMIT_MEMLOCK of 0 is no limit for mlockall and for MCL_FUTURE wiring of new mappings.
     /// sys_mlock compares with the limit as it is, so plain mlock still gets EAGAIN.
