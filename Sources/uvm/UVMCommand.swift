@@ -71,7 +71,7 @@ struct Replay: AsyncParsableCommand {
 struct Explore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Many schedules; stops at the first BUG or FAIL.")
     @Argument(help: "Scenario files.") var files: [String]
-    @Option(help: "portfolio (random and pct alternating), random, pct, or dfs.") var strategy: String = "portfolio"
+    @Option(help: "portfolio (random, pct and preemption-bounded dfs taking turns), random, pct, or dfs.") var strategy: String = "portfolio"
     @Option(help: "Schedules to try per file.") var runs: Int = 1000
     @Option(help: "Stop after this many seconds per file.") var time: Double?
     @Option(help: "First seed.") var seed: UInt64 = 1
@@ -86,6 +86,8 @@ struct Explore: AsyncParsableCommand {
             throw ValidationError("--strategy must be one of \(ExploreStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
+        guard preemptions >= 0 else { throw ValidationError("--preemptions must not be negative") }
+        if let time, !(time > 0 && time.isFinite) { throw ValidationError("--time must be a positive number of seconds, found \(time)") }
         var e = ExploreOptions()
         e.strategy = s
         e.runs = runs
