@@ -64,10 +64,12 @@ final class PageStateProbe {
     private var watched: ObjectIdentifier?
 
     /// Ends a run that passes `stepLimit` scheduler steps with a livelock, chaining the step
-    /// hook the runner installed (the per-step audit). Once per run: each has its scheduler.
+    /// hook the runner installed (the per-step audit), and listens for the kernel's
+    /// `sometimes` sites. Once per run: each has its scheduler.
     func watch(_ sched: Scheduler, stepLimit: Int) {
         guard watched != ObjectIdentifier(sched) else { return }
         watched = ObjectIdentifier(sched)
+        sched.siteHook = { [unowned self] site in self.coverage.note(site: "\(site)") }
         let audit = sched.stepHook
         sched.stepHook = { [unowned sched] in
             if sched.steps > stepLimit {
@@ -91,5 +93,9 @@ final class PageStateProbe {
         }
         if !kernel.uvm.holds.isEmpty, mem.freeCount == 0 { coverage.insert("page none free under a vslock") }
         if kernel.uvm.swap.usedSlots > 0, mem.wiredCount > 0 { coverage.insert("page swapped while others wired") }
+        // The lock orders this run has used so far (lockdep's edges between classes).
+        for edge in kernel.sched.lockOrder.recordedEdges {
+            coverage.insert("lock \(LockClasses.name(edge.from)) -> \(LockClasses.name(edge.to))")
+        }
     }
 }
