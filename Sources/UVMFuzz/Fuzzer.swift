@@ -21,6 +21,9 @@ public struct FuzzOptions: Sendable {
     /// This process takes seeds `firstSeed + index`, `+ index + count`, ...
     public var shard = (index: 0, count: 1)
     public var keepGoing = false
+    /// With `keepGoing`, stop at the first BUG of one of these kinds all the same (the knob
+    /// table's "found the catalog's kind").
+    public var stopKinds: Set<String> = []
     public var out = "fuzz-out"
     /// Default: `out`/corpus.
     public var corpus: String?
@@ -127,7 +130,8 @@ public final class Fuzzer {
                 progress(snapshot())
             }
             let (text, mutant) = scenario(seed)
-            if try await fuzz(text, seed: seed, mutant: mutant), !options.keepGoing { break }
+            if try await fuzz(text, seed: seed, mutant: mutant),
+               !options.keepGoing || options.stopKinds.contains(findings.last?.kind ?? "") { break }
             seed &+= UInt64(max(options.shard.count, 1))
         }
         try? FileManager.default.removeItem(atPath: inFlight)

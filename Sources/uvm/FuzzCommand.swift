@@ -21,6 +21,8 @@ struct Fuzz: AsyncParsableCommand {
     @Flag(help: "Continue after a BUG, keeping one reproducer per distinct BUG.") var keepGoing = false
     @Flag(help: "Print the operation table the generator draws from, and exit.") var listOperations = false
     @Flag(help: "Print the scenario --seed generates, and exit.") var printScenario = false
+    @Option(help: "For every historic knob of this catalog directory, fuzz from nothing until a BUG of the entry's kind (or --time per knob, default 600), print the table, and exit.")
+    var knobTable: String?
     @Option(help: "Print the coverage a corpus directory reaches, and exit.") var coverage: String?
     @Option(parsing: .upToNextOption, help: "Merge these campaigns' reproducers and corpora into --out and --corpus, and exit.")
     var merge: [String] = []
@@ -38,6 +40,10 @@ struct Fuzz: AsyncParsableCommand {
         if let problem = FuzzOptions.policyProblem(policy) { throw ValidationError("--policy: \(problem)") }
         if listOperations {
             print(OperationTable.listing())
+            return
+        }
+        if let knobTable {
+            try await KnobTable.run(catalog: knobTable, seconds: time ?? 600, seed: seed, schedules: schedules, json: common.json)
             return
         }
         if printScenario {
@@ -108,5 +114,56 @@ struct Fuzz: AsyncParsableCommand {
             }
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+/// `uvm fuzz --knob-table`: for every historic knob of the catalog (with the companion knob its
+/// entry uses), a campaign from nothing — no catalog scenario given — until it finds a BUG of
+/// the entry's kind, or the time runs out.
+enum KnobTable {
+    static func run(catalog: String, seconds: Double, seed: UInt64, schedules: Int, json: Bool) async throws {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: catalog)) ?? []).filter { $0.hasSuffix(".uvm") }.sorted()
+        var entries: [CatalogEntry] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: catalog + "/" + file, encoding: .utf8),
+                  let entry = CatalogEntry.parse(text, file: file), !entry.knobs.isEmpty,
+                  !entries.contains(where: { $0.knobs.map { "\($0)=\($1)" } == entry.knobs.map { "\($0)=\($1)" } })
+            else { continue }
+            entries.append(entry)
+        }
+        guard !entries.isEmpty else { throw Driver.scenarioError("\(catalog): no catalog entry with a historic knob") }
+        var rows: [(knobs: String, kind: String, found: String?, seconds: Double, scenarios: Int)] = []
+        for entry in entries {
+            var o = FuzzOptions()
+            o.policy = entry.knobs
+            o.seconds = seconds
+            o.firstSeed = seed
+            o.schedules = schedules
+            o.keepGoing = true
+            o.stopKinds = Set(entry.bugs)
+            o.shrinkSeconds = 1
+            o.out = NSTemporaryDirectory() + "uvm-knob-table-\(entry.id)-\(getpid())"
+            let result: FuzzResult
+            do { result = try await Fuzzer.run(o) } catch { throw Driver.scenarioError(error.description) }
+            try? FileManager.default.removeItem(atPath: o.out)
+            let found = result.findings.last.flatMap { entry.bugs.contains($0.kind) ? $0.kind : nil }
+            rows.append((entry.knobs.map { "\($0)=\($1)" }.joined(separator: ","), entry.bugs.joined(separator: "|"), found,
+                         result.stats.seconds, result.stats.scenarios))
+            if !json {
+                let r = rows.last!
+                print(r.knobs.padding(toLength: 32, withPad: " ", startingAt: 0) + " " + r.kind.padding(toLength: 16, withPad: " ", startingAt: 0)
+                      + " " + (r.found.map { String(format: "%@ in %.1f s, %d scenarios", $0, r.seconds, r.scenarios) }
+                               ?? String(format: "not found in %.0f s (%d scenarios)", r.seconds, r.scenarios)))
+            }
+        }
+        let times = rows.filter { $0.found != nil }.map(\.seconds).sorted()
+        let median = times.isEmpty ? nil : times[times.count / 2]
+        if json {
+            let items = rows.map { #"{"knobs":\#(Driver.quote($0.knobs)),"kind":\#(Driver.quote($0.kind)),"found":\#($0.found != nil),"seconds":\#($0.seconds),"scenarios":\#($0.scenarios)}"# }
+            print(#"{"rows":[\#(items.joined(separator: ","))],"found":\#(times.count),"of":\#(rows.count)}"#)
+        } else {
+            print("\(times.count) of \(rows.count) knobs found" + (median.map { String(format: ", median %.1f s", $0) } ?? ""))
+        }
+        if times.count < rows.count { throw ExitCode(1) }
     }
 }
