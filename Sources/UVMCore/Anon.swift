@@ -33,6 +33,14 @@ public final class Anon: PageOwner {
     public var ownerDescription: String { "anon \(serial)" }
 }
 
+extension Anon: SwapBacked {
+    func pagedOut(_ pg: VMPage, to slot: Int) throws {
+        page = nil
+        swapSlot = slot
+        pg.owner = nil
+    }
+}
+
 extension UVM {
     /// uvm_analloc with a new zeroed page, for `amap`; nil when memory is exhausted.
     package func newAnon(copying source: VMPage?, for amap: Amap) -> Anon? {

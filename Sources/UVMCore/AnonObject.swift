@@ -5,7 +5,7 @@
 
 import UVMMachine
 
-public final class AnonObject: UVMObject {
+public final class AnonObject: UVMObject, SwapBacked {
     public let size: UInt64
     /// Pages the page daemon put on swap, by page index.
     public package(set) var swapSlots: [UInt64: Int] = [:]
@@ -52,6 +52,13 @@ public final class AnonObject: UVMObject {
         try uvm.unbusy(pg)
         try await lock.exit()
         return .done
+    }
+
+    /// The page daemon put `pg` on swap.
+    func pagedOut(_ pg: VMPage, to slot: Int) throws {
+        let idx = uvm.pageIndex(pg.offset)
+        try removePage(pg)
+        swapSlots[idx] = slot
     }
 
     /// The last reference: pages and swap slots go — the pages first, so that a page-out still

@@ -102,6 +102,10 @@ open class UVMObject: PageOwner {
     /// Whether page `idx` lies inside the object (false past a vnode's end of file).
     open func contains(_ idx: UInt64) -> Bool { true }
 
+    /// pgo_put for the page daemon: cleans one busy, dirty page with no UVM lock held, and says
+    /// whether it is clean now. An object with nowhere to write its pages keeps them.
+    package func writeBack(_ pg: VMPage) async throws -> Bool { false }
+
     // MARK: Page bookkeeping
 
     /// Inserts a page; the range wirings that cover its index wire it.

@@ -33,46 +33,47 @@ extension UVM {
         !pg.isFree && !pg.fictitious && pg.wireCount == 0 && !pg.isBusy && pg.loanCount == 0 && pg.owner != nil
     }
 
+    /// uvmpd's choice by owner: swap-backed memory (anons, aobjs) goes to swap; an object's
+    /// page is cleaned by its pager and freed. Pagers are reached through their operations,
+    /// never by type.
     private func reclaim(_ pg: VMPage) async throws -> Bool {
-        switch pg.owner {
-        case let anon as Anon: return try await reclaim(pg, of: anon)
-        case let obj as VnodeObject: return try await reclaim(pg, of: obj)
-        case let obj as AnonObject: return try await reclaim(pg, of: obj)
-        default: return false
-        }
+        if let owner = pg.owner as? any SwapBacked { return try await swapOut(pg, of: owner) }
+        if let obj = pg.owner as? UVMObject { return try await cleanAndFree(pg, of: obj) }
+        return false
     }
 
-    /// An anon's page goes to swap.
-    private func reclaim(_ pg: VMPage, of anon: Anon) async throws -> Bool {
-        guard try await anon.lock.tryEnter() else { return false }
-        guard anon.page === pg, isReclaimable(pg), let slot = swap.alloc() else {
-            try await anon.lock.exit()
+    /// A swap-backed page goes to swap (uvmpd_scan's swap-out and uvm_pageout_done).
+    private func swapOut(_ pg: VMPage, of owner: any SwapBacked) async throws -> Bool {
+        guard try await owner.lock.tryEnter() else { return false }
+        guard pg.owner === owner, isReclaimable(pg), let slot = swap.alloc() else {
+            try await owner.lock.exit()
             return false
         }
         Pmap.pageProtect(pg, .none)
         try pg.setBusy(sched)
         pg.dirty = false
-        try await anon.lock.exit()
+        try await owner.lock.exit()
         try await swap.write(slot, pg.data, sched)
-        try await anon.lock.enter()
+        try await owner.lock.enter()
         try unbusy(pg)
-        // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
-        guard anon.page === pg, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
+        // Written to meanwhile (the copy on swap is stale), mapped again, wired, or let go of by
+        // its owner (then freed by the unbusy): keep it, and give the slot back.
+        guard pg.owner === owner, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
+            sched.sometimes(pg.dirty, "the page daemon kept a page written during its page-out")
             swap.free(slot)
-            try await anon.lock.exit()
+            try await owner.lock.exit()
             return false
         }
-        anon.page = nil
-        anon.swapSlot = slot
-        pg.owner = nil
+        try owner.pagedOut(pg, to: slot)
         try mem.free(pg, sched)
         mem.stats.pageOuts += 1
-        try await anon.lock.exit()
+        try await owner.lock.exit()
         return true
     }
 
-    /// A file page is written back if dirty (trying the vnode lock), then freed.
-    private func reclaim(_ pg: VMPage, of obj: VnodeObject) async throws -> Bool {
+    /// An object's page is cleaned by its pager if dirty (the vnode pager only tries the vnode
+    /// lock), then freed.
+    private func cleanAndFree(_ pg: VMPage, of obj: UVMObject) async throws -> Bool {
         guard try await obj.lock.tryEnter() else { return false }
         guard pg.owner === obj, isReclaimable(pg) else {
             try await obj.lock.exit()
@@ -99,33 +100,13 @@ extension UVM {
         try await obj.lock.exit()
         return true
     }
+}
 
-    /// An aobj page (shared memory) goes to swap.
-    private func reclaim(_ pg: VMPage, of obj: AnonObject) async throws -> Bool {
-        guard try await obj.lock.tryEnter() else { return false }
-        guard pg.owner === obj, isReclaimable(pg), let slot = swap.alloc() else {
-            try await obj.lock.exit()
-            return false
-        }
-        Pmap.pageProtect(pg, .none)
-        try pg.setBusy(sched)
-        pg.dirty = false
-        try await obj.lock.exit()
-        try await swap.write(slot, pg.data, sched)
-        try await obj.lock.enter()
-        try unbusy(pg)
-        // Written to meanwhile (the copy on swap is stale), mapped again, wired: keep it.
-        guard pg.owner === obj, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
-            swap.free(slot)
-            try await obj.lock.exit()
-            return false
-        }
-        let idx = pageIndex(pg.offset)
-        try obj.removePage(pg)
-        obj.swapSlots[idx] = slot
-        try mem.free(pg, sched)
-        mem.stats.pageOuts += 1
-        try await obj.lock.exit()
-        return true
-    }
+/// An owner whose pages go to swap when the page daemon takes them (anonymous memory: anons and
+/// aobjs), rather than back to a file.
+protocol SwapBacked: PageOwner {
+    /// The lock that protects the owner's pages (an anon's is its amaps' lock).
+    var lock: KMutex { get }
+    /// Lets go of `pg`, whose contents are now in swap `slot`. Called with `lock` held.
+    func pagedOut(_ pg: VMPage, to slot: Int) throws
 }

@@ -172,7 +172,7 @@ public final class VnodeObject: UVMObject {
     /// The page daemon's write-back of one busy page, with no UVM lock held: it only tries the
     /// vnode lock (a thread holding it may be waiting for this very page). Returns false if the
     /// vnode lock was taken.
-    package func writeBack(_ pg: VMPage) async throws -> Bool {
+    package override func writeBack(_ pg: VMPage) async throws -> Bool {
         let heldByUs = vnode.lock.isHeld(by: uvm.sched.current)
         if !heldByUs { guard try await vnode.lock.tryEnter(.writer) else { return false } }
         var wrote = true
