@@ -29,17 +29,18 @@ enum CommandParser {
             command = .mprotect(address, length, try reader.protection("for 'mprotect'"))
         case "minherit":
             let (address, length) = try range(&reader, name)
-            command = .minherit(address, length, try reader.keyword(
-                [("share", Inheritance.share), ("copy", .copy), ("none", .none)], "for 'minherit'"))
+            command = .minherit(address, length, try reader.rawValue(Inheritance.words, "for 'minherit'"))
         case "madvise":
             let (address, length) = try range(&reader, name)
-            command = .madvise(address, length, try reader.keyword(
-                [("dontneed", Advice.dontneed), ("willneed", .willneed), ("free", .free)], "for 'madvise'"))
+            command = .madvise(address, length, try reader.rawValue(Advice.words, "for 'madvise'"))
         case "msync":
             let (address, length) = try range(&reader, name)
-            let mode = try flag(&reader, name, [("sync", SyncMode.sync), ("async", .async), ("invalidate", .invalidate)])
-            command = .msync(address, length, mode)
-        case "mincore": command = try range(&reader, name, Command.mincore)
+            command = .msync(address, length, try syncMode(&reader))
+        case "mincore":
+            let (address, length) = try range(&reader, name)
+            var grammar = OptionGrammar(statement: name, keys: ["vec"])
+            let vector = try reader.option(&grammar) == nil ? nil : try reader.address("after 'vec='")
+            command = .mincore(address, length, vector: vector)
         case "load": command = .load(try reader.address("after 'load'"))
         case "store":
             let address = try reader.address("after 'store'")
@@ -146,37 +147,58 @@ enum CommandParser {
         }
         let length = try reader.size("as the length for 'mmap'")
         let share = "shared or private"
+        let mapFlags = [("shared", share), ("private", share), ("wired", "wired")]
         var grammar = switch source.text {
-        case "anon": OptionGrammar(statement: "mmap anon", keys: ["prot", "maxprot", "fixed"],
-                                   flags: [("shared", share), ("private", share)])
-        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed"],
-                                   flags: [("shared", share), ("private", share)])
+        case "anon": OptionGrammar(statement: "mmap anon", keys: ["prot", "maxprot", "fixed", "file"], flags: mapFlags)
+        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed"], flags: mapFlags)
         default: OptionGrammar(statement: "mmap device", keys: ["prot"])
         }
         var offset: Size?
         var prot, maxProt: Protection?
         var sharing: MapShare?
+        var wired = false
         var fixed: Address?
+        var descriptor: String?
         while let key = try reader.option(&grammar) {
             switch key {
             case "off": offset = try reader.size("after 'off='")
             case "prot": prot = try reader.protection("after 'prot='")
             case "maxprot": maxProt = try reader.protection("after 'maxprot='")
             case "fixed": fixed = try reader.address("after 'fixed='")
-            case "shared": sharing = .shared
-            default: sharing = .private
+            case "file": descriptor = try reader.name("a file name after 'file='")
+            case "shared", "private":
+                sharing = key == "shared" ? .shared : .private
+                // `shared,private` is MAP_SHARED|MAP_PRIVATE, which sys_mmap refuses.
+                if reader.skip(.comma) != nil {
+                    try reader.keyword([(key == "shared" ? "private" : "shared", ())], "after '\(key),'")
+                    sharing = .both
+                }
+            default: wired = true
             }
         }
         switch source.text {
-        case "anon": return .mmapAnon(length: length, prot: prot, maxProt: maxProt, share: sharing, fixed: fixed)
+        case "anon": return .mmapAnon(length: length, prot: prot, maxProt: maxProt, share: sharing, fixed: fixed,
+                                      wired: wired, file: descriptor)
         case "file": return .mmapFile(file: object, length: length, offset: offset, prot: prot, maxProt: maxProt,
-                                      share: sharing, fixed: fixed)
+                                      share: sharing, fixed: fixed, wired: wired)
         default: return .mmapDevice(device: object, length: length, prot: prot)
         }
     }
 
-    /// `mlockall current|future|current,future`.
+    /// `msync`'s optional flags: `MODE[,MODE...]`, or the MS_* bits as a number.
+    private static func syncMode(_ reader: inout LineReader) throws(ScenarioError) -> SyncMode? {
+        if reader.current?.kind == .number { return try reader.rawValue(SyncMode.words, "for 'msync'") }
+        guard var mode = try flag(&reader, "msync", SyncMode.words) else { return nil }
+        while reader.skip(.comma) != nil { mode.formUnion(try reader.keyword(SyncMode.words, "after ',' in 'msync'")) }
+        return mode
+    }
+
+    /// `mlockall current|future|current,future`, or the flags as a number (`0`, `0x4`).
     private static func mlockall(_ reader: inout LineReader) throws(ScenarioError) -> Command {
+        if reader.current?.kind == .number {
+            let flags = try reader.number("for 'mlockall'")
+            return .mlockall(current: flags & 1 != 0, future: flags & 2 != 0, otherBits: flags & ~3)
+        }
         var current = false, future = false
         repeat {
             let token = reader.current
