@@ -162,7 +162,7 @@ struct LineWriter {
             return choices.pick(["dontneed", "willneed", "free", "normal", "random", "sequential", "5"])
         case .syncMode:
             return choices.pick(["sync", "async", "invalidate", "sync,invalidate", "async,invalidate", "sync,async", "0", "0x8"])
-        case .access:
+        case .access, .openMode:
             return choices.pick(["r", "w", "rw"])
         case .direction:
             return choices.pick(["read", "write"])

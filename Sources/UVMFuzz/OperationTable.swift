@@ -49,6 +49,8 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     case wired
     /// `file=` in `mmap anon`: MAP_ANON given a descriptor.
     case descriptor
+    /// `mode=` in `mmap file`: how the file was opened.
+    case openMode
     case readOnly
     case byte
     /// pagedaemon's `pages=`.
@@ -67,7 +69,7 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     /// wiring past a limit, a refused combination): a line that must succeed leaves it out.
     public var canFailTheCall: Bool {
         switch self {
-        case .wired, .descriptor: true
+        case .wired, .descriptor, .openMode: true
         default: false
         }
     }
@@ -200,7 +202,8 @@ public enum OperationTable {
                                                  + [.argument(.descriptor, key: "file", optional: true)],
                       produces: .mapping, effect: .unmaps, weight: 3),
         OperationSpec("mmap", form: "mmap file", [.argument(.file, key: "file"), .argument(.mappingLength),
-                                            .argument(.fileOffset, key: "off", optional: true)] + prot + sharing,
+                                            .argument(.fileOffset, key: "off", optional: true)] + prot + sharing
+                                            + [.argument(.openMode, key: "mode", optional: true)],
                       produces: .mapping, effect: .unmaps, weight: 3),
         OperationSpec("mmap", form: "mmap device", [.argument(.device, key: "device"), .argument(.mappingLength),
                                               .argument(.protection, key: "prot", optional: true)], produces: .mapping, weight: 1),

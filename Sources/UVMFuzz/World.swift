@@ -138,7 +138,7 @@ extension World {
             case .mmapAnon(let length, _, _, _, _, _, _):
                 world.regions.append(Region(variable: binding, proc: owner, pages: Self.pages(length), backing: .anon(binding),
                                             objectPage: 0, writable: true, intact: false))
-            case .mmapFile(let file, let length, _, _, _, _, _, _):
+            case .mmapFile(let file, let length, _, _, _, _, _, _, _):
                 world.regions.append(Region(variable: binding, proc: owner, pages: Self.pages(length), backing: .file(file),
                                             objectPage: 0, writable: true, intact: false))
             case .mmapDevice(let device, let length, _):

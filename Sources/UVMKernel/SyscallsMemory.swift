@@ -61,9 +61,10 @@ extension Kernel {
 
     /// mmap(2). `offset` may be unaligned: the mapping starts at its page and the returned
     /// address points at the byte asked for (NetBSD's pageoff handling).
+    /// `opened` is the access a file's descriptor was opened with.
     public func mmap(_ lwp: LWP, _ backing: MmapBacking, length: UInt64, offset: UInt64 = 0,
                      prot: VMProt, maxProt: VMProt, shared: Bool, fixed: UInt64?,
-                     flags: MmapFlags = []) async throws -> UInt64 {
+                     flags: MmapFlags = [], opened: VMProt = [.read, .write]) async throws -> UInt64 {
         let p = try liveProc(lwp)
         // sys_mmap refuses these before it looks at anything else.
         if shared && flags.contains(.alsoPrivate) { throw Errno.EINVAL }
@@ -74,6 +75,18 @@ extension Kernel {
             throw Errno.EINVAL
         }
         guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
+        var maxProt = maxProt
+        if case .file = backing {
+            // vn_mmap: reading needs a descriptor open for reading; writing through a shared
+            // mapping one open for writing, and the mapping's maximum protection says so, so a
+            // later mprotect cannot add it. A private mapping may always be written.
+            let writable = !shared || opened.contains(.write)
+            guard opened.contains(.read) || !prot.contains(.read), writable || !prot.contains(.write) else {
+                throw Errno.EACCES
+            }
+            if !opened.contains(.read) { maxProt.remove(.read) }
+            if !writable { maxProt.remove(.write) }
+        }
         let pageOff = offset & pageMask
         guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
         // The object range must be a valid off_t range that does not wrap: sys_mmap refuses

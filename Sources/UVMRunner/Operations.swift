@@ -11,6 +11,14 @@ import UVMSched
 enum Operations {
     static func vmProt(_ p: Protection) -> VMProt { VMProt(rawValue: p.rawValue) }
 
+    static func vmProt(access: Access) -> VMProt {
+        switch access {
+        case .read: [.read]
+        case .write: [.write]
+        case .readWrite: [.read, .write]
+        }
+    }
+
     /// The mmap flags a line gives beyond MAP_SHARED and MAP_FIXED.
     static func mmapFlags(_ share: MapShare?, wired: Bool, descriptor: String? = nil) -> MmapFlags {
         var flags: MmapFlags = wired ? [.wired] : []
@@ -69,13 +77,14 @@ enum Operations {
                                         flags: mmapFlags(share, wired: wired, descriptor: descriptor))
             if len > 0 { let (lo, hi) = pages(addr, len); model.mapAnon(me, lo, hi, shared: shared) }
             return try bindAddress(addr)
-        case .mmapFile(let file, let length, let offset, let prot, let maxProt, let share, let fixed, let wired):
+        case .mmapFile(let file, let length, let offset, let prot, let maxProt, let share, let fixed, let wired, let openMode):
             let len = try size(length), off = try offset.map { try size($0) } ?? 0
             let shared = share == .shared || share == .both
             let addr = try await k.mmap(lwp, .file(file), length: len, offset: off,
                                         prot: vmProt(prot ?? [.read, .write]),
                                         maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: shared,
-                                        fixed: try fixed.map(runner.address), flags: mmapFlags(share, wired: wired))
+                                        fixed: try fixed.map(runner.address), flags: mmapFlags(share, wired: wired),
+                                        opened: vmProt(access: openMode ?? .readWrite))
             let (lo, hi) = pages(addr, saturatingEnd(len, off & mask))
             model.mapFile(me, file, lo, hi, offset: off & ~mask, shared: shared)
             notePrivateCopies(lo, hi - lo)  // MCL_FUTURE or MAP_WIRED wires the new mapping
@@ -213,11 +222,7 @@ enum Operations {
         case .munlockall:
             try await k.munlockall(lwp)
         case .vslock(let a, let len, let access):
-            let prot: VMProt = switch access ?? .readWrite {
-            case .read: [.read]
-            case .write: [.write]
-            case .readWrite: [.read, .write]
-            }
+            let prot = vmProt(access: access ?? .readWrite)
             let addr = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(addr, n) }
             let hold = try await k.vslock(lwp, addr, n, access: prot)

@@ -67,7 +67,7 @@ enum CommandParser {
                 [("lock", ShmCommand.lock), ("unlock", .unlock), ("rmid", .rmid)], "for 'shmctl'"))
         case "vslock":
             let (address, length) = try range(&reader, name)
-            let access = try flag(&reader, name, [("r", Access.read), ("w", .write), ("rw", .readWrite)])
+            let access = try flag(&reader, name, accessWords)
             command = .vslock(address, length, access)
         case "vsunlock": command = .vsunlock(handle: try reader.name("a handle bound by vslock after 'vsunlock'"))
         case "dma":
@@ -117,6 +117,9 @@ enum CommandParser {
         return (address, try reader.size("as the length for '\(name)'"))
     }
 
+    /// `r`, `w` or `rw`.
+    private static let accessWords = [("r", Access.read), ("w", .write), ("rw", .readWrite)]
+
     /// An operation that takes nothing but `ADDR LEN`.
     private static func range(_ reader: inout LineReader, _ name: String,
                               _ make: (Address, Size) -> Command) throws(ScenarioError) -> Command {
@@ -150,7 +153,7 @@ enum CommandParser {
         let mapFlags = [("shared", share), ("private", share), ("wired", "wired")]
         var grammar = switch source.text {
         case "anon": OptionGrammar(statement: "mmap anon", keys: ["prot", "maxprot", "fixed", "file"], flags: mapFlags)
-        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed"], flags: mapFlags)
+        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed", "mode"], flags: mapFlags)
         default: OptionGrammar(statement: "mmap device", keys: ["prot"])
         }
         var offset: Size?
@@ -159,6 +162,7 @@ enum CommandParser {
         var wired = false
         var fixed: Address?
         var descriptor: String?
+        var openMode: Access?
         while let key = try reader.option(&grammar) {
             switch key {
             case "off": offset = try reader.size("after 'off='")
@@ -166,6 +170,7 @@ enum CommandParser {
             case "maxprot": maxProt = try reader.protection("after 'maxprot='")
             case "fixed": fixed = try reader.address("after 'fixed='")
             case "file": descriptor = try reader.name("a file name after 'file='")
+            case "mode": openMode = try reader.keyword(accessWords, "after 'mode='")
             case "shared", "private":
                 sharing = key == "shared" ? .shared : .private
                 // `shared,private` is MAP_SHARED|MAP_PRIVATE, which sys_mmap refuses.
@@ -180,7 +185,7 @@ enum CommandParser {
         case "anon": return .mmapAnon(length: length, prot: prot, maxProt: maxProt, share: sharing, fixed: fixed,
                                       wired: wired, file: descriptor)
         case "file": return .mmapFile(file: object, length: length, offset: offset, prot: prot, maxProt: maxProt,
-                                      share: sharing, fixed: fixed, wired: wired)
+                                      share: sharing, fixed: fixed, wired: wired, openMode: openMode)
         default: return .mmapDevice(device: object, length: length, prot: prot)
         }
     }

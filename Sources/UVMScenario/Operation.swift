@@ -97,7 +97,8 @@ public struct SyncMode: OptionSet, RawArgument, Sendable, Hashable {
     static let words: [(String, SyncMode)] = [("sync", .sync), ("async", .async), ("invalidate", .invalidate)]
 }
 
-/// The access a `vslock` prepares the range for: `r`, `w` or `rw`.
+/// The access a `vslock` prepares the range for, or the one a file was opened with: `r`, `w` or
+/// `rw`.
 public enum Access: Sendable, Hashable {
     case read, write, readWrite
 }
@@ -121,9 +122,10 @@ public enum Command: Sendable, Hashable {
     /// `file=` gives MAP_ANON a descriptor, which sys_mmap refuses.
     case mmapAnon(length: Size, prot: Protection?, maxProt: Protection?, share: MapShare?, fixed: Address?,
                   wired: Bool = false, file: String? = nil)
-    /// `mmap file=NAME LEN [off=SIZE] [prot=PROT] [maxprot=PROT] [shared|private|shared,private] [fixed=ADDR] [wired]`.
+    /// `mmap file=NAME LEN [off=SIZE] [prot=PROT] [maxprot=PROT] [shared|private|shared,private] [fixed=ADDR] [wired]
+    /// [mode=r|w|rw]`; `mode=` is how the descriptor was opened (nil: read-write).
     case mmapFile(file: String, length: Size, offset: Size?, prot: Protection?, maxProt: Protection?,
-                  share: MapShare?, fixed: Address?, wired: Bool = false)
+                  share: MapShare?, fixed: Address?, wired: Bool = false, openMode: Access? = nil)
     /// `mmap device=NAME LEN [prot=PROT]`.
     case mmapDevice(device: String, length: Size, prot: Protection?)
     /// `munmap ADDR LEN`.
