@@ -167,7 +167,7 @@ struct LineWriter {
         case .direction:
             return choices.pick(["read", "write"])
         case .shmCommand:
-            return choices.pick(["lock", "lock", "unlock", "rmid"])
+            return choices.pick(["lock", "lock", "unlock", "rmid", "stat nattch", "stat locked"])
         case .mlockallFlags:
             return choices.pick(["current", "future", "current,future", "0", "0x4"])
         case .share:
@@ -175,6 +175,14 @@ struct LineWriter {
             return certain ? choices.pick(["shared", "private"]) : choices.pick(["shared", "private", "shared,private"])
         case .wired:
             return "wired"
+        case .segmentKey:
+            return "\(choices.within(1...3))"
+        case .create:
+            return "creat"
+        case .exclusive:
+            return "excl"
+        case .segmentMode:
+            return choices.pick(["0600", "0644", "0400"])
         case .readOnly:
             return "ro"
         case .byte:

@@ -51,6 +51,12 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     case descriptor
     /// `mode=` in `mmap file`: how the file was opened.
     case openMode
+    /// shmget's `key=`.
+    case segmentKey
+    /// shmget's `creat` and `excl`: IPC_CREAT and IPC_EXCL.
+    case create, exclusive
+    /// shmget's `mode=`: permission bits in octal.
+    case segmentMode
     case readOnly
     case byte
     /// pagedaemon's `pages=`.
@@ -69,7 +75,7 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     /// wiring past a limit, a refused combination): a line that must succeed leaves it out.
     public var canFailTheCall: Bool {
         switch self {
-        case .wired, .descriptor, .openMode: true
+        case .wired, .descriptor, .openMode, .segmentKey, .create, .exclusive, .segmentMode: true
         default: false
         }
     }
@@ -222,7 +228,9 @@ public enum OperationTable {
         OperationSpec("munlock", [.argument(.range)], weight: 4),
         OperationSpec("mlockall", [.argument(.mlockallFlags)], weight: 2),
         OperationSpec("munlockall", [], weight: 2),
-        OperationSpec("shmget", [.argument(.segmentSize, key: "size")], produces: .segment, weight: 1),
+        OperationSpec("shmget", [.argument(.segmentSize, key: "size"), .argument(.segmentKey, key: "key", optional: true),
+                                 .argument(.create, optional: true), .argument(.exclusive, optional: true),
+                                 .argument(.segmentMode, key: "mode", optional: true)], produces: .segment, weight: 1),
         OperationSpec("shmat", [.argument(.segment), .argument(.readOnly, optional: true)], produces: .attachment, weight: 2),
         OperationSpec("shmdt", [.argument(.attachment)], effect: .unmaps, weight: 2),
         OperationSpec("shmctl", [.argument(.segment), .argument(.shmCommand)], weight: 3),

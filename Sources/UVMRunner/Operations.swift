@@ -256,9 +256,12 @@ enum Operations {
             racingWrite(me, va, n)
             try await k.sysctl(lwp, va, n)
             model.fill(me, va, n, Kernel.sysctlByte)
-        case .shmget(let sz):
-            let id = try await k.shmget(lwp, size: try size(sz))
-            model.shmget(id)
+        case .shmget(let sz, let key, let create, let exclusive, let mode):
+            let known = Set(k.shmSegments.keys)
+            let id = try await k.shmget(lwp, size: try sz.map { try size($0) } ?? 0, key: key, create: create || key == nil,
+                                        exclusive: exclusive, mode: mode)
+            // A key already in use gives back its segment, whose bytes the model holds already.
+            if !known.contains(id) { model.shmget(id) }
             if let binding { try runner.bind(binding, .number(UInt64(id)), location) }
             return "\(id)"
         case .shmat(let id, let ro):
@@ -272,7 +275,20 @@ enum Operations {
             try await k.shmdt(lwp, addr)
             if let seg { model.unmap(me, addr, addr + seg.size) }
         case .shmctl(let id, let cmd):
-            let c: Kernel.ShmCommand = switch cmd { case .lock: .lock; case .unlock: .unlock; case .rmid: .remove }
+            let c: Kernel.ShmCommand
+            switch cmd {
+            case .lock: c = .lock
+            case .unlock: c = .unlock
+            case .rmid: c = .remove
+            case .stat(let field):
+                let stat = try k.shmStat(lwp, id: try runner.number(id, location))
+                switch field {
+                case .size: return "\(stat.size)"
+                case .nattch: return "\(stat.attachments)"
+                case .mode: return "0" + String(stat.mode, radix: 8)
+                case .locked: return stat.locked ? "1" : "0"
+                }
+            }
             try await k.shmctl(lwp, id: try runner.number(id, location), c)
         case .loan(let a, let len):
             let l = try await k.loan(lwp, try runner.address(a), try size(len, a))

@@ -53,18 +53,23 @@ enum CommandParser {
         case "munlock": command = try range(&reader, name, Command.munlock)
         case "mlockall": command = try mlockall(&reader)
         case "munlockall": command = .munlockall
-        case "shmget":
-            var grammar = OptionGrammar(statement: name, keys: ["size"])
-            guard try reader.option(&grammar) != nil else { throw reader.failure(expected: "size=SIZE for 'shmget'") }
-            command = .shmget(size: try reader.size("after 'size='"))
+        case "shmget": command = try shmget(&reader)
         case "shmat":
             let id = try segment(&reader, name)
             command = .shmat(id: id, readOnly: try flag(&reader, name, [("ro", true)]) ?? false)
         case "shmdt": command = .shmdt(try reader.address("after 'shmdt'"))
         case "shmctl":
             let id = try segment(&reader, name)
-            command = .shmctl(id: id, try reader.keyword(
-                [("lock", ShmCommand.lock), ("unlock", .unlock), ("rmid", .rmid)], "for 'shmctl'"))
+            if reader.skip(word: "stat") != nil {
+                let fields = ShmStatField.allCases.map { ($0.rawValue, $0) }
+                command = .shmctl(id: id, .stat(try reader.keyword(fields, "after 'shmctl \(id) stat'")))
+            } else if let token = reader.current, token.kind == .word,
+                      let cmd = [("lock", ShmCommand.lock), ("unlock", .unlock), ("rmid", .rmid)].first(where: { $0.0 == token.text })?.1 {
+                _ = reader.skip(.word)
+                command = .shmctl(id: id, cmd)
+            } else {
+                throw reader.failure(expected: "lock, unlock, rmid or stat FIELD for 'shmctl'")
+            }
         case "vslock":
             let (address, length) = try range(&reader, name)
             let access = try flag(&reader, name, accessWords)
@@ -214,6 +219,35 @@ enum CommandParser {
             if isCurrent { current = true } else { future = true }
         } while reader.skip(.comma) != nil
         return .mlockall(current: current, future: future)
+    }
+
+    /// `shmget [size=SIZE] [key=N] [creat] [excl] [mode=OCTAL]`: a size, a key, or both.
+    private static func shmget(_ reader: inout LineReader) throws(ScenarioError) -> Command {
+        var grammar = OptionGrammar(statement: "shmget", keys: ["size", "key", "mode"],
+                                    flags: [("creat", "creat"), ("excl", "excl")])
+        var size: Size?
+        var key: UInt64?
+        var mode: UInt32?
+        var create = false, exclusive = false
+        while let option = try reader.option(&grammar) {
+            switch option {
+            case "size": size = try reader.size("after 'size='")
+            case "key": key = try reader.number("after 'key='")
+            case "mode":
+                // Permission bits in octal, as chmod writes them.
+                guard let token = reader.current, token.kind == .number, let bits = UInt32(token.text, radix: 8), bits <= 0o777 else {
+                    throw reader.failure(expected: "permission bits in octal (0600) after 'mode='")
+                }
+                _ = reader.skip(.number)
+                mode = bits
+            case "creat": create = true
+            default: exclusive = true
+            }
+        }
+        // key 0 is IPC_PRIVATE.
+        if key == 0 { key = nil }
+        guard size != nil || key != nil else { throw reader.failure(expected: "size=SIZE for 'shmget'") }
+        return .shmget(size: size, key: key, create: create, exclusive: exclusive, mode: mode)
     }
 
     /// A SysV segment id: the variable `shmget` bound, or the number itself.

@@ -109,9 +109,22 @@ public enum Direction: Sendable, Hashable {
     case read, write
 }
 
-/// `shmctl`'s command: SHM_LOCK, SHM_UNLOCK or IPC_RMID.
+/// `shmctl`'s command: SHM_LOCK, SHM_UNLOCK, IPC_RMID, or IPC_STAT and the field to show.
 public enum ShmCommand: Sendable, Hashable {
     case lock, unlock, rmid
+    case stat(ShmStatField)
+}
+
+/// The field of `shmctl ID stat` that is the line's result.
+public enum ShmStatField: String, Sendable, Hashable, CaseIterable {
+    /// shm_segsz, in bytes.
+    case size
+    /// shm_nattch.
+    case nattch
+    /// The permission bits of shm_perm.mode, in octal (`0600`).
+    case mode
+    /// `1` if SHM_LOCK holds the segment (SHMSEG_WIRED in shm_perm.mode), else `0`.
+    case locked
 }
 
 /// An operation and its arguments, one case per operation of the language. Optional arguments
@@ -159,13 +172,14 @@ public enum Command: Sendable, Hashable {
     case mlockall(current: Bool, future: Bool, otherBits: UInt64 = 0)
     /// `munlockall`.
     case munlockall
-    /// `shmget size=SIZE`.
-    case shmget(size: Size)
+    /// `shmget [size=SIZE] [key=N] [creat] [excl] [mode=OCTAL]`: without `key=` (or with key 0)
+    /// IPC_PRIVATE, a new segment; `creat` and `excl` are IPC_CREAT and IPC_EXCL.
+    case shmget(size: Size?, key: UInt64? = nil, create: Bool = false, exclusive: Bool = false, mode: UInt32? = nil)
     /// `shmat ID [ro]`; the id is a variable bound by `shmget` or a literal number, as written.
     case shmat(id: String, readOnly: Bool)
     /// `shmdt ADDR`.
     case shmdt(Address)
-    /// `shmctl ID lock|unlock|rmid`.
+    /// `shmctl ID lock|unlock|rmid|stat FIELD`.
     case shmctl(id: String, ShmCommand)
     /// `vslock ADDR LEN [r|w|rw]`.
     case vslock(Address, Size, Access?)
