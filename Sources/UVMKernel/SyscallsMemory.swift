@@ -232,7 +232,9 @@ extension Kernel {
 
     /// minherit(2) with its MAP_INHERIT_* value; holes in the range are skipped. A value
     /// uvm_map_inherit does not know is EINVAL, after the range is checked (sys_minherit).
-    public func minherit(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, mapInherit: UInt64) async throws {
+    /// Returns the inheritance set.
+    @discardableResult
+    public func minherit(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, mapInherit: UInt64) async throws -> Inheritance {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
         guard let inh = Inheritance(mapInherit: mapInherit) else { throw Errno.EINVAL }
@@ -241,6 +243,7 @@ extension Kernel {
         for e in map.clip(lo, hi) { map.setInheritance(e, inh) }
         if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
         try await map.lock.exit()
+        return inh
     }
 
     private func mergeAround(_ map: VMMap, _ e: MapEntry) {

@@ -105,9 +105,9 @@ enum Operations {
             try await k.mprotect(lwp, try runner.address(a), try size(len, a), vmProt(prot))
         case .minherit(let a, let len, let inh):
             let addr = try runner.address(a), n = try size(len, a)
-            try await k.minherit(lwp, addr, n, mapInherit: inh.rawValue)
+            let applied = try await k.minherit(lwp, addr, n, mapInherit: inh.rawValue)
             let (lo, hi) = pages(addr, n)
-            if let i = UVMCore.Inheritance(mapInherit: inh.rawValue) { model.minherit(me, lo, hi, i.rawValue) }
+            model.minherit(me, lo, hi, applied.rawValue)
         case .madvise(let a, let len, let adv):
             let addr = try runner.address(a), n = try size(len, a)
             try await k.madvise(lwp, addr, n, behav: adv.rawValue)
