@@ -236,6 +236,12 @@ public final class VMMap {
             switch e.inheritance {
             case .none:
                 continue
+            case .zero:
+                // A fresh private anonymous entry over the range: no amap, no object, so the
+                // child's first touch finds zero-fill pages (uvm_mapent_forkzero).
+                child.entries.insert(MapEntry(start: e.start, end: e.end, object: nil, offset: 0,
+                                              protection: e.protection, maxProtection: e.maxProtection,
+                                              inheritance: e.inheritance, copyOnWrite: true, needsCopy: true))
             case .share:
                 if e.needsCopy { try await uvm.amapCopy(e) }
                 let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,

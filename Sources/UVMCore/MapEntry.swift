@@ -9,12 +9,40 @@ import AddressTree
 import UVMMachine
 
 public enum Inheritance: String, Sendable {
-    case share, copy, none
+    /// MAP_INHERIT_ZERO: the child gets fresh zero-filled anonymous memory in the entry's range
+    /// (uvm_map.c: uvm_mapent_forkzero).
+    case share, copy, none, zero
+
+    /// The MAP_INHERIT_* value minherit(2) takes; nil for one uvm_map_inherit refuses (EINVAL),
+    /// MAP_INHERIT_DONATE_COPY among them.
+    public init?(mapInherit value: UInt64) {
+        switch value {
+        case 0: self = .share
+        case 1: self = .copy
+        case 2: self = .none
+        case 4: self = .zero
+        default: return nil
+        }
+    }
 }
 
-/// madvise(2) advice that acts on pages (uvm_map_clean, uvm_map_willneed).
+/// madvise(2) advice that acts on pages (uvm_map_clean, uvm_map_willneed). MADV_NORMAL,
+/// MADV_RANDOM and MADV_SEQUENTIAL only set the entry's read-ahead hint (uvm_map_advice), which
+/// nothing here reads: `hint`.
 public enum Advice: String, Sendable {
-    case willneed, dontneed, free
+    case willneed, dontneed, free, hint
+
+    /// The MADV_* value madvise(2) takes; nil for one sys_madvise refuses (EINVAL),
+    /// MADV_SPACEAVAIL among them.
+    public init?(madvise value: UInt64) {
+        switch value {
+        case 0, 1, 2: self = .hint
+        case 3: self = .willneed
+        case 4: self = .dontneed
+        case 6: self = .free
+        default: return nil
+        }
+    }
 }
 
 public final class MapEntry: AddressRange {

@@ -32,7 +32,7 @@ struct LineWriter {
             case .word(let w):
                 words.append(w)
             case .argument(let kind, let key, let optional):
-                if optional && choices.percent(55) { continue }
+                if optional && (choices.percent(55) || certain && kind.canFailTheCall) { continue }
                 if kind == .process {
                     let others = world.liveProcs.filter { $0.name != procName }
                     guard let p = others.isEmpty ? world.liveProcs.first : choices.pick(others) else { return nil }
@@ -127,7 +127,7 @@ struct LineWriter {
             return attached.isEmpty ? nil : choices.pick(attached).variable
         case .mappingLength:
             return probe ? choices.pick(Self.probeLengths) : "\(choices.within(1...4))p"
-        case .file:
+        case .file, .descriptor:
             if let hot, case .file(let f) = hot.backing, choices.percent(60) { return f }
             return world.files.isEmpty ? nil : choices.pick(world.files).name
         case .device:
@@ -155,21 +155,34 @@ struct LineWriter {
         case .protection:
             return choices.pick(["none", "r", "rw", "rw", "rx", "rwx", "w"])
         case .inheritance:
-            return choices.pick(["share", "copy", "none"])
+            // 3 is MAP_INHERIT_DONATE_COPY, which uvm_map_inherit refuses.
+            return choices.pick(["share", "copy", "none", "zero", "3"])
         case .advice:
-            return choices.pick(["dontneed", "willneed", "free"])
+            // 5 is MADV_SPACEAVAIL, which sys_madvise refuses.
+            return choices.pick(["dontneed", "willneed", "free", "normal", "random", "sequential", "5"])
         case .syncMode:
-            return choices.pick(["sync", "async", "invalidate"])
-        case .access:
+            return choices.pick(["sync", "async", "invalidate", "sync,invalidate", "async,invalidate", "sync,async", "0", "0x8"])
+        case .access, .openMode:
             return choices.pick(["r", "w", "rw"])
         case .direction:
             return choices.pick(["read", "write"])
         case .shmCommand:
-            return choices.pick(["lock", "lock", "unlock", "rmid"])
+            return choices.pick(["lock", "lock", "unlock", "rmid", "stat nattch", "stat locked"])
         case .mlockallFlags:
-            return choices.pick(["current", "future", "current,future"])
+            return choices.pick(["current", "future", "current,future", "0", "0x4"])
         case .share:
-            return choices.pick(["shared", "private"])
+            // Both is MAP_SHARED|MAP_PRIVATE, which sys_mmap refuses.
+            return certain ? choices.pick(["shared", "private"]) : choices.pick(["shared", "private", "shared,private"])
+        case .wired:
+            return "wired"
+        case .segmentKey:
+            return "\(choices.within(1...3))"
+        case .create:
+            return "creat"
+        case .exclusive:
+            return "excl"
+        case .segmentMode:
+            return choices.pick(["0600", "0644", "0400"])
         case .readOnly:
             return "ro"
         case .byte:

@@ -45,6 +45,18 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     case shmCommand
     case mlockallFlags
     case share
+    /// `wired` in mmap: MAP_WIRED.
+    case wired
+    /// `file=` in `mmap anon`: MAP_ANON given a descriptor.
+    case descriptor
+    /// `mode=` in `mmap file`: how the file was opened.
+    case openMode
+    /// shmget's `key=`.
+    case segmentKey
+    /// shmget's `creat` and `excl`: IPC_CREAT and IPC_EXCL.
+    case create, exclusive
+    /// shmget's `mode=`: permission bits in octal.
+    case segmentMode
     case readOnly
     case byte
     /// pagedaemon's `pages=`.
@@ -59,12 +71,21 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// Whether giving the argument can make the call fail where leaving it out would not (a
+    /// wiring past a limit, a refused combination): a line that must succeed leaves it out.
+    public var canFailTheCall: Bool {
+        switch self {
+        case .wired, .descriptor, .openMode, .segmentKey, .create, .exclusive, .segmentMode: true
+        default: false
+        }
+    }
+
     /// The resource an argument of this kind names, if it names one.
     public var resource: Resource? {
         switch self {
         case .range, .address, .fixedAddress: .mapping
         case .attachment: .attachment
-        case .file: .file
+        case .file, .descriptor: .file
         case .device: .device
         case .segment: .segment
         case .vslockHandle: .vslockHandle
@@ -177,14 +198,18 @@ extension String {
 public enum OperationTable {
     private static let prot: [Piece] = [.argument(.protection, key: "prot", optional: true),
                                         .argument(.protection, key: "maxprot", optional: true)]
-    private static let sharing: [Piece] = [.argument(.share, optional: true), .argument(.fixedAddress, key: "fixed", optional: true)]
+    private static let sharing: [Piece] = [.argument(.share, optional: true),
+                                           .argument(.fixedAddress, key: "fixed", optional: true),
+                                           .argument(.wired, optional: true)]
 
     public static let operations: [OperationSpec] = [
         // Memory.
-        OperationSpec("mmap", form: "mmap anon", [.word("anon"), .argument(.mappingLength)] + prot + sharing,
+        OperationSpec("mmap", form: "mmap anon", [.word("anon"), .argument(.mappingLength)] + prot + sharing
+                                                 + [.argument(.descriptor, key: "file", optional: true)],
                       produces: .mapping, effect: .unmaps, weight: 3),
         OperationSpec("mmap", form: "mmap file", [.argument(.file, key: "file"), .argument(.mappingLength),
-                                            .argument(.fileOffset, key: "off", optional: true)] + prot + sharing,
+                                            .argument(.fileOffset, key: "off", optional: true)] + prot + sharing
+                                            + [.argument(.openMode, key: "mode", optional: true)],
                       produces: .mapping, effect: .unmaps, weight: 3),
         OperationSpec("mmap", form: "mmap device", [.argument(.device, key: "device"), .argument(.mappingLength),
                                               .argument(.protection, key: "prot", optional: true)], produces: .mapping, weight: 1),
@@ -193,7 +218,7 @@ public enum OperationTable {
         OperationSpec("minherit", [.argument(.range), .argument(.inheritance)], weight: 2),
         OperationSpec("madvise", [.argument(.range), .argument(.advice)]),
         OperationSpec("msync", [.argument(.range), .argument(.syncMode, optional: true)]),
-        OperationSpec("mincore", [.argument(.range)], weight: 2),
+        OperationSpec("mincore", [.argument(.range), .argument(.address, key: "vec", optional: true)], weight: 2),
         OperationSpec("load", [.argument(.address)], weight: 6),
         OperationSpec("store", [.argument(.address), .argument(.byte)], weight: 6),
         OperationSpec("fill", [.argument(.range), .argument(.byte)], weight: 4),
@@ -203,7 +228,9 @@ public enum OperationTable {
         OperationSpec("munlock", [.argument(.range)], weight: 4),
         OperationSpec("mlockall", [.argument(.mlockallFlags)], weight: 2),
         OperationSpec("munlockall", [], weight: 2),
-        OperationSpec("shmget", [.argument(.segmentSize, key: "size")], produces: .segment, weight: 1),
+        OperationSpec("shmget", [.argument(.segmentSize, key: "size"), .argument(.segmentKey, key: "key", optional: true),
+                                 .argument(.create, optional: true), .argument(.exclusive, optional: true),
+                                 .argument(.segmentMode, key: "mode", optional: true)], produces: .segment, weight: 1),
         OperationSpec("shmat", [.argument(.segment), .argument(.readOnly, optional: true)], produces: .attachment, weight: 2),
         OperationSpec("shmdt", [.argument(.attachment)], effect: .unmaps, weight: 2),
         OperationSpec("shmctl", [.argument(.segment), .argument(.shmCommand)], weight: 3),

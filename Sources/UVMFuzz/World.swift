@@ -135,10 +135,10 @@ extension World {
             guard let binding = op.binding else { return }
             let owner = world.proc(owning: op.actor)?.name ?? op.actor
             switch op.command {
-            case .mmapAnon(let length, _, _, _, _):
+            case .mmapAnon(let length, _, _, _, _, _, _):
                 world.regions.append(Region(variable: binding, proc: owner, pages: Self.pages(length), backing: .anon(binding),
                                             objectPage: 0, writable: true, intact: false))
-            case .mmapFile(let file, let length, _, _, _, _, _):
+            case .mmapFile(let file, let length, _, _, _, _, _, _, _):
                 world.regions.append(Region(variable: binding, proc: owner, pages: Self.pages(length), backing: .file(file),
                                             objectPage: 0, writable: true, intact: false))
             case .mmapDevice(let device, let length, _):

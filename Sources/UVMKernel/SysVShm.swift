@@ -18,7 +18,14 @@ import UVMSched
 public final class ShmSegment {
     public let id: Int
     public let object: AnonObject
+    /// The pages it spans, in bytes.
     public let size: UInt64
+    /// shm_segsz: the size shmget was asked for, which a later shmget of its key may not exceed.
+    public let requestedSize: UInt64
+    /// shm_perm._key; nil for IPC_PRIVATE, and once removed (a removed key is free again).
+    public internal(set) var key: UInt64?
+    /// The permission bits of shm_perm.mode.
+    public let mode: UInt32
     /// shm_perm.uid and shm_perm.cuid (equal: there is no IPC_SET): who may remove it.
     public let ownerUid: UInt32
     /// SHMSEG_WIRED.
@@ -29,12 +36,36 @@ public final class ShmSegment {
     var destroying = false
     public internal(set) var attachments = 0
 
-    init(id: Int, object: AnonObject, size: UInt64, ownerUid: UInt32) {
+    init(id: Int, object: AnonObject, size: UInt64, requestedSize: UInt64, key: UInt64?, mode: UInt32, ownerUid: UInt32) {
         self.id = id
         self.object = object
         self.size = size
+        self.requestedSize = requestedSize
+        self.key = key
+        self.mode = mode
         self.ownerUid = ownerUid
     }
+
+    /// ipcperm for IPC_R and IPC_W: privilege passes; the owner is checked against the owner
+    /// bits, anyone else against the others' (processes have no groups here).
+    func permits(_ uid: UInt32, read: Bool, write: Bool) -> Bool {
+        if uid == 0 { return true }
+        let shift: UInt32 = uid == ownerUid ? 6 : 0
+        let wanted: UInt32 = ((read ? 4 : 0) | (write ? 2 : 0)) << shift
+        return mode & wanted == wanted
+    }
+}
+
+/// What shmctl(IPC_STAT) reports of a segment.
+public struct ShmStat: Sendable, Equatable {
+    /// shm_segsz.
+    public let size: UInt64
+    /// shm_nattch.
+    public let attachments: Int
+    /// The permission bits of shm_perm.mode.
+    public let mode: UInt32
+    /// SHMSEG_WIRED in shm_perm.mode: SHM_LOCK holds the segment's pages.
+    public let locked: Bool
 }
 
 extension Kernel {
@@ -43,23 +74,47 @@ extension Kernel {
         return s
     }
 
-    /// shmget(IPC_PRIVATE, size): a new segment's id.
-    public func shmget(_ lwp: LWP, size: UInt64) async throws -> Int {
+    /// shmget(2): a new segment's id for IPC_PRIVATE (`key` nil); otherwise the segment with
+    /// that key, or a new one with `create` (IPC_CREAT). As sys_shmget answers: IPC_CREAT|IPC_EXCL
+    /// on a key in use is EEXIST, a missing key without IPC_CREAT ENOENT, a size larger than the
+    /// existing segment's EINVAL, and the read and write bits of `mode` asked of an existing
+    /// segment are checked as ipcperm does (EACCES). A new segment takes `mode`'s permission bits;
+    /// without a mode it is open to everyone (0666), and a lookup asks for nothing.
+    public func shmget(_ lwp: LWP, size: UInt64, key: UInt64? = nil, create: Bool = true, exclusive: Bool = false,
+                       mode: UInt32? = nil) async throws -> Int {
         let p = try liveProc(lwp)
-        guard size > 0, size <= UInt64(config.pageCount * pageSize) else { throw Errno.EINVAL }
-        let rounded = roundPage(size)!
+        if let key, let seg = shmSegments.values.first(where: { $0.key == key }) {
+            if create && exclusive { throw Errno.EEXIST }
+            let asked = mode ?? 0
+            guard seg.permits(p.uid, read: asked & 0o400 != 0, write: asked & 0o200 != 0) else { throw Errno.EACCES }
+            if size > seg.requestedSize { throw Errno.EINVAL }
+            return seg.id
+        }
+        guard create || key == nil else { throw Errno.ENOENT }
+        guard size > 0, size <= UInt64(config.pageCount * pageSize), let rounded = roundPage(size) else { throw Errno.EINVAL }
         nextShmId += 1
         let obj = AnonObject(uvm, name: "shm \(nextShmId)", size: rounded)
-        shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded, ownerUid: p.uid)
+        shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded, requestedSize: size, key: key,
+                                            mode: (mode ?? 0o666) & 0o777, ownerUid: p.uid)
         return nextShmId
+    }
+
+    /// shmctl(IPC_STAT): needs read permission (EACCES).
+    public func shmStat(_ lwp: LWP, id: Int) throws -> ShmStat {
+        let p = try liveProc(lwp)
+        let seg = try segment(id)
+        guard seg.permits(p.uid, read: true, write: false) else { throw Errno.EACCES }
+        return ShmStat(size: seg.requestedSize, attachments: seg.attachments, mode: seg.mode, locked: seg.locked)
     }
 
     /// shmat: maps the whole segment shared, read-only with `readOnly` (prot = maxprot = r).
     /// MCL_FUTURE does not wire the attachment: NetBSD's sys_shmat (sysv_shm.c) wires only for
     /// shm_use_phys or an SHM_LOCKed segment, whose object is wired already here.
+    /// The segment's mode must allow the access to the caller (ipcperm, EACCES).
     public func shmat(_ lwp: LWP, id: Int, readOnly: Bool) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let seg = try segment(id)
+        guard seg.permits(p.uid, read: true, write: !readOnly) else { throw Errno.EACCES }
         let prot: VMProt = readOnly ? [.read] : [.read, .write]
         let vm = p.vmspace, map = vm.map
         try await map.lockWrite()
@@ -139,6 +194,7 @@ extension Kernel {
         case .remove:
             guard p.uid == 0 || p.uid == seg.ownerUid else { throw Errno.EPERM }
             seg.removed = true
+            seg.key = nil
             if seg.attachments == 0 { try await destroy(seg) }
         }
     }

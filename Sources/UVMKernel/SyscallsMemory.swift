@@ -15,6 +15,19 @@ public enum MmapBacking: Sendable {
     case device(String)
 }
 
+/// The flags of mmap(2) besides MAP_SHARED and MAP_FIXED.
+public struct MmapFlags: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// MAP_PRIVATE as well as MAP_SHARED, which sys_mmap refuses (EINVAL).
+    public static let alsoPrivate = MmapFlags(rawValue: 1 << 0)
+    /// MAP_ANON given a file descriptor, which sys_mmap refuses (EINVAL).
+    public static let anonWithDescriptor = MmapFlags(rawValue: 1 << 1)
+    /// MAP_WIRED: wired at once, as under MCL_FUTURE (uvm_mmap).
+    public static let wired = MmapFlags(rawValue: 1 << 2)
+}
+
 /// The first byte of a range that differs from what `check` expected.
 public struct Mismatch: Error, Sendable, Equatable {
     public let offset: UInt64
@@ -48,15 +61,32 @@ extension Kernel {
 
     /// mmap(2). `offset` may be unaligned: the mapping starts at its page and the returned
     /// address points at the byte asked for (NetBSD's pageoff handling).
+    /// `opened` is the access a file's descriptor was opened with.
     public func mmap(_ lwp: LWP, _ backing: MmapBacking, length: UInt64, offset: UInt64 = 0,
-                     prot: VMProt, maxProt: VMProt, shared: Bool, fixed: UInt64?) async throws -> UInt64 {
+                     prot: VMProt, maxProt: VMProt, shared: Bool, fixed: UInt64?,
+                     flags: MmapFlags = [], opened: VMProt = [.read, .write]) async throws -> UInt64 {
         let p = try liveProc(lwp)
+        // sys_mmap refuses these before it looks at anything else.
+        if shared && flags.contains(.alsoPrivate) { throw Errno.EINVAL }
+        if case .anon = backing, flags.contains(.anonWithDescriptor) { throw Errno.EINVAL }
         if length == 0 {
             // A zero-length anonymous mapping maps nothing and succeeds (uvm_mmap).
             if case .anon = backing { return fixed ?? 0 }
             throw Errno.EINVAL
         }
         guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
+        var maxProt = maxProt
+        if case .file = backing {
+            // vn_mmap: reading needs a descriptor open for reading; writing through a shared
+            // mapping one open for writing, and the mapping's maximum protection says so, so a
+            // later mprotect cannot add it. A private mapping may always be written.
+            let writable = !shared || opened.contains(.write)
+            guard opened.contains(.read) || !prot.contains(.read), writable || !prot.contains(.write) else {
+                throw Errno.EACCES
+            }
+            if !opened.contains(.read) { maxProt.remove(.read) }
+            if !writable { maxProt.remove(.write) }
+        }
         let pageOff = offset & pageMask
         guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
         // The object range must be a valid off_t range that does not wrap: sys_mmap refuses
@@ -123,8 +153,8 @@ extension Kernel {
                 throw Errno.ENOMEM
             }
         }
-        if map.wireFuture && !prot.isEmpty {
-            // MCL_FUTURE: the new mapping is wired now; if it cannot be, it is removed. Past a
+        if (map.wireFuture || flags.contains(.wired)) && !prot.isEmpty {
+            // MCL_FUTURE or MAP_WIRED: the new mapping is wired now; if it cannot be, it is removed. Past a
             // limit that is ENOMEM; a failed wiring fault's own error is returned as
             // uvm_map_pageable gives it (uvm_mmap).
             let pages = Int(size >> UInt64(uvm.pageShift))
@@ -200,15 +230,20 @@ extension Kernel {
         if wiringFailed { throw Errno.ENOMEM }
     }
 
-    /// minherit(2); holes in the range are skipped.
-    public func minherit(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ inh: Inheritance) async throws {
+    /// minherit(2) with its MAP_INHERIT_* value; holes in the range are skipped. A value
+    /// uvm_map_inherit does not know is EINVAL, after the range is checked (sys_minherit).
+    /// Returns the inheritance set.
+    @discardableResult
+    public func minherit(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, mapInherit: UInt64) async throws -> Inheritance {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
+        guard let inh = Inheritance(mapInherit: mapInherit) else { throw Errno.EINVAL }
         let map = p.map
         try await map.lockWrite()
         for e in map.clip(lo, hi) { map.setInheritance(e, inh) }
         if let last = map.entries(in: lo, hi).last { mergeAround(map, last) }
         try await map.lock.exit()
+        return inh
     }
 
     private func mergeAround(_ map: VMMap, _ e: MapEntry) {
@@ -226,9 +261,12 @@ extension Kernel {
     /// back and frees the object's; `willneed` reads the object's pages into the page cache.
     /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
     /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
-    public func madvise(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, _ advice: Advice) async throws {
+    /// The advice is the MADV_* value: one sys_madvise does not know is EINVAL once the range is
+    /// checked, and the read-ahead hints change nothing that can be seen.
+    public func madvise(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, behav: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len)
+        guard let advice = Advice(madvise: behav) else { throw Errno.EINVAL }
         let map = p.map
         try await map.lock.enter(.reader)
         if advice == .dontneed || advice == .free, !map.isFullyMapped(lo, hi) {
@@ -255,6 +293,8 @@ extension Kernel {
             case .dontneed:
                 map.pmap.remove(vpns: (s >> shift)..<(t >> shift))
                 for pg in uvm.residentPages(e, s, t) where pg.wireCount == 0 && pg.queue == .active { pg.queue = .inactive }
+            case .hint:
+                break
             case .willneed:
                 if let obj = e.object as? VnodeObject {
                     obj.reference()
@@ -280,8 +320,15 @@ extension Kernel {
 
     /// msync(2): writes back the dirty file pages of the range; `invalidate` then drops the
     /// clean ones from the page cache. A bad range is ENOMEM, a hole EFAULT (uvm_map_clean),
-    /// and a zero length means the whole entry containing `addr`.
-    public func msync(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, invalidate: Bool) async throws {
+    /// and a zero length means the whole entry containing `addr`. `flags` are the MS_* bits:
+    /// none of them, an unknown one, or MS_SYNC with MS_ASYNC is EINVAL before the range is
+    /// looked at (sys___msync13).
+    public func msync(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, flags: UInt64) async throws {
+        let async: UInt64 = 1, invalidateBit: UInt64 = 2, sync: UInt64 = 4
+        guard flags & ~(async | invalidateBit | sync) == 0, flags != 0, flags & (async | sync) != async | sync else {
+            throw Errno.EINVAL
+        }
+        let invalidate = flags & invalidateBit != 0
         let p = try liveProc(lwp)
         var (lo, hi) = try userRange(addr, len, else: .ENOMEM)
         let map = p.map
@@ -326,13 +373,30 @@ extension Kernel {
     /// mincore(2): one flag per page, true if resident (in the amap or the object, whether or
     /// not this process has touched it). The address must be aligned and the length non-zero
     /// (EINVAL); a hole is ENOMEM.
-    public func mincore(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws -> [Bool] {
+    /// With a `vector`, the answer is also copied out there, one byte per page: the vector is
+    /// vslocked for writing before the range is looked at, so one the process cannot write is
+    /// EFAULT (sys_mincore).
+    public func mincore(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, vector: UInt64? = nil) async throws -> [Bool] {
         let p = try liveProc(lwp)
         // sys_mincore: an unaligned start, a zero length or a wrap is EINVAL; the range is not
         // tested against the address space, so anything not mapped is ENOMEM.
         guard addr & pageMask == 0, len > 0, let size = roundPage(len),
               case (let hi, false) = addr.addingReportingOverflow(size) else { throw Errno.EINVAL }
-        let lo = addr
+        guard let vector else { return try await residency(p, addr, hi) }
+        let hold = try await vslock(lwp, vector, size >> UInt64(uvm.pageShift), access: [.write])
+        do {
+            let result = try await residency(p, addr, hi)
+            try await copyout(p.map, vector, result.map { $0 ? 1 : 0 })
+            try await uvm.vsunlock(hold)
+            return result
+        } catch {
+            try await uvm.vsunlock(hold)
+            throw error
+        }
+    }
+
+    /// Whether each page of [lo, hi) is resident; ENOMEM if any of it is not mapped.
+    private func residency(_ p: Proc, _ lo: UInt64, _ hi: UInt64) async throws -> [Bool] {
         let map = p.map
         try await map.lock.enter(.reader)
         guard map.isFullyMapped(lo, hi) else {

@@ -148,10 +148,11 @@ extension Kernel {
 
     /// mlockall(2): MCL_FUTURE wires every later mapping; MCL_CURRENT wires every accessible
     /// entry now (ENOMEM past a limit; a failed wiring fault's own error, as
-    /// uvm_map_pageable_all returns it).
-    public func mlockall(_ lwp: LWP, current: Bool, future: Bool) async throws {
+    /// uvm_map_pageable_all returns it). No flag at all, or a bit beyond MCL_CURRENT and
+    /// MCL_FUTURE (`otherBits`), is EINVAL (sys_mlockall).
+    public func mlockall(_ lwp: LWP, current: Bool, future: Bool, otherBits: UInt64 = 0) async throws {
         let p = try liveProc(lwp)
-        guard current || future else { throw Errno.EINVAL }
+        guard current || future, otherBits == 0 else { throw Errno.EINVAL }
         let map = try await lockLiveMap(p)
         if future {
             map.wireFuture = true

@@ -11,6 +11,22 @@ import UVMSched
 enum Operations {
     static func vmProt(_ p: Protection) -> VMProt { VMProt(rawValue: p.rawValue) }
 
+    static func vmProt(access: Access) -> VMProt {
+        switch access {
+        case .read: [.read]
+        case .write: [.write]
+        case .readWrite: [.read, .write]
+        }
+    }
+
+    /// The mmap flags a line gives beyond MAP_SHARED and MAP_FIXED.
+    static func mmapFlags(_ share: MapShare?, wired: Bool, descriptor: String? = nil) -> MmapFlags {
+        var flags: MmapFlags = wired ? [.wired] : []
+        if share == .both { flags.insert(.alsoPrivate) }
+        if descriptor != nil { flags.insert(.anonWithDescriptor) }
+        return flags
+    }
+
     @Sim
     static func perform(_ command: Command, binding: String?, at location: SourceLocation, on lwp: LWP, runner: ScenarioRunner) async throws -> String {
         let k = runner.kernel!
@@ -52,22 +68,26 @@ enum Operations {
             return hex(v)
         }
         switch command {
-        case .mmapAnon(let length, let prot, let maxProt, let share, let fixed):
+        case .mmapAnon(let length, let prot, let maxProt, let share, let fixed, let wired, let descriptor):
             let len = try size(length)
+            let shared = share == .shared || share == .both
             let addr = try await k.mmap(lwp, .anon, length: len, prot: vmProt(prot ?? [.read, .write]),
-                                        maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: share == .shared,
-                                        fixed: try fixed.map(runner.address))
-            if len > 0 { let (lo, hi) = pages(addr, len); model.mapAnon(me, lo, hi, shared: share == .shared) }
+                                        maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: shared,
+                                        fixed: try fixed.map(runner.address),
+                                        flags: mmapFlags(share, wired: wired, descriptor: descriptor))
+            if len > 0 { let (lo, hi) = pages(addr, len); model.mapAnon(me, lo, hi, shared: shared) }
             return try bindAddress(addr)
-        case .mmapFile(let file, let length, let offset, let prot, let maxProt, let share, let fixed):
+        case .mmapFile(let file, let length, let offset, let prot, let maxProt, let share, let fixed, let wired, let openMode):
             let len = try size(length), off = try offset.map { try size($0) } ?? 0
+            let shared = share == .shared || share == .both
             let addr = try await k.mmap(lwp, .file(file), length: len, offset: off,
                                         prot: vmProt(prot ?? [.read, .write]),
-                                        maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: share == .shared,
-                                        fixed: try fixed.map(runner.address))
+                                        maxProt: vmProt(maxProt ?? [.read, .write, .execute]), shared: shared,
+                                        fixed: try fixed.map(runner.address), flags: mmapFlags(share, wired: wired),
+                                        opened: vmProt(access: openMode ?? .readWrite))
             let (lo, hi) = pages(addr, saturatingEnd(len, off & mask))
-            model.mapFile(me, file, lo, hi, offset: off & ~mask, shared: share == .shared)
-            notePrivateCopies(lo, hi - lo)  // mlockall(MCL_FUTURE) wires the new mapping
+            model.mapFile(me, file, lo, hi, offset: off & ~mask, shared: shared)
+            notePrivateCopies(lo, hi - lo)  // MCL_FUTURE or MAP_WIRED wires the new mapping
             return try bindAddress(addr)
         case .mmapDevice(let device, let length, let prot):
             let len = try size(length)
@@ -84,21 +104,29 @@ enum Operations {
         case .mprotect(let a, let len, let prot):
             try await k.mprotect(lwp, try runner.address(a), try size(len, a), vmProt(prot))
         case .minherit(let a, let len, let inh):
-            let i: UVMCore.Inheritance = switch inh { case .share: .share; case .copy: .copy; case .none: .none }
             let addr = try runner.address(a), n = try size(len, a)
-            try await k.minherit(lwp, addr, n, i)
+            let applied = try await k.minherit(lwp, addr, n, mapInherit: inh.rawValue)
             let (lo, hi) = pages(addr, n)
-            model.minherit(me, lo, hi, i.rawValue)
+            model.minherit(me, lo, hi, applied.rawValue)
         case .madvise(let a, let len, let adv):
-            let v: UVMCore.Advice = switch adv { case .dontneed: .dontneed; case .willneed: .willneed; case .free: .free }
             let addr = try runner.address(a), n = try size(len, a)
-            try await k.madvise(lwp, addr, n, v)
+            try await k.madvise(lwp, addr, n, behav: adv.rawValue)
             // The kernel may or may not free anonymous pages (a shared amap keeps them).
-            if v == .free { let (lo, hi) = pages(addr, n); model.forget(me, lo, hi - lo) }
+            if adv == .free { let (lo, hi) = pages(addr, n); model.forget(me, lo, hi - lo) }
         case .msync(let a, let len, let mode):
-            try await k.msync(lwp, try runner.address(a), try size(len, a), invalidate: mode == .invalidate)
-        case .mincore(let a, let len):
-            return try await k.mincore(lwp, try runner.address(a), try size(len, a)).map { $0 ? "1" : "0" }.joined()
+            try await k.msync(lwp, try runner.address(a), try size(len, a), flags: (mode ?? .sync).rawValue)
+        case .mincore(let a, let len, let vec):
+            let addr = try runner.address(a), length = try size(len, a)
+            func bits(_ resident: [Bool]) -> String { resident.map { $0 ? "1" : "0" }.joined() }
+            guard let vec else { return bits(try await k.mincore(lwp, addr, length)) }
+            // The answer is copied out to the vector, one byte per page.
+            let vector = try runner.address(vec)
+            let count = length / UInt64(k.pageSize) + (length & mask == 0 ? 0 : 1)
+            defer { notePrivateCopies(vector, count) }
+            racingWrite(me, vector, count)
+            let resident = try await k.mincore(lwp, addr, length, vector: vector)
+            for (i, r) in resident.enumerated() { model.write(me, vector + UInt64(i), r ? 1 : 0) }
+            return bits(resident)
         case .load(let a):
             let va = try runner.address(a)
             let b = try await k.load(lwp, va)
@@ -169,6 +197,12 @@ enum Operations {
             try runner.checkNewName(binding, location)
             let child = try await k.fork(lwp, childName: binding)
             model.fork(me, child.name)
+            // MAP_INHERIT_ZERO ranges are fresh anonymous memory in the child, whatever the
+            // parent had there (uvm_mapent_forkzero).
+            for e in child.map.entries(in: userMinAddress, userMaxAddress) where e.inheritance == .zero {
+                model.mapAnon(child.name, e.start, e.end, shared: false)
+                model.minherit(child.name, e.start, e.end, e.inheritance.rawValue)
+            }
             try runner.bind(binding, .process(child.name), location)
         case .exec:
             try await k.exec(lwp)
@@ -182,17 +216,13 @@ enum Operations {
             try await k.mlock(lwp, addr, n)
         case .munlock(let a, let len):
             try await k.munlock(lwp, try runner.address(a), try size(len, a))
-        case .mlockall(let current, let future):
+        case .mlockall(let current, let future, let otherBits):
             defer { notePrivateCopies(0, .max) }
-            try await k.mlockall(lwp, current: current, future: future)
+            try await k.mlockall(lwp, current: current, future: future, otherBits: otherBits)
         case .munlockall:
             try await k.munlockall(lwp)
         case .vslock(let a, let len, let access):
-            let prot: VMProt = switch access ?? .readWrite {
-            case .read: [.read]
-            case .write: [.write]
-            case .readWrite: [.read, .write]
-            }
+            let prot = vmProt(access: access ?? .readWrite)
             let addr = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(addr, n) }
             let hold = try await k.vslock(lwp, addr, n, access: prot)
@@ -226,9 +256,12 @@ enum Operations {
             racingWrite(me, va, n)
             try await k.sysctl(lwp, va, n)
             model.fill(me, va, n, Kernel.sysctlByte)
-        case .shmget(let sz):
-            let id = try await k.shmget(lwp, size: try size(sz))
-            model.shmget(id)
+        case .shmget(let sz, let key, let create, let exclusive, let mode):
+            let known = Set(k.shmSegments.keys)
+            let id = try await k.shmget(lwp, size: try sz.map { try size($0) } ?? 0, key: key, create: create || key == nil,
+                                        exclusive: exclusive, mode: mode)
+            // A key already in use gives back its segment, whose bytes the model holds already.
+            if !known.contains(id) { model.shmget(id) }
             if let binding { try runner.bind(binding, .number(UInt64(id)), location) }
             return "\(id)"
         case .shmat(let id, let ro):
@@ -242,7 +275,20 @@ enum Operations {
             try await k.shmdt(lwp, addr)
             if let seg { model.unmap(me, addr, addr + seg.size) }
         case .shmctl(let id, let cmd):
-            let c: Kernel.ShmCommand = switch cmd { case .lock: .lock; case .unlock: .unlock; case .rmid: .remove }
+            let c: Kernel.ShmCommand
+            switch cmd {
+            case .lock: c = .lock
+            case .unlock: c = .unlock
+            case .rmid: c = .remove
+            case .stat(let field):
+                let stat = try k.shmStat(lwp, id: try runner.number(id, location))
+                switch field {
+                case .size: return "\(stat.size)"
+                case .nattch: return "\(stat.attachments)"
+                case .mode: return "0" + String(stat.mode, radix: 8)
+                case .locked: return stat.locked ? "1" : "0"
+                }
+            }
             try await k.shmctl(lwp, id: try runner.number(id, location), c)
         case .loan(let a, let len):
             let l = try await k.loan(lwp, try runner.address(a), try size(len, a))

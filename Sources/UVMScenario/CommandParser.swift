@@ -29,17 +29,18 @@ enum CommandParser {
             command = .mprotect(address, length, try reader.protection("for 'mprotect'"))
         case "minherit":
             let (address, length) = try range(&reader, name)
-            command = .minherit(address, length, try reader.keyword(
-                [("share", Inheritance.share), ("copy", .copy), ("none", .none)], "for 'minherit'"))
+            command = .minherit(address, length, try reader.rawValue(Inheritance.words, "for 'minherit'"))
         case "madvise":
             let (address, length) = try range(&reader, name)
-            command = .madvise(address, length, try reader.keyword(
-                [("dontneed", Advice.dontneed), ("willneed", .willneed), ("free", .free)], "for 'madvise'"))
+            command = .madvise(address, length, try reader.rawValue(Advice.words, "for 'madvise'"))
         case "msync":
             let (address, length) = try range(&reader, name)
-            let mode = try flag(&reader, name, [("sync", SyncMode.sync), ("async", .async), ("invalidate", .invalidate)])
-            command = .msync(address, length, mode)
-        case "mincore": command = try range(&reader, name, Command.mincore)
+            command = .msync(address, length, try syncMode(&reader))
+        case "mincore":
+            let (address, length) = try range(&reader, name)
+            var grammar = OptionGrammar(statement: name, keys: ["vec"])
+            let vector = try reader.option(&grammar) == nil ? nil : try reader.address("after 'vec='")
+            command = .mincore(address, length, vector: vector)
         case "load": command = .load(try reader.address("after 'load'"))
         case "store":
             let address = try reader.address("after 'store'")
@@ -52,21 +53,26 @@ enum CommandParser {
         case "munlock": command = try range(&reader, name, Command.munlock)
         case "mlockall": command = try mlockall(&reader)
         case "munlockall": command = .munlockall
-        case "shmget":
-            var grammar = OptionGrammar(statement: name, keys: ["size"])
-            guard try reader.option(&grammar) != nil else { throw reader.failure(expected: "size=SIZE for 'shmget'") }
-            command = .shmget(size: try reader.size("after 'size='"))
+        case "shmget": command = try shmget(&reader)
         case "shmat":
             let id = try segment(&reader, name)
             command = .shmat(id: id, readOnly: try flag(&reader, name, [("ro", true)]) ?? false)
         case "shmdt": command = .shmdt(try reader.address("after 'shmdt'"))
         case "shmctl":
             let id = try segment(&reader, name)
-            command = .shmctl(id: id, try reader.keyword(
-                [("lock", ShmCommand.lock), ("unlock", .unlock), ("rmid", .rmid)], "for 'shmctl'"))
+            if reader.skip(word: "stat") != nil {
+                let fields = ShmStatField.allCases.map { ($0.rawValue, $0) }
+                command = .shmctl(id: id, .stat(try reader.keyword(fields, "after 'shmctl \(id) stat'")))
+            } else if let token = reader.current, token.kind == .word,
+                      let cmd = [("lock", ShmCommand.lock), ("unlock", .unlock), ("rmid", .rmid)].first(where: { $0.0 == token.text })?.1 {
+                _ = reader.skip(.word)
+                command = .shmctl(id: id, cmd)
+            } else {
+                throw reader.failure(expected: "lock, unlock, rmid or stat FIELD for 'shmctl'")
+            }
         case "vslock":
             let (address, length) = try range(&reader, name)
-            let access = try flag(&reader, name, [("r", Access.read), ("w", .write), ("rw", .readWrite)])
+            let access = try flag(&reader, name, accessWords)
             command = .vslock(address, length, access)
         case "vsunlock": command = .vsunlock(handle: try reader.name("a handle bound by vslock after 'vsunlock'"))
         case "dma":
@@ -116,6 +122,9 @@ enum CommandParser {
         return (address, try reader.size("as the length for '\(name)'"))
     }
 
+    /// `r`, `w` or `rw`.
+    private static let accessWords = [("r", Access.read), ("w", .write), ("rw", .readWrite)]
+
     /// An operation that takes nothing but `ADDR LEN`.
     private static func range(_ reader: inout LineReader, _ name: String,
                               _ make: (Address, Size) -> Command) throws(ScenarioError) -> Command {
@@ -146,37 +155,60 @@ enum CommandParser {
         }
         let length = try reader.size("as the length for 'mmap'")
         let share = "shared or private"
+        let mapFlags = [("shared", share), ("private", share), ("wired", "wired")]
         var grammar = switch source.text {
-        case "anon": OptionGrammar(statement: "mmap anon", keys: ["prot", "maxprot", "fixed"],
-                                   flags: [("shared", share), ("private", share)])
-        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed"],
-                                   flags: [("shared", share), ("private", share)])
+        case "anon": OptionGrammar(statement: "mmap anon", keys: ["prot", "maxprot", "fixed", "file"], flags: mapFlags)
+        case "file": OptionGrammar(statement: "mmap file", keys: ["off", "prot", "maxprot", "fixed", "mode"], flags: mapFlags)
         default: OptionGrammar(statement: "mmap device", keys: ["prot"])
         }
         var offset: Size?
         var prot, maxProt: Protection?
         var sharing: MapShare?
+        var wired = false
         var fixed: Address?
+        var descriptor: String?
+        var openMode: Access?
         while let key = try reader.option(&grammar) {
             switch key {
             case "off": offset = try reader.size("after 'off='")
             case "prot": prot = try reader.protection("after 'prot='")
             case "maxprot": maxProt = try reader.protection("after 'maxprot='")
             case "fixed": fixed = try reader.address("after 'fixed='")
-            case "shared": sharing = .shared
-            default: sharing = .private
+            case "file": descriptor = try reader.name("a file name after 'file='")
+            case "mode": openMode = try reader.keyword(accessWords, "after 'mode='")
+            case "shared", "private":
+                sharing = key == "shared" ? .shared : .private
+                // `shared,private` is MAP_SHARED|MAP_PRIVATE, which sys_mmap refuses.
+                if reader.skip(.comma) != nil {
+                    try reader.keyword([(key == "shared" ? "private" : "shared", ())], "after '\(key),'")
+                    sharing = .both
+                }
+            default: wired = true
             }
         }
         switch source.text {
-        case "anon": return .mmapAnon(length: length, prot: prot, maxProt: maxProt, share: sharing, fixed: fixed)
+        case "anon": return .mmapAnon(length: length, prot: prot, maxProt: maxProt, share: sharing, fixed: fixed,
+                                      wired: wired, file: descriptor)
         case "file": return .mmapFile(file: object, length: length, offset: offset, prot: prot, maxProt: maxProt,
-                                      share: sharing, fixed: fixed)
+                                      share: sharing, fixed: fixed, wired: wired, openMode: openMode)
         default: return .mmapDevice(device: object, length: length, prot: prot)
         }
     }
 
-    /// `mlockall current|future|current,future`.
+    /// `msync`'s optional flags: `MODE[,MODE...]`, or the MS_* bits as a number.
+    private static func syncMode(_ reader: inout LineReader) throws(ScenarioError) -> SyncMode? {
+        if reader.current?.kind == .number { return try reader.rawValue(SyncMode.words, "for 'msync'") }
+        guard var mode = try flag(&reader, "msync", SyncMode.words) else { return nil }
+        while reader.skip(.comma) != nil { mode.formUnion(try reader.keyword(SyncMode.words, "after ',' in 'msync'")) }
+        return mode
+    }
+
+    /// `mlockall current|future|current,future`, or the flags as a number (`0`, `0x4`).
     private static func mlockall(_ reader: inout LineReader) throws(ScenarioError) -> Command {
+        if reader.current?.kind == .number {
+            let flags = try reader.number("for 'mlockall'")
+            return .mlockall(current: flags & 1 != 0, future: flags & 2 != 0, otherBits: flags & ~3)
+        }
         var current = false, future = false
         repeat {
             let token = reader.current
@@ -187,6 +219,35 @@ enum CommandParser {
             if isCurrent { current = true } else { future = true }
         } while reader.skip(.comma) != nil
         return .mlockall(current: current, future: future)
+    }
+
+    /// `shmget [size=SIZE] [key=N] [creat] [excl] [mode=OCTAL]`: a size, a key, or both.
+    private static func shmget(_ reader: inout LineReader) throws(ScenarioError) -> Command {
+        var grammar = OptionGrammar(statement: "shmget", keys: ["size", "key", "mode"],
+                                    flags: [("creat", "creat"), ("excl", "excl")])
+        var size: Size?
+        var key: UInt64?
+        var mode: UInt32?
+        var create = false, exclusive = false
+        while let option = try reader.option(&grammar) {
+            switch option {
+            case "size": size = try reader.size("after 'size='")
+            case "key": key = try reader.number("after 'key='")
+            case "mode":
+                // Permission bits in octal, as chmod writes them.
+                guard let token = reader.current, token.kind == .number, let bits = UInt32(token.text, radix: 8), bits <= 0o777 else {
+                    throw reader.failure(expected: "permission bits in octal (0600) after 'mode='")
+                }
+                _ = reader.skip(.number)
+                mode = bits
+            case "creat": create = true
+            default: exclusive = true
+            }
+        }
+        // key 0 is IPC_PRIVATE.
+        if key == 0 { key = nil }
+        guard size != nil || key != nil else { throw reader.failure(expected: "size=SIZE for 'shmget'") }
+        return .shmget(size: size, key: key, create: create, exclusive: exclusive, mode: mode)
     }
 
     /// A SysV segment id: the variable `shmget` bound, or the number itself.

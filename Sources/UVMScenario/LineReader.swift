@@ -88,6 +88,17 @@ struct LineReader {
         throw failure(expected: "\(Self.list(choices.map(\.0), "or")) \(role)")
     }
 
+    /// One of `choices`, or the raw value as a number: a system call's argument as the kernel
+    /// sees it, so that a value it refuses can be written.
+    mutating func rawValue<Value: RawArgument>(_ choices: [(String, Value)], _ role: String) throws(ScenarioError) -> Value {
+        if current?.kind == .number { return Value(rawValue: try number(role)) }
+        guard let token = current, token.kind == .word, let choice = choices.first(where: { $0.0 == token.text }) else {
+            throw failure(expected: "\(Self.list(choices.map(\.0) + ["a number"], "or")) \(role)")
+        }
+        position += 1
+        return choice.1
+    }
+
     /// Fails unless the statement has been read to its end.
     func finish(_ statement: String) throws(ScenarioError) {
         if !atEnd { throw failure(expected: "\(terminator) after the arguments of '\(statement)'") }

@@ -43,27 +43,62 @@ public enum ExpectedResult: Sendable, Hashable {
     case value(String)
 }
 
-/// `shared` or `private` in `mmap`.
+/// `shared` or `private` in `mmap`; `both`, written `shared,private`, is MAP_SHARED|MAP_PRIVATE,
+/// which sys_mmap refuses.
+/// Neither word is MAP_PRIVATE: uvm_mmap makes any mapping without MAP_SHARED copy-on-write.
 public enum MapShare: Sendable, Hashable {
-    case shared, `private`
+    case shared, `private`, both
 }
 
-/// `minherit`'s inheritance: what `fork` gives the child.
-public enum Inheritance: Sendable, Hashable {
-    case share, copy, none
+/// An argument the language writes as a word or as the number the system call takes.
+public protocol RawArgument {
+    init(rawValue: UInt64)
 }
 
-/// `madvise`'s advice.
-public enum Advice: Sendable, Hashable {
-    case dontneed, willneed, free
+/// `minherit`'s inheritance, NetBSD's MAP_INHERIT_* value: a word, or any number, so that the
+/// values uvm_map_inherit refuses can be written.
+public struct Inheritance: RawArgument, Sendable, Hashable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static let share = Inheritance(rawValue: 0)
+    public static let copy = Inheritance(rawValue: 1)
+    public static let none = Inheritance(rawValue: 2)
+    /// MAP_INHERIT_ZERO: the child gets fresh zero-filled memory in the range.
+    public static let zero = Inheritance(rawValue: 4)
+    static let words: [(String, Inheritance)] = [("share", .share), ("copy", .copy), ("none", .none), ("zero", .zero)]
 }
 
-/// `msync`'s mode.
-public enum SyncMode: Sendable, Hashable {
-    case sync, async, invalidate
+/// `madvise`'s advice, NetBSD's MADV_* value: a word, or any number (sys_madvise refuses the
+/// ones it does not know).
+public struct Advice: RawArgument, Sendable, Hashable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static let normal = Advice(rawValue: 0)
+    public static let random = Advice(rawValue: 1)
+    public static let sequential = Advice(rawValue: 2)
+    public static let willneed = Advice(rawValue: 3)
+    public static let dontneed = Advice(rawValue: 4)
+    public static let free = Advice(rawValue: 6)
+    static let words: [(String, Advice)] = [("normal", .normal), ("random", .random), ("sequential", .sequential),
+                                            ("willneed", .willneed), ("dontneed", .dontneed), ("free", .free)]
 }
 
-/// The access a `vslock` prepares the range for: `r`, `w` or `rw`.
+/// `msync`'s flags, NetBSD's MS_* bits: words joined by commas (`sync,invalidate`), or a number
+/// (`0x7`), so that the combinations sys___msync13 refuses can be written.
+public struct SyncMode: OptionSet, RawArgument, Sendable, Hashable {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static let async = SyncMode(rawValue: 1)
+    public static let invalidate = SyncMode(rawValue: 2)
+    public static let sync = SyncMode(rawValue: 4)
+    static let words: [(String, SyncMode)] = [("sync", .sync), ("async", .async), ("invalidate", .invalidate)]
+}
+
+/// The access a `vslock` prepares the range for, or the one a file was opened with: `r`, `w` or
+/// `rw`.
 public enum Access: Sendable, Hashable {
     case read, write, readWrite
 }
@@ -74,34 +109,50 @@ public enum Direction: Sendable, Hashable {
     case read, write
 }
 
-/// `shmctl`'s command: SHM_LOCK, SHM_UNLOCK or IPC_RMID.
+/// `shmctl`'s command: SHM_LOCK, SHM_UNLOCK, IPC_RMID, or IPC_STAT and the field to show.
 public enum ShmCommand: Sendable, Hashable {
     case lock, unlock, rmid
+    case stat(ShmStatField)
+}
+
+/// The field of `shmctl ID stat` that is the line's result.
+public enum ShmStatField: String, Sendable, Hashable, CaseIterable {
+    /// shm_segsz, in bytes.
+    case size
+    /// shm_nattch.
+    case nattch
+    /// The permission bits of shm_perm.mode, in octal (`0600`).
+    case mode
+    /// `1` if SHM_LOCK holds the segment (SHMSEG_WIRED in shm_perm.mode), else `0`.
+    case locked
 }
 
 /// An operation and its arguments, one case per operation of the language. Optional arguments
 /// are nil when the line leaves them out, so the kernel, which owns the defaults, supplies them.
 public enum Command: Sendable, Hashable {
     // Memory.
-    /// `mmap anon LEN [prot=PROT] [maxprot=PROT] [shared|private] [fixed=ADDR]`.
-    case mmapAnon(length: Size, prot: Protection?, maxProt: Protection?, share: MapShare?, fixed: Address?)
-    /// `mmap file=NAME LEN [off=SIZE] [prot=PROT] [maxprot=PROT] [shared|private] [fixed=ADDR]`.
+    /// `mmap anon LEN [prot=PROT] [maxprot=PROT] [shared|private|shared,private] [fixed=ADDR] [wired] [file=NAME]`;
+    /// `file=` gives MAP_ANON a descriptor, which sys_mmap refuses.
+    case mmapAnon(length: Size, prot: Protection?, maxProt: Protection?, share: MapShare?, fixed: Address?,
+                  wired: Bool = false, file: String? = nil)
+    /// `mmap file=NAME LEN [off=SIZE] [prot=PROT] [maxprot=PROT] [shared|private|shared,private] [fixed=ADDR] [wired]
+    /// [mode=r|w|rw]`; `mode=` is how the descriptor was opened (nil: read-write).
     case mmapFile(file: String, length: Size, offset: Size?, prot: Protection?, maxProt: Protection?,
-                  share: MapShare?, fixed: Address?)
+                  share: MapShare?, fixed: Address?, wired: Bool = false, openMode: Access? = nil)
     /// `mmap device=NAME LEN [prot=PROT]`.
     case mmapDevice(device: String, length: Size, prot: Protection?)
     /// `munmap ADDR LEN`.
     case munmap(Address, Size)
     /// `mprotect ADDR LEN PROT`.
     case mprotect(Address, Size, Protection)
-    /// `minherit ADDR LEN share|copy|none`.
+    /// `minherit ADDR LEN share|copy|none|zero|NUMBER`.
     case minherit(Address, Size, Inheritance)
-    /// `madvise ADDR LEN dontneed|willneed|free`.
+    /// `madvise ADDR LEN normal|random|sequential|willneed|dontneed|free|NUMBER`.
     case madvise(Address, Size, Advice)
-    /// `msync ADDR LEN [sync|async|invalidate]`.
+    /// `msync ADDR LEN [sync|async|invalidate[,...]|NUMBER]`; nil is MS_SYNC.
     case msync(Address, Size, SyncMode?)
-    /// `mincore ADDR LEN`.
-    case mincore(Address, Size)
+    /// `mincore ADDR LEN [vec=ADDR]`: `vec=` is where the answer is copied out.
+    case mincore(Address, Size, vector: Address? = nil)
     /// `load ADDR`.
     case load(Address)
     /// `store ADDR BYTE`.
@@ -116,17 +167,19 @@ public enum Command: Sendable, Hashable {
     case mlock(Address, Size)
     /// `munlock ADDR LEN`.
     case munlock(Address, Size)
-    /// `mlockall current|future|current,future`.
-    case mlockall(current: Bool, future: Bool)
+    /// `mlockall current|future|current,future|NUMBER`; `otherBits` are a number's bits beyond
+    /// MCL_CURRENT (1) and MCL_FUTURE (2).
+    case mlockall(current: Bool, future: Bool, otherBits: UInt64 = 0)
     /// `munlockall`.
     case munlockall
-    /// `shmget size=SIZE`.
-    case shmget(size: Size)
+    /// `shmget [size=SIZE] [key=N] [creat] [excl] [mode=OCTAL]`: without `key=` (or with key 0)
+    /// IPC_PRIVATE, a new segment; `creat` and `excl` are IPC_CREAT and IPC_EXCL.
+    case shmget(size: Size?, key: UInt64? = nil, create: Bool = false, exclusive: Bool = false, mode: UInt32? = nil)
     /// `shmat ID [ro]`; the id is a variable bound by `shmget` or a literal number, as written.
     case shmat(id: String, readOnly: Bool)
     /// `shmdt ADDR`.
     case shmdt(Address)
-    /// `shmctl ID lock|unlock|rmid`.
+    /// `shmctl ID lock|unlock|rmid|stat FIELD`.
     case shmctl(id: String, ShmCommand)
     /// `vslock ADDR LEN [r|w|rw]`.
     case vslock(Address, Size, Access?)
