@@ -187,6 +187,10 @@ struct LineWriter {
             return "ro"
         case .byte:
             return byteText(choices.below(256))
+        case .memlockLimit:
+            return "\(choices.below(9))p"
+        case .uid:
+            return choices.pick(["0", "1000", "2000"])
         case .pageCount:
             return probe ? "0" : "\(choices.within(1...8))"
         }

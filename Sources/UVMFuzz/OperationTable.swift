@@ -59,6 +59,10 @@ public enum ArgumentKind: String, Sendable, CaseIterable {
     case segmentMode
     case readOnly
     case byte
+    /// setrlimit memlock's new limit.
+    case memlockLimit
+    /// setuid's uid.
+    case uid
     /// pagedaemon's `pages=`.
     case pageCount
 
@@ -252,6 +256,8 @@ public enum OperationTable {
                                .argument(.fileLength, key: "len")], weight: 4),
         OperationSpec("fsync", [.argument(.file)], weight: 2),
         OperationSpec("fork", [], produces: .process, weight: 1),
+        OperationSpec("setrlimit", [.word("memlock"), .argument(.memlockLimit)], weight: 1),
+        OperationSpec("setuid", [.argument(.uid)], weight: 1),
         OperationSpec("exec", [], effect: .replacesSpace, weight: 1),
         OperationSpec("exit", [], effect: .endsProcess, weight: 1),
         OperationSpec("pagedaemon", [.argument(.pageCount, key: "pages", optional: true)], kernelOnly: true, weight: 4),
@@ -305,6 +311,8 @@ public enum OperationTable {
         case .read: "read"
         case .fsync: "fsync"
         case .fork: "fork"
+        case .setrlimitMemlock: "setrlimit"
+        case .setuid: "setuid"
         case .exec: "exec"
         case .exit: "exit"
         case .pagedaemon: "pagedaemon"

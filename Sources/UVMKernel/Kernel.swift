@@ -127,6 +127,23 @@ public final class Kernel {
     /// exec: the process gets a fresh, empty address space (uvmspace_exec). The new image is
     /// in place before anything sleeps, so another thread's call that starts meanwhile acts on
     /// it, and the old one is torn down whatever else happens to the process.
+    /// setrlimit(RLIMIT_MEMLOCK) with soft and hard limit both `bytes`, as `ulimit -l` sets
+    /// them: lowering is free, raising the hard limit needs privilege (EPERM, dosetrlimit). What
+    /// is wired already stays wired; the new limit applies to the next wiring.
+    public func setMemlockLimit(_ lwp: LWP, _ bytes: UInt64) throws {
+        let p = try liveProc(lwp)
+        guard bytes <= p.memlockLimit || p.uid == 0 else { throw Errno.EPERM }
+        p.memlockLimit = bytes
+    }
+
+    /// setuid(2): only privilege may change the uid (EPERM, do_setresuid); setting the uid one
+    /// has is always allowed. A process that leaves uid 0 loses its privilege.
+    public func setuid(_ lwp: LWP, _ uid: UInt32) throws {
+        let p = try liveProc(lwp)
+        guard uid == p.uid || p.uid == 0 else { throw Errno.EPERM }
+        p.uid = uid
+    }
+
     public func exec(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
         let old = p.vmspace

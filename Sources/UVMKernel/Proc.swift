@@ -31,9 +31,10 @@ public final class VMSpace {
 public final class Proc: CustomStringConvertible {
     public let name: String
     public let pid: Int
-    public let uid: UInt32
-    /// RLIMIT_MEMLOCK in bytes.
-    public let memlockLimit: UInt64
+    /// The one uid a process has here: real, effective and saved at once.
+    public internal(set) var uid: UInt32
+    /// RLIMIT_MEMLOCK in bytes, soft and hard limit at once.
+    public internal(set) var memlockLimit: UInt64
     public internal(set) var vmspace: VMSpace
     public internal(set) var lwps: [LWP] = []
     public internal(set) var exited = false

@@ -204,6 +204,10 @@ enum Operations {
                 model.minherit(child.name, e.start, e.end, e.inheritance.rawValue)
             }
             try runner.bind(binding, .process(child.name), location)
+        case .setrlimitMemlock(let limit):
+            try k.setMemlockLimit(lwp, try size(limit))
+        case .setuid(let uid):
+            try k.setuid(lwp, uid)
         case .exec:
             try await k.exec(lwp)
             model.clear(me)

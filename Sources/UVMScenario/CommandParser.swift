@@ -9,7 +9,7 @@ enum CommandParser {
         "mmap", "munmap", "mprotect", "minherit", "madvise", "msync", "mincore", "load", "store", "fill", "check",
         "mlock", "munlock", "mlockall", "munlockall", "shmget", "shmat", "shmdt", "shmctl",
         "vslock", "vsunlock", "dma", "physio", "sysctl", "loan", "unloan", "ptrace",
-        "truncate", "write", "read", "fsync", "fork", "exec", "exit", "pagedaemon",
+        "truncate", "write", "read", "fsync", "fork", "setrlimit", "setuid", "exec", "exit", "pagedaemon",
     ]
 
     /// The operation the reader stands on, read to the end of the statement. `binding` is the
@@ -106,6 +106,10 @@ enum CommandParser {
                 throw reader.failure("expected 'VAR = fork', which names the child process, found 'fork' without a variable", at: token)
             }
             command = .fork
+        case "setrlimit":
+            try reader.keyword([("memlock", ())], "after 'setrlimit'")
+            command = .setrlimitMemlock(try reader.size("as the new limit for 'setrlimit memlock'"))
+        case "setuid": command = .setuid(try reader.number("as the uid for 'setuid'", as: UInt32.self))
         case "exec": command = .exec
         case "exit": command = .exit
         default:

@@ -213,6 +213,10 @@ public enum Command: Sendable, Hashable {
     case fsync(file: String)
     /// `VAR = fork`: the child process and its thread are both named VAR, the operation's binding.
     case fork
+    /// `setrlimit memlock SIZE`: RLIMIT_MEMLOCK, soft and hard.
+    case setrlimitMemlock(Size)
+    /// `setuid N`.
+    case setuid(UInt32)
     /// `exec`.
     case exec
     /// `exit`.

@@ -45,7 +45,7 @@ import Testing
         ("expect wired = 1p => ok", 1, 19, "expected end of line after the arguments of 'expect', found '=>'"),
         ("thread T2 A", 1, 11, "expected 'in' after 'thread T2', found 'A'"),
         ("A: mlockall current,current", 1, 21, "expected each of current and future at most once, found 'current' again"),
-        ("A: frobnicate buf", 1, 4, "expected an operation (mmap, munmap, mprotect, minherit, madvise, msync, mincore, load, store, fill, check, mlock, munlock, mlockall, munlockall, shmget, shmat, shmdt, shmctl, vslock, vsunlock, dma, physio, sysctl, loan, unloan, ptrace, truncate, write, read, fsync, fork, exec, exit or pagedaemon), found 'frobnicate'"),
+        ("A: frobnicate buf", 1, 4, "expected an operation (mmap, munmap, mprotect, minherit, madvise, msync, mincore, load, store, fill, check, mlock, munlock, mlockall, munlockall, shmget, shmat, shmdt, shmctl, vslock, vsunlock, dma, physio, sysctl, loan, unloan, ptrace, truncate, write, read, fsync, fork, setrlimit, setuid, exec, exit or pagedaemon), found 'frobnicate'"),
         // Statements and actors.
         ("mmap anon 4p", 1, 1, "expected 'ACTOR:' (a thread, or kernel) before the operation, found 'mmap'"),
         ("buf = mmap anon 4p", 1, 1, "expected 'ACTOR:' (a thread, or kernel) before the operation, found 'buf'"),
