@@ -186,8 +186,12 @@ enum Operations {
                 model.forget(me, dst, want)  // part of the buffer may have been copied out
                 throw e
             }
-            for i in 0..<n {
-                if let b = model.fileRead(file, o + i) { model.write(me, dst + i, b) } else { model.forget(me, dst + i, 1) }
+            // read(2) takes the file's bytes under the vnode lock before it copies them out, so a
+            // buffer that maps the same file receives the bytes as they were, not bytes it has
+            // just overwritten (an overlapping copy reads its source first).
+            let read = (0..<n).map { model.fileRead(file, o + $0) }
+            for (i, b) in read.enumerated() {
+                if let b { model.write(me, dst + UInt64(i), b) } else { model.forget(me, dst + UInt64(i), 1) }
             }
             if n != want { return "\(n)" }
         case .fsync(let file):
