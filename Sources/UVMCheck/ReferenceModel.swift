@@ -273,6 +273,8 @@ public final class ReferenceModel {
 
     /// Each region overlapping [va, va+len) with the part of the range it maps, in address order.
     private func pieces(_ p: String, _ va: UInt64, _ len: UInt64) -> [(region: ModelRegion, lo: UInt64, hi: UInt64)] {
+        // An empty range touches no region, even inside one.
+        guard len > 0 else { return [] }
         let end = saturatingEnd(va, len)
         let rs = regions(p)
         return overlapping(p, va, end).map { (rs[$0], max(va, rs[$0].start), min(end, rs[$0].end)) }
@@ -434,7 +436,12 @@ public final class ReferenceModel {
     /// the file: truncating and regrowing the file leaves it as it was.
     public func privateCopy(_ p: String, _ va: UInt64) {
         guard let r = region(p, va), case .privateFile(let f, let base, let ov, let pr) = r.backing else { return }
-        promote(f, base, ov, pr, page: (va - r.anchor) / UInt64(pageSize))
+        let page = (va - r.anchor) / UInt64(pageSize)
+        let fresh = !pr.pages.contains(page)
+        promote(f, base, ov, pr, page: page)
+        // Inside `together` the copy may have been taken before or after a racing write to the
+        // file reached it: its bytes are not known.
+        if fresh && racing { ov.forget(page * UInt64(pageSize), UInt64(pageSize)) }
     }
 
     /// The first offset in [va, va+len) where a known byte differs from `b` (or, for the last

@@ -148,7 +148,7 @@ extension UVM {
     private func pagesToWire(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, _ access: VMProt) -> Int {
         stride(from: lo, to: hi, by: pageSize).filter { va in
             guard let e = map.lookup(va), !e.isDevice else { return false }
-            return !isWired(e, va) || (access.contains(.write) && storeWouldCopy(e, va))
+            return !isWired(e, va) || (access.contains(.write) && writeFaultCopies(e, va))
         }.count
     }
 
@@ -180,7 +180,7 @@ extension UVM {
             return .gone
         }
         sched.sometimes(pg.loanCount > 0, "a vslock captured a loaned page")
-        if hold.holdsPages && storeWouldCopy(e, va) {
+        if hold.holdsPages && writeFaultCopies(e, va) {
             sched.sometimes(true, "a vslock reserved a wired page for a copy")
             guard mem.reserveWired(1) else { return .noRoomForCopy }
             hold.copiesReserved += 1
@@ -190,15 +190,6 @@ extension UVM {
         mem.note(pg, "captured by a vslock of \(hex(hold.start))-\(hex(hold.end)) by \(hold.thread.name)")
         hold.pages.append((pg, pg.generation))
         return .captured
-    }
-
-    /// Whether a store to `va` through `e` would give the entry a new page in place of the one
-    /// there now: a private entry that is or may be made writable, whose page is the object's
-    /// or an anon it still shares.
-    private func storeWouldCopy(_ e: MapEntry, _ va: UInt64) -> Bool {
-        guard e.copyOnWrite && e.maxProtection.contains(.write) else { return false }
-        guard !e.needsCopy, let anon = e.amap?.anons[e.amapSlot(for: va, pageShift)] else { return true }
-        return anon.refs > 1
     }
 
     /// uvm_vsunlock: undoes exactly that vslock — its system wiring and its page holds —

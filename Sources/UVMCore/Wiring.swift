@@ -237,10 +237,26 @@ extension UVM {
         (page(backing: e, va: va)?.wireCount ?? 0) > 0
     }
 
-    /// Pages of `e` not backed by a wired page yet: what wiring it still adds.
+    /// Pages of `e` whose wiring still adds a page to the wired count: not backed by a wired page
+    /// yet, or backed by one its wiring fault will copy.
     public func unwiredPageCount(_ e: MapEntry) -> Int {
-        stride(from: e.start, to: e.end, by: pageSize).filter { !isWired(e, $0) }.count
+        // At maximum protection a private mapping's pages are copied (VM_FAULT_WIREMAX): each copy
+        // is a new wired page, whoever else keeps the original wired.
+        let copies = wiringFault(e).access.contains(.write)
+        return stride(from: e.start, to: e.end, by: pageSize).filter { va in
+            !isWired(e, va) || (copies && writeFaultCopies(e, va))
+        }.count
     }
+
+    /// Whether a store to `va` through `e` would give the entry a new page in place of the one
+    /// there now: a private entry that is or may be made writable, whose page is the object's
+    /// or an anon it still shares.
+    func writeFaultCopies(_ e: MapEntry, _ va: UInt64) -> Bool {
+        guard e.copyOnWrite && e.maxProtection.contains(.write) else { return false }
+        guard !e.needsCopy, let anon = e.amap?.anons[e.amapSlot(for: va, pageShift)] else { return true }
+        return anon.refs > 1
+    }
+
 
     /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and amap
     /// locks: the entry gets its own amap first if the wiring fault would copy one

@@ -167,10 +167,11 @@ enum Operations {
             let n: UInt64
             do {
                 n = try await k.write(lwp, file: file, offset: o, from: src, length: want)
-            } catch Errno.EIO {
-                // dofilewrite returns EIO even after part of the data reached the file.
+            } catch let error as Errno {
+                // dofilewrite returns the error (EIO, EFAULT) even after part of the data reached
+                // the file.
                 model.fileForget(file, o, want)
-                throw Errno.EIO
+                throw error
             }
             // write(2) does not change the memory it copies from: what it copied is what the
             // model holds there, and no more than that is read.
