@@ -78,6 +78,7 @@ private struct Auditor {
             fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
         }
         checkSwapSlots(anonRefs.values.map(\.0))
+        checkShmAttachments()
         checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
@@ -85,6 +86,30 @@ private struct Auditor {
             }
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
+            }
+        }
+    }
+
+    /// A segment's attachment count (shm_nattch) is the attachments the live images record, each
+    /// at an address that maps the segment; a removed segment nobody attaches is gone. A detach
+    /// drops its record before its count, so between operations only is the count exact.
+    mutating func checkShmAttachments() {
+        var recorded: [Int: Int] = [:]
+        for vm in k.images {
+            for (addr, seg) in vm.shmAttachments {
+                recorded[seg.id, default: 0] += 1
+                if quiescent && vm.map.lookup(addr)?.object !== seg.object {
+                    fail("\(vm.name): the attachment of shm segment \(seg.id) at \(hex(addr)) maps something else")
+                }
+            }
+        }
+        for seg in k.shmSegments.values {
+            let n = recorded[seg.id] ?? 0
+            if quiescent ? seg.attachments != n : seg.attachments < n {
+                fail("shm segment \(seg.id) counts \(seg.attachments) attachment(s), the address spaces hold \(n)")
+            }
+            if quiescent && seg.removed && seg.attachments == 0 {
+                fail("shm segment \(seg.id) was removed and nobody attaches it, yet it is not destroyed")
             }
         }
     }
