@@ -79,7 +79,9 @@ for patch in "$here"/[0-9][0-9]-*.patch; do
         fuzz=found
         secs=$(sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' "$log/fuzz.json" | cut -c1-5)
         kind=$(sed -n 's/.*"findings":\[{"kind":"\([^"]*\)".*/\1/p' "$log/fuzz.json")
-    elif [ $rc -ge 124 ]; then
+    elif [ $rc -eq 124 ]; then
+        fuzz=found; kind="hang (timed out)"
+    elif [ $rc -gt 124 ]; then
         fuzz=found; kind="crash (exit $rc)"
     elif [ $rc -ne 0 ]; then
         fuzz="error (exit $rc)"
