@@ -23,8 +23,9 @@ checks=1
 catalog_runs=200
 scratch=/tmp/uvm-planted-scratch
 out=/tmp/uvm-planted-out
-# The patches were written against this commit (the branch point of bench/planted).
-base=b722276
+# The kernel measured: the checkout's own commit, unless --base names another (every patch
+# must apply to it; a patch that no longer applies is reported, not run).
+base=$(git -C "$repo" rev-parse HEAD)
 while [ $# -gt 0 ]; do
     case $1 in
         --time) time=$2; shift 2 ;;
