@@ -79,6 +79,7 @@ private struct Auditor {
         }
         checkSwapSlots(anonRefs.values.map(\.0))
         checkShmAttachments()
+        checkObjectReferences()
         checkWiring()
         if quiescent {
             for t in k.sched.threads where !t.heldLocks.isEmpty {
@@ -87,6 +88,25 @@ private struct Auditor {
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
             }
+        }
+    }
+
+    /// An object's reference count (uo_refs) is the map entries that map it plus its segment's
+    /// own reference; a call may hold one more for a while (msync, madvise), and an unmap drops
+    /// the entry before the reference, so only between operations is the count exact.
+    mutating func checkObjectReferences() {
+        var holders: [ObjectIdentifier: (UVMObject, Int)] = [:]
+        for vm in k.images {
+            for e in vm.map.entries.elements {
+                guard let obj = e.object else { continue }
+                holders[ObjectIdentifier(obj), default: (obj, 0)].1 += 1
+            }
+        }
+        for seg in k.shmSegments.values where !seg.isBeingDestroyed {
+            holders[ObjectIdentifier(seg.object), default: (seg.object, 0)].1 += 1
+        }
+        for (obj, n) in holders.values where quiescent ? obj.refs != n : obj.refs < n {
+            fail("\(obj.name) has \(obj.refs) reference(s), its mappings and segment hold \(n)")
         }
     }
 

@@ -34,6 +34,8 @@ public final class ShmSegment {
     public internal(set) var removed = false
     /// Its destruction has begun (it may still be waiting for the object lock).
     var destroying = false
+    /// Whether its destruction has begun: its own reference on the object is going away.
+    public var isBeingDestroyed: Bool { destroying }
     public internal(set) var attachments = 0
 
     init(id: Int, object: AnonObject, size: UInt64, requestedSize: UInt64, key: UInt64?, mode: UInt32, ownerUid: UInt32) {
