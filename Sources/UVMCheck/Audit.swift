@@ -102,7 +102,7 @@ private struct Auditor {
                 holders[ObjectIdentifier(obj), default: (obj, 0)].1 += 1
             }
         }
-        for seg in k.shmSegments.values where !seg.isBeingDestroyed {
+        for seg in k.shmSegments.values where !seg.destroying {
             holders[ObjectIdentifier(seg.object), default: (seg.object, 0)].1 += 1
         }
         for (obj, n) in holders.values where quiescent ? obj.refs != n : obj.refs < n {

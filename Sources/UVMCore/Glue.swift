@@ -141,14 +141,12 @@ extension UVM {
         return .success(hold)
     }
 
-    /// Pages of [lo, hi) of `map` whose wiring for `access` still adds a page to the machine's
-    /// wired count: not device memory, and not backed by a wired page — or, for an I/O that
-    /// writes memory, backed by a page the fault will copy (copy-on-write), since the copy is a
-    /// new wired page whoever else keeps the original wired.
+    /// Pages of [lo, hi) of `map`, device memory aside, whose wiring for `access` still adds a
+    /// page to the machine's wired count (`wiringAddsPage`).
     private func pagesToWire(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, _ access: VMProt) -> Int {
         stride(from: lo, to: hi, by: pageSize).filter { va in
             guard let e = map.lookup(va), !e.isDevice else { return false }
-            return !isWired(e, va) || (access.contains(.write) && writeFaultCopies(e, va))
+            return wiringAddsPage(e, va, writes: access.contains(.write))
         }.count
     }
 

@@ -130,11 +130,11 @@ open class UVMObject: PageOwner {
         for _ in 0..<refs { try uvm.mem.unwire(pg, uvm.sched) }
         // The page's place under wiredmax stays taken while the wirings last (a page hold that
         // keeps the old page wired keeps it already).
-        if pg.wireCount == 0 && uvm.mem.reserveWired(1) { wiredPlaceholders.insert(idx) }
+        if pg.wireCount == 0 { reservePlaceholder(idx) }
     }
 
-    /// Reserves a placeholder for page `idx`, not resident, that a wiring in progress brings
-    /// in (`UVM.handOverMissingObjectPages`); the wiring must still cover it.
+    /// Reserves a placeholder for page `idx`, not resident and covered by a wiring: one taken
+    /// away (`removePage`), or one a wiring in progress brings in (`UVM.handOverMissingObjectPages`).
     package func reservePlaceholder(_ idx: UInt64) {
         precondition(pages[idx] == nil && (wiredRefs[idx] ?? 0) > 0)
         if uvm.mem.reserveWired(1) { wiredPlaceholders.insert(idx) }

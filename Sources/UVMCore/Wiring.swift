@@ -237,15 +237,18 @@ extension UVM {
         (page(backing: e, va: va)?.wireCount ?? 0) > 0
     }
 
-    /// Pages of `e` whose wiring still adds a page to the wired count: not backed by a wired page
-    /// yet, or backed by one its wiring fault will copy.
+    /// Whether wiring `va` of `e` with a fault that `writes` adds a page to the wired count: the
+    /// page there is not wired yet, or the fault will copy it — the copy is a new wired page,
+    /// whoever else keeps the original wired.
+    func wiringAddsPage(_ e: MapEntry, _ va: UInt64, writes: Bool) -> Bool {
+        !isWired(e, va) || (writes && writeFaultCopies(e, va))
+    }
+
+    /// Pages of `e` whose wiring still adds a page to the wired count. At maximum protection a
+    /// private mapping's pages are copied (VM_FAULT_WIREMAX).
     public func unwiredPageCount(_ e: MapEntry) -> Int {
-        // At maximum protection a private mapping's pages are copied (VM_FAULT_WIREMAX): each copy
-        // is a new wired page, whoever else keeps the original wired.
-        let copies = wiringFault(e).access.contains(.write)
-        return stride(from: e.start, to: e.end, by: pageSize).filter { va in
-            !isWired(e, va) || (copies && writeFaultCopies(e, va))
-        }.count
+        let writes = wiringFault(e).access.contains(.write)
+        return stride(from: e.start, to: e.end, by: pageSize).filter { wiringAddsPage(e, $0, writes: writes) }.count
     }
 
     /// Whether a store to `va` through `e` would give the entry a new page in place of the one
@@ -256,7 +259,6 @@ extension UVM {
         guard !e.needsCopy, let anon = e.amap?.anons[e.amapSlot(for: va, pageShift)] else { return true }
         return anon.refs > 1
     }
-
 
     /// The wiring fault's fast path for anonymous memory, under one acquisition of the map and amap
     /// locks: the entry gets its own amap first if the wiring fault would copy one

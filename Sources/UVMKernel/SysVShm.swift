@@ -32,10 +32,9 @@ public final class ShmSegment {
     public internal(set) var locked = false
     /// IPC_RMID done: destroyed at the last detach.
     public internal(set) var removed = false
-    /// Its destruction has begun (it may still be waiting for the object lock).
-    var destroying = false
-    /// Whether its destruction has begun: its own reference on the object is going away.
-    public var isBeingDestroyed: Bool { destroying }
+    /// Its destruction has begun (it may still be waiting for the object lock): its own
+    /// reference on the object is going away.
+    public internal(set) var destroying = false
     public internal(set) var attachments = 0
 
     init(id: Int, object: AnonObject, size: UInt64, requestedSize: UInt64, key: UInt64?, mode: UInt32, ownerUid: UInt32) {
