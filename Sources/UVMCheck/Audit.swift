@@ -117,7 +117,7 @@ private struct Auditor {
     mutating func checkShmAttachments() {
         var recorded: [Int: Int] = [:]
         for vm in k.images {
-            for seg in vm.shmAttachments.values { recorded[seg.id, default: 0] += 1 }
+            for a in vm.shmAttachments { recorded[a.segment.id, default: 0] += 1 }
         }
         for seg in k.shmSegments.values {
             let n = recorded[seg.id] ?? 0

@@ -176,8 +176,8 @@ public final class Kernel {
         try await map.waitForSystemWirings(map.minAddress, map.maxAddress)
         try await map.removeAll()
         map.dead = true
-        let attachments = vm.shmAttachments.sorted { $0.key < $1.key }.map(\.value)
-        vm.shmAttachments = [:]
+        let attachments = vm.shmAttachments.map(\.segment)
+        vm.shmAttachments = []
         images.removeAll { $0 === vm }
         try await map.lock.exit()
         for seg in attachments { try await dropAttachment(seg) }

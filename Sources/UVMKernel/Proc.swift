@@ -14,14 +14,27 @@ public let userMaxAddress: UInt64 = 0x7f7f_ffff_c000
 /// Where mmap looks for space when not given an address.
 public let mmapBase: UInt64 = 0x1000_0000
 
+/// One shmat: where the segment was attached.
+public struct ShmAttachment {
+    public let address: UInt64
+    public let segment: ShmSegment
+}
+
 public final class VMSpace {
     /// The process whose image this is, for messages.
     public let name: String
     public let map: VMMap
-    /// SysV shm attachments by address (NetBSD's vm_shm): they belong to the image, so an exec
-    /// or exit racing shmat or shmdt detaches exactly what this map holds. Changed only with the
-    /// map write-locked, so fork copies the map and its attachments as one.
-    public internal(set) var shmAttachments: [UInt64: ShmSegment] = [:]
+    /// SysV shm attachments, newest first (NetBSD's vm_shm list, sysv_shm.c: shmat inserts at
+    /// the head and shmdt takes the first match). They belong to the image, so an exec or exit
+    /// racing shmat or shmdt detaches exactly what this map holds. A munmapped attachment keeps
+    /// its record, so a later shmat may land at the same address: two records, one address.
+    /// Changed only with the map write-locked, so fork copies the map and its attachments as one.
+    public internal(set) var shmAttachments: [ShmAttachment] = []
+
+    /// The newest attachment starting at `address` (the one shmdt would detach).
+    public func shmAttachment(at address: UInt64) -> ShmSegment? {
+        shmAttachments.first { $0.address == address }?.segment
+    }
     init(_ uvm: UVM, name: String) {
         self.name = name
         map = VMMap(uvm, name: name, minAddress: userMinAddress, maxAddress: userMaxAddress)

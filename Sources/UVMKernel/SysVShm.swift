@@ -137,7 +137,7 @@ extension Kernel {
         map.insert(start: start, length: seg.size, object: seg.object, offset: 0, protection: prot,
                    maxProtection: prot, inheritance: .share, copyOnWrite: false)
         seg.attachments += 1
-        vm.shmAttachments[start] = seg
+        vm.shmAttachments.insert(ShmAttachment(address: start, segment: seg), at: 0)
         try await map.lock.exit()
         return start
     }
@@ -147,10 +147,11 @@ extension Kernel {
     public func shmdt(_ lwp: LWP, _ addr: UInt64) async throws {
         let vm = try liveProc(lwp).vmspace, map = vm.map
         try await map.lockWrite()
-        guard let seg = vm.shmAttachments.removeValue(forKey: addr) else {
+        guard let i = vm.shmAttachments.firstIndex(where: { $0.address == addr }) else {
             try await map.lock.exit()
             throw Errno.EINVAL
         }
+        let seg = vm.shmAttachments.remove(at: i).segment
         try await map.waitForSystemWirings(addr, addr + seg.size)
         try await map.remove(addr, addr + seg.size)
         try await map.lock.exit()
@@ -258,7 +259,7 @@ extension Kernel {
     /// forced the count to zero (seed 001).
     private func sharedCountAttachments(_ p: Proc, _ seg: ShmSegment, lock: Bool) async throws {
         let vm = p.vmspace
-        for (addr, s) in vm.shmAttachments.sorted(by: { $0.key < $1.key }) where s === seg {
+        for addr in Set(vm.shmAttachments.lazy.filter { $0.segment === seg }.map(\.address)).sorted() {
             let map = vm.map
             if lock {
                 try await map.lockWrite()
@@ -284,9 +285,9 @@ extension Kernel {
     /// fork's shmfork, with both maps write-locked: the child's attachments (the map entries
     /// were shared by fork).
     func shmFork(_ parent: VMSpace, _ child: VMSpace) {
-        for (addr, seg) in parent.shmAttachments where child.map.lookup(addr)?.object === seg.object {
-            child.shmAttachments[addr] = seg
-            seg.attachments += 1
+        for a in parent.shmAttachments where child.map.lookup(a.address)?.object === a.segment.object {
+            child.shmAttachments.append(a)
+            a.segment.attachments += 1
         }
     }
 }

@@ -280,7 +280,7 @@ enum Operations {
             return try bindAddress(addr)
         case .shmdt(let a):
             let addr = try runner.address(a)
-            let seg = lwp.proc?.vmspace.shmAttachments[addr]
+            let seg = lwp.proc?.vmspace.shmAttachment(at: addr)
             try await k.shmdt(lwp, addr)
             if let seg { model.unmap(me, addr, addr + seg.size) }
         case .shmctl(let id, let cmd):
