@@ -68,54 +68,6 @@ struct Replay: AsyncParsableCommand {
     }
 }
 
-struct Explore: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Many schedules; stops at the first BUG or FAIL.")
-    @Argument(help: "Scenario files.") var files: [String]
-    @Option(help: "portfolio (random, pct and preemption-bounded dfs taking turns), random, pct, or dfs.") var strategy: String = "portfolio"
-    @Option(help: "Schedules to try per file.") var runs: Int = 1000
-    @Option(help: "Stop after this many seconds per file.") var time: Double?
-    @Option(help: "First seed.") var seed: UInt64 = 1
-    @Option(help: "PCT depth d.") var depth: Int = 3
-    @Option(help: "DFS preemption bound.") var preemptions: Int = 2
-    @Flag(help: "Run every schedule twice and compare the runs step for step.") var selfCheck = false
-    @Option(help: "Explore shard I of N (I/N): every N-th seed, so a campaign can run on many machines.") var shard: String?
-    @OptionGroup var common: Common
-
-    func run() async throws {
-        guard let s = ExploreStrategy(rawValue: strategy) else {
-            throw ValidationError("--strategy must be one of \(ExploreStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
-        guard preemptions >= 0 else { throw ValidationError("--preemptions must not be negative") }
-        if let time, !(time > 0 && time.isFinite) { throw ValidationError("--time must be a positive number of seconds, found \(time)") }
-        var e = ExploreOptions()
-        e.strategy = s
-        e.runs = runs
-        e.seconds = time
-        e.firstSeed = seed
-        e.depth = depth
-        e.preemptions = preemptions
-        e.selfCheck = selfCheck
-        if let shard {
-            let parts = shard.split(separator: "/").compactMap { Int($0) }
-            guard parts.count == 2, parts[1] > 0, parts[0] >= 0, parts[0] < parts[1] else {
-                throw ValidationError("--shard expects I/N with 0 <= I < N, found '\(shard)'")
-            }
-            e.shard = (parts[0], parts[1])
-        }
-        if !common.json {
-            e.progress = { n, secs, distinct in
-                Driver.printError("  \(n) schedules, \(Int(Double(n) / max(secs, 1e-9))) schedules/s, \(distinct) distinct traces")
-            }
-        }
-        var worst: Int32 = 0
-        for file in files {
-            worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
-        }
-        if worst != 0 { throw ExitCode(worst) }
-    }
-}
-
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The state after the run, or after step N: maps and page counters.")
     @Argument(help: "The scenario file.") var file: String

@@ -1,0 +1,133 @@
+// `uvm explore`: many schedules of each file, then the first failure shrunk and printed.
+
+import ArgumentParser
+import UVMRunner
+import UVMScenario
+
+struct Explore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Many schedules; stops at the first BUG or FAIL.")
+    @Argument(help: "Scenario files.") var files: [String]
+    @Option(help: "portfolio (random, pct and preemption-bounded dfs taking turns), random, pct, or dfs.") var strategy: String = "portfolio"
+    @Option(help: "Schedules to try per file.") var runs: Int = 1000
+    @Option(help: "Stop after this many seconds per file.") var time: Double?
+    @Option(help: "First seed.") var seed: UInt64 = 1
+    @Option(help: "PCT depth d.") var depth: Int = 3
+    @Option(help: "DFS preemption bound.") var preemptions: Int = 2
+    @Flag(help: "Run every schedule twice and compare the runs step for step.") var selfCheck = false
+    @Option(help: "Explore shard I of N (I/N): every N-th seed, so a campaign can run on many machines.") var shard: String?
+    @OptionGroup var common: Common
+
+    func run() async throws {
+        guard let s = ExploreStrategy(rawValue: strategy) else {
+            throw ValidationError("--strategy must be one of \(ExploreStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
+        guard preemptions >= 0 else { throw ValidationError("--preemptions must not be negative") }
+        if let time, !(time > 0 && time.isFinite) { throw ValidationError("--time must be a positive number of seconds, found \(time)") }
+        var e = ExploreOptions()
+        e.strategy = s
+        e.runs = runs
+        e.seconds = time
+        e.firstSeed = seed
+        e.depth = depth
+        e.preemptions = preemptions
+        e.selfCheck = selfCheck
+        if let shard {
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] > 0, parts[0] >= 0, parts[0] < parts[1] else {
+                throw ValidationError("--shard expects I/N with 0 <= I < N, found '\(shard)'")
+            }
+            e.shard = (parts[0], parts[1])
+        }
+        if !common.json {
+            e.progress = { n, secs, distinct in
+                Driver.printError("  \(n) schedules, \(Int(Double(n) / max(secs, 1e-9))) schedules/s, \(distinct) distinct traces")
+            }
+        }
+        var worst: Int32 = 0
+        for file in files {
+            worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
+        }
+        if worst != 0 { throw ExitCode(worst) }
+    }
+}
+
+extension Driver {
+    static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, json: Bool) async throws -> Int32 {
+        let (scenario, text) = try load(file)
+        let result: ExploreResult
+        do {
+            result = try await Explorer.explore(scenario, source: text, base: o, e)
+        } catch {
+            throw scenarioError(error.description)
+        }
+        if let divergence = result.divergence {
+            print("\(file): REPLAY DIVERGED: \(divergence)")
+            return 2
+        }
+        guard let found = result.found else {
+            let rate = Double(result.schedules) / max(result.seconds, 1e-9)
+            if json {
+                print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
+            } else {
+                if e.strategy == .dfs {
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.complete ? "every schedule run" : result.exhausted ? "space exhausted" : "not exhausted"))
+                } else {
+                    print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, \(e.strategy.rawValue)" + (result.complete ? ", every schedule run" : result.exhausted ? ", dfs exhausted" : "") + "; PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
+                }
+            }
+            return 0
+        }
+        let shrunk: ShrinkResult
+        do {
+            shrunk = try await Shrinker.shrink(scenario, source: text, base: o, failing: found)
+        } catch {
+            throw scenarioError(error.description)
+        }
+        var traced = o
+        traced.replay = ReplayToken.decode(shrunk.report.token)
+        traced.trace = true
+        let again: RunReport
+        do {
+            again = try await ScenarioRunner.run(shrunk.scenario, source: text, options: traced)
+        } catch {
+            throw scenarioError(error.description)
+        }
+        if json {
+            printJSON(file, again, schedules: result.schedules)
+        } else {
+            print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
+            if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
+            print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "more than 3 preemptions"))
+            if !shrunk.droppedLines.isEmpty {
+                print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
+                for line in keptLines(shrunk.scenario, text) { print("  " + line) }
+            }
+            print("trace (\(again.trace.count) steps):")
+            for t in again.trace { print("  " + t) }
+            print("replay: uvm replay \(file) \(shrunk.fullScenarioReport.token)" + policyWords(o))
+            if !shrunk.droppedLines.isEmpty {
+                print("replay of the shrunk scenario (the lines above, saved as SHRUNK.uvm): uvm replay SHRUNK.uvm \(again.token)" + policyWords(o))
+            }
+        }
+        return again.outcome.exitCode
+    }
+
+    /// The source lines of a (reduced) scenario: setup lines and the operations it still has.
+    static func keptLines(_ s: Scenario, _ text: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var keep = Set<Int>()
+        for st in s.statements {
+            keep.insert(st.location.line)
+            if case .together(let ops) = st.kind {
+                for op in ops { keep.insert(op.location.line) }
+                if let end = lines.indices.dropFirst(st.location.line).first(where: {
+                    lines[$0].split(separator: "#").first?.trimmingCharacters(in: .whitespaces) == "end"
+                }) { keep.insert(end + 1) }
+            }
+        }
+        return keep.sorted().filter { $0 >= 1 && $0 <= lines.count }.map { lines[$0 - 1] }
+    }
+
+    /// `uvm check`: every catalog entry, both ways, as a table. Returns whether all held.
+}
