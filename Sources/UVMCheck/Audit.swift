@@ -82,6 +82,7 @@ private struct Auditor {
         checkObjectReferences()
         checkWiring()
         if quiescent {
+            checkFileCaches()
             for t in k.sched.threads where !t.heldLocks.isEmpty {
                 fail("\(t.name) holds \(t.heldLocks.map { $0.lockName }.joined(separator: ", ")) between operations")
             }
@@ -126,6 +127,33 @@ private struct Auditor {
             }
             if quiescent && seg.removed && seg.attachments == 0 {
                 fail("shm segment \(seg.id) was removed and nobody attaches it, yet it is not destroyed")
+            }
+        }
+    }
+
+    /// Between operations a file's page cache agrees with its disk: no page lies wholly past the
+    /// end of file (uvm_vnp_setsize removed it; an access there is SIGBUS), and a clean page holds
+    /// what its block holds below the end of file — clean means the disk has it, so a page-out
+    /// may free it (a write-back that failed must leave the page dirty: genfs_do_io's error path).
+    mutating func checkFileCaches() {
+        for (name, vnode) in k.files.sorted(by: { $0.key < $1.key }) {
+            guard let obj = k.uvm.existingVnodeObject(vnode) else { continue }
+            let pageSize = UInt64(k.pageSize)
+            let eofPage = vnode.size / pageSize + (vnode.size % pageSize == 0 ? 0 : 1)
+            for (idx, pg) in obj.pages.sorted(by: { $0.key < $1.key }) {
+                if idx >= eofPage {
+                    fail("file \(name): \(pg) caches offset \(hex(idx * pageSize)), past the end of file at \(vnode.size)")
+                    return
+                }
+                guard !pg.dirty, !pg.isBusy else { continue }
+                let valid = Int(min(pageSize, vnode.size - idx * pageSize))
+                let disk = vnode.storedBlock(idx)
+                let cached = pg.read(0, valid)
+                if let i = (0..<valid).first(where: { cached[cached.startIndex + $0] != (disk?[$0] ?? 0) }) {
+                    fail("file \(name): clean \(pg) at offset \(hex(idx * pageSize)) holds \(hex(UInt64(cached[cached.startIndex + i]))) at byte \(i), the disk \(hex(UInt64(disk?[i] ?? 0)))",
+                         pg.history.suffix(10).map { "history: " + $0 })
+                    return
+                }
             }
         }
     }

@@ -62,6 +62,10 @@ public final class Vnode: CustomStringConvertible {
         return data
     }
 
+    /// What block `b` holds on disk now, without I/O (nil: a hole, read as zeros). The audit
+    /// compares clean cached pages with it; the kernel always goes through `readBlock`.
+    public func storedBlock(_ b: UInt64) -> [UInt8]? { blocks[b] ?? initialBlock(b) }
+
     /// Writes block `b` to disk; all-zero contents are stored as a hole, unless the block would
     /// then read as its initial fill.
     public func writeBlock(_ b: UInt64, _ data: [UInt8]?, _ sched: Scheduler) async throws {

@@ -1,4 +1,4 @@
-// The audit's rules about wired residency and swap slots: each is shown to catch the state it
+// The audit's rules about wired residency, swap slots and file caches: each is shown to catch the state it
 // forbids, built by hand behind the kernel's back (as a planted bug would leave it).
 
 import Testing
@@ -45,5 +45,50 @@ import UVMSched
         #expect(Audit.check(k, quiescent: false) == nil, "a page-out in flight holds a slot")
         let failure = try #require(Audit.check(k, quiescent: true))
         #expect(failure.message.contains("1 swap slot(s) allocated, anons and segments own 0"))
+    }
+
+    /// A kernel with one process that has written 0x22 over both pages of a two-page file
+    /// through a shared mapping, and flushed them (clean, on disk).
+    private func flushedFile() async throws -> (Kernel, VnodeObject) {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
+        k.createFile(name: "f", size: 2 * UInt64(k.pageSize), fill: 0x11)
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        let len = 2 * UInt64(k.pageSize)
+        let failure = await sched.run([(lwp.thread, {
+            let va = try await k.mmap(lwp, .file("f"), length: len, prot: [.read, .write], maxProt: [.read, .write],
+                                      shared: true, fixed: nil)
+            try await k.fill(lwp, va, len, 0x22)
+            try await k.fsync(lwp, file: "f")
+        })])
+        #expect(failure == nil)
+        #expect(Audit.check(k, quiescent: true) == nil)
+        let vnode = try #require(k.files["f"])
+        let obj = try #require(k.uvm.existingVnodeObject(vnode))
+        #expect(obj.pages.count == 2 && obj.pages.values.allSatisfy { !$0.dirty })
+        return (k, obj)
+    }
+
+    @Test func aCleanFilePageThatDiffersFromItsBlockIsCaught() async throws {
+        let (k, obj) = try await flushedFile()
+        let pg = try #require(obj.pages[1])
+        // Planted: a store whose write-back failed, and the page was left clean anyway.
+        pg.write(5, 0x33, pageSize: k.pageSize)
+        #expect(Audit.check(k, quiescent: false) == nil, "mid-operation a page-out may be in flight")
+        let failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("holds 0x33 at byte 5, the disk 0x22"))
+        pg.dirty = true
+        #expect(Audit.check(k, quiescent: true) == nil, "a dirty page may differ from its block")
+    }
+
+    @Test func aFilePageLeftPastTheEndOfFileIsCaught() async throws {
+        let (k, _) = try await flushedFile()
+        let vnode = try #require(k.files["f"])
+        // Planted: a truncation to one page that kept the second page cached.
+        vnode.truncateBlocks(to: UInt64(k.pageSize))
+        vnode.size = UInt64(k.pageSize)
+        let failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("caches offset 0x1000, past the end of file at 4096"))
     }
 }
