@@ -126,7 +126,8 @@ struct LineWriter {
             let attached = world.regions(of: p).filter { if case .segment = $0.backing { true } else { false } }
             return attached.isEmpty ? nil : choices.pick(attached).variable
         case .mappingLength:
-            return probe ? choices.pick(Self.probeLengths) : "\(choices.within(1...4))p"
+            if probe { return choices.pick(Self.probeLengths) }
+            return choices.percent(6) ? atWiredLimit() : "\(choices.within(1...4))p"
         case .file, .descriptor:
             if let hot, case .file(let f) = hot.backing, choices.percent(60) { return f }
             return world.files.isEmpty ? nil : choices.pick(world.files).name
@@ -151,7 +152,8 @@ struct LineWriter {
             if probe { return choices.pick(Self.probeLengths) }
             return choices.percent(15) ? "\(choices.within(1...5000))" : "\(choices.below(5))p"
         case .segmentSize:
-            return probe ? choices.pick(["0", "1G", "0xffffffffffffffff"]) : "\(choices.within(1...3))p"
+            if probe { return choices.pick(["0", "1G", "0xffffffffffffffff"]) }
+            return choices.percent(12) ? atWiredLimit() : "\(choices.within(1...3))p"
         case .protection:
             return choices.pick(["none", "r", "rw", "rw", "rx", "rwx", "w"])
         case .inheritance:
@@ -194,6 +196,14 @@ struct LineWriter {
         case .pageCount:
             return probe ? "0" : "\(choices.within(1...8))"
         }
+    }
+}
+
+extension LineWriter {
+    /// A size one page either side of wiredmax, or on it: where an off-by-one in a wiring limit
+    /// shows (a segment SHM_LOCKed, a mapping mlocked, whole).
+    mutating func atWiredLimit() -> String {
+        "\(max(1, world.wiredMax + choices.within(-1...1)))p"
     }
 }
 
