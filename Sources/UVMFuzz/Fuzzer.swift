@@ -33,18 +33,23 @@ public struct FuzzOptions: Sendable {
     public var mutatePercent = 50
     /// Percent of arguments given an errno-probing value (unaligned, zero, 2^64−1, huge).
     public var probePercent = ScenarioGenerator.defaultProbePercent
+    /// Makes the campaign trap when it reaches this seed, as a kernel bug that traps would:
+    /// how the supervisor's recovery is tested.
+    public var trapAtSeed: UInt64?
     /// Called about once a second.
     public var progress: (@Sendable (FuzzStats) -> Void)?
 
     public init() {}
 
     var corpusDirectory: String { corpus ?? out + "/corpus" }
+    /// The scenario this shard is running, left behind only if the process dies.
+    var inFlight: String { out + "/.in-flight-\(shard.index).uvm" }
 
     /// `--policy K=V ...` as a command line says it.
     var policyWords: String { policy.map { " --policy \($0.knob)=\($0.value)" }.joined() }
 }
 
-public struct FuzzStats: Sendable {
+public struct FuzzStats: Sendable, Codable {
     public var scenarios = 0
     public var schedules = 0
     /// Scenarios that could not run: a line that binds failed, so a later line named nothing.
@@ -58,7 +63,7 @@ public struct FuzzStats: Sendable {
     public var bugs: [String: Int] = [:]
 }
 
-public struct Finding: Sendable {
+public struct Finding: Sendable, Codable {
     public var kind: String
     public var message: String
     public var signature: String
@@ -74,12 +79,12 @@ public struct Finding: Sendable {
     public var linesAfter: Int
 }
 
-public struct FuzzResult: Sendable {
+public struct FuzzResult: Sendable, Codable {
     public var stats: FuzzStats
     public var findings: [Finding]
-    /// A scenario an earlier campaign was running when it died (a Swift trap in the kernel),
-    /// kept under `out` as crash-HASH.uvm.
-    public var crashReproducer: String?
+    /// Scenarios a worker (or an earlier campaign) was running when it died — a Swift trap in
+    /// the kernel — each kept under `out` as crash-HASH.uvm.
+    public var crashes: [String] = []
 }
 
 @Sim
@@ -105,14 +110,12 @@ public final class Fuzzer {
         return try await fuzzer.campaign()
     }
 
-    private var inFlight: String { options.out + "/.in-flight-\(options.shard.index).uvm" }
-
-    private func elapsed() -> Double { Double((clock.now - start).components.seconds) + Double((clock.now - start).components.attoseconds) / 1e18 }
+    private func elapsed() -> Double { (clock.now - start).seconds }
 
     private func campaign() async throws(FuzzError) -> FuzzResult {
         try FuzzFiles.ensureDirectory(options.out)
         try FuzzFiles.ensureDirectory(options.corpusDirectory)
-        let crash = try keepCrashedScenario()
+        let crash = try Self.keepCrashedScenario(options)
         for (_, text) in FuzzFiles.scenarios(in: options.out) {
             if let s = FuzzFiles.header("signature", in: text) { signatures.insert(s) }
         }
@@ -134,8 +137,8 @@ public final class Fuzzer {
                !options.keepGoing || options.stopKinds.contains(findings.last?.kind ?? "") { break }
             seed &+= UInt64(max(options.shard.count, 1))
         }
-        try? FileManager.default.removeItem(atPath: inFlight)
-        return FuzzResult(stats: snapshot(), findings: findings, crashReproducer: crash)
+        try? FileManager.default.removeItem(atPath: options.inFlight)
+        return FuzzResult(stats: snapshot(), findings: findings, crashes: crash.map { [$0.path] } ?? [])
     }
 
     private func snapshot() -> FuzzStats {
@@ -160,7 +163,8 @@ public final class Fuzzer {
     /// Explores one scenario; returns whether it found a BUG not seen before.
     private func fuzz(_ text: String, seed: UInt64, mutant: Bool) async throws(FuzzError) -> Bool {
         // Left behind only if the kernel traps: the next campaign keeps it as a reproducer.
-        _ = FileManager.default.createFile(atPath: inFlight, contents: Data(("# uvm fuzz: seed \(seed)\(options.policyWords)\n" + text).utf8))
+        _ = FileManager.default.createFile(atPath: options.inFlight, contents: Data(("# uvm fuzz: seed \(seed)\(options.policyWords)\n" + text).utf8))
+        if seed == options.trapAtSeed { fatalError("uvm fuzz --trap-at-seed \(seed)") }
         let result = await trial.explore(text, seed: seed, schedules: options.schedules)
         stats.scenarios += 1
         stats.schedules += result.schedules
@@ -201,13 +205,15 @@ public final class Fuzzer {
                        linesAfter: Script(shrunk.text).lines.count)
     }
 
-    /// A scenario an earlier campaign left in flight died with it: keep it as crash-HASH.uvm.
-    private func keepCrashedScenario() throws(FuzzError) -> String? {
-        guard let data = FileManager.default.contents(atPath: inFlight), let text = String(data: data, encoding: .utf8) else { return nil }
+    /// A scenario a campaign left in flight died with it: kept as crash-HASH.uvm. Returns its
+    /// path and the seed its header names.
+    nonisolated static func keepCrashedScenario(_ options: FuzzOptions) throws(FuzzError) -> (path: String, seed: UInt64)? {
+        guard let data = FileManager.default.contents(atPath: options.inFlight), let text = String(data: data, encoding: .utf8) else { return nil }
         let path = options.out + "/crash-\(FuzzFiles.hash(text).prefix(8)).uvm"
         try FuzzFiles.writeAtomically("# uvm fuzz: the campaign died (a Swift trap?) running this scenario: uvm run --audit \(path)\n" + text, to: path)
-        try? FileManager.default.removeItem(atPath: inFlight)
-        return path
+        try? FileManager.default.removeItem(atPath: options.inFlight)
+        let seed = text.split(separator: "\n").first.flatMap { $0.split(separator: " ").dropFirst(4).first }.flatMap { UInt64($0) }
+        return (path, seed ?? options.firstSeed)
     }
 }
 
@@ -281,5 +287,5 @@ public enum FuzzUsage {
 
 extension FuzzResult {
     /// 0 when the campaign found no BUG, 2 when it found one (as `uvm run` exits for a BUG).
-    public var exitCode: Int32 { findings.isEmpty ? 0 : 2 }
+    public var exitCode: Int32 { findings.isEmpty && crashes.isEmpty ? 0 : 2 }
 }

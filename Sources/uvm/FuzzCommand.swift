@@ -26,6 +26,8 @@ struct Fuzz: AsyncParsableCommand {
     @Option(help: "Print the coverage a corpus directory reaches, and exit.") var coverage: String?
     @Option(parsing: .upToNextOption, help: "Merge these campaigns' reproducers and corpora into --out and --corpus, and exit.")
     var merge: [String] = []
+    @Flag(help: .hidden) var worker = false
+    @Option(help: .hidden) var trapAtSeed: UInt64?
     @OptionGroup var common: Common
 
     func validate() throws {
@@ -88,9 +90,16 @@ struct Fuzz: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(("\r\u{1B}[K\(s.scenarios) scenarios (\(Int(rate))/s, \(Int(Double(s.schedules) / max(s.seconds, 1e-9))) schedules/s), coverage \(s.coverage), corpus \(s.corpus)" + (bugs.isEmpty ? "" : ", BUGs: " + bugs)).utf8))
             }
         }
+        o.trapAtSeed = trapAtSeed
         let result: FuzzResult
         do {
-            result = try await Fuzzer.run(o)
+            if worker {
+                // The supervisor reads the result; the progress line is already on the terminal.
+                let result = try await Fuzzer.run(o)
+                print(Supervisor.workerOutput(result))
+                return
+            }
+            result = try await Supervisor.run(o, executable: Self.executable, arguments: Array(CommandLine.arguments.dropFirst()))
         } catch {
             throw Driver.scenarioError(error.description)
         }
@@ -100,9 +109,9 @@ struct Fuzz: AsyncParsableCommand {
             let findings = result.findings.map {
                 #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays),"linesBefore":\#($0.linesBefore),"linesAfter":\#($0.linesAfter)}"#
             }
-            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))]}"#)
+            let crashes = result.crashes.map(Driver.quote).joined(separator: ",")
+            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))],"crashes":[\#(crashes)]}"#)
         } else {
-            if let crash = result.crashReproducer { print("an earlier campaign died running a scenario, kept as \(crash)") }
             print(String(format: "%d scenarios, %d schedules in %.1f s (%.0f scenarios/min), coverage %d, corpus %d, %d unrunnable, %d generator mistakes",
                          s.scenarios, s.schedules, s.seconds, Double(s.scenarios) / max(s.seconds, 1e-9) * 60, s.coverage, s.corpus,
                          s.unrunnable, s.generatorMistakes))
@@ -112,8 +121,18 @@ struct Fuzz: AsyncParsableCommand {
                       + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
                 print("  replay: uvm replay \(f.path) \(f.token) --audit")
             }
+            for crash in result.crashes {
+                print("CRASH: the kernel trapped; the scenario it was running is \(crash) (uvm run --audit \(crash) shows the trap)")
+            }
         }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+extension Fuzz {
+    /// This executable, for the supervisor to start workers from.
+    static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 
