@@ -74,7 +74,10 @@ struct Generation {
             let pages = choices.within(1...6)
             let bad = choices.percent(12) ? choices.below(pages) : nil
             world.files.append(FileState(name: name, pages: pages, badPage: bad))
-            lines.append("file \(name) size=\(pages)p fill=\(byteText(choices.below(256)))" + (bad.map { " badpage=\($0)" } ?? ""))
+            // A file of zeros is all holes: its bad page reads (as zeros, no I/O) and fails only
+            // when written back — the write-back error paths need it.
+            let fill = choices.percent(30) ? 0 : choices.below(256)
+            lines.append("file \(name) size=\(pages)p fill=\(byteText(fill))" + (bad.map { " badpage=\($0)" } ?? ""))
         }
         for _ in 0..<choices.count([75, 25], from: 1) {
             let name = world.fresh("dev")
