@@ -82,9 +82,12 @@ public struct Finding: Sendable, Codable {
 public struct FuzzResult: Sendable, Codable {
     public var stats: FuzzStats
     public var findings: [Finding]
-    /// Scenarios a worker (or an earlier campaign) was running when it died — a Swift trap in
-    /// the kernel — each kept under `out` as crash-HASH.uvm.
+    /// Scenarios a worker was running when it died — a Swift trap in the kernel — each kept
+    /// under `out` as crash-HASH.uvm.
     public var crashes: [String] = []
+    /// A scenario an earlier campaign into the same directory left in flight (it was killed,
+    /// or it trapped with no supervisor), kept the same way.
+    public var earlierCrash: String?
 }
 
 @Sim
@@ -138,7 +141,7 @@ public final class Fuzzer {
             seed &+= UInt64(max(options.shard.count, 1))
         }
         try? FileManager.default.removeItem(atPath: options.inFlight)
-        return FuzzResult(stats: snapshot(), findings: findings, crashes: crash.map { [$0.path] } ?? [])
+        return FuzzResult(stats: snapshot(), findings: findings, earlierCrash: crash?.path)
     }
 
     private func snapshot() -> FuzzStats {

@@ -134,6 +134,7 @@ extension FuzzResult {
         for (kind, n) in other.stats.bugs { stats.bugs[kind, default: 0] += n }
         findings += other.findings
         crashes += other.crashes
+        earlierCrash = earlierCrash ?? other.earlierCrash
     }
 }
 

@@ -121,6 +121,7 @@ struct Fuzz: AsyncParsableCommand {
                       + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
                 print("  replay: uvm replay \(f.path) \(f.token) --audit")
             }
+            if let crash = result.earlierCrash { print("an earlier campaign into \(o.out) died running a scenario, kept as \(crash)") }
             for crash in result.crashes {
                 print("CRASH: the kernel trapped; the scenario it was running is \(crash) (uvm run --audit \(crash) shows the trap)")
             }
