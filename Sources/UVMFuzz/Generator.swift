@@ -152,7 +152,7 @@ struct Generation {
             return (s, existing.pages)
         }
         let name = world.fresh("s")
-        let pages = choices.within(1...3)
+        let pages = choices.percent(12) ? choices.pages(near: world.wiredMax) : choices.within(1...3)
         world.segments.append(name)
         lines.append("\(proc): \(name) = shmget size=\(pages)p")
         return (name, pages)

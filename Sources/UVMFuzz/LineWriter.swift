@@ -127,7 +127,7 @@ struct LineWriter {
             return attached.isEmpty ? nil : choices.pick(attached).variable
         case .mappingLength:
             if probe { return choices.pick(Self.probeLengths) }
-            return choices.percent(6) ? atWiredLimit() : "\(choices.within(1...4))p"
+            return "\(choices.percent(6) ? choices.pages(near: world.wiredMax) : choices.within(1...4))p"
         case .file, .descriptor:
             if let hot, case .file(let f) = hot.backing, choices.percent(60) { return f }
             return world.files.isEmpty ? nil : choices.pick(world.files).name
@@ -153,7 +153,7 @@ struct LineWriter {
             return choices.percent(15) ? "\(choices.within(1...5000))" : "\(choices.below(5))p"
         case .segmentSize:
             if probe { return choices.pick(["0", "1G", "0xffffffffffffffff"]) }
-            return choices.percent(12) ? atWiredLimit() : "\(choices.within(1...3))p"
+            return "\(choices.percent(12) ? choices.pages(near: world.wiredMax) : choices.within(1...3))p"
         case .protection:
             return choices.pick(["none", "r", "rw", "rw", "rx", "rwx", "w"])
         case .inheritance:
@@ -196,14 +196,6 @@ struct LineWriter {
         case .pageCount:
             return probe ? "0" : "\(choices.within(1...8))"
         }
-    }
-}
-
-extension LineWriter {
-    /// A size one page either side of wiredmax, or on it: where an off-by-one in a wiring limit
-    /// shows (a segment SHM_LOCKed, a mapping mlocked, whole).
-    mutating func atWiredLimit() -> String {
-        "\(max(1, world.wiredMax + choices.within(-1...1)))p"
     }
 }
 

@@ -20,6 +20,10 @@ struct Choices {
     /// A number in the closed range.
     mutating func within(_ r: ClosedRange<Int>) -> Int { r.lowerBound + below(r.count) }
 
+    /// A size in pages on `limit` or one page either side: where an off-by-one in a limit shows
+    /// (wiredmax, for a segment SHM_LOCKed or a mapping mlocked whole).
+    mutating func pages(near limit: Int) -> Int { max(1, limit + within(-1...1)) }
+
     /// True with probability `percent`/100.
     mutating func percent(_ percent: Int) -> Bool { below(100) < percent }
 
