@@ -49,11 +49,36 @@ public struct Coverage: Sendable, Equatable {
         return "count"
     }
 
+    /// The kernel's `sometimes` sites this coverage never reached.
+    public var unreachedSites: [String] { KernelSites.all.filter { !features.contains("site " + $0) } }
+
     /// The features, grouped by their first word, for `uvm fuzz --coverage`.
     public var summary: [(group: String, features: [String])] {
         let groups = Dictionary(grouping: features) { String($0.prefix { $0 != " " }) }
         return groups.keys.sorted().map { ($0, groups[$0]!.sorted()) }
     }
+}
+
+/// Every `sometimes` site of the kernel, by name: what a campaign should reach, so that
+/// `uvm fuzz --coverage` can name what it never did. A test keeps the list equal to the markers
+/// in the sources.
+public enum KernelSites {
+    public static let all = [
+        "a fault chunked a large anonymous entry",
+        "a fault restarted on a contended vnode",
+        "a page released while busy was freed by the thread that unbusied it",
+        "a page was released while busy",
+        "a vslock captured a loaned page",
+        "a vslock reserved a wired page for a copy",
+        "a wired page was released to its holders",
+        "a wiring broke a loan",
+        "an unmap waited for a vslock's I/O",
+        "the page daemon kept a page written during its page-out",
+        "the page daemon skipped a busy page",
+        "the page daemon skipped a wired page",
+        "truncation met a loaned page",
+        "truncation met a page held by a vslock",
+    ]
 }
 
 /// Reads the page states that matter to wiring and loaning before each operation: which flags a

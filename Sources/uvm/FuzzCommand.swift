@@ -59,6 +59,9 @@ struct Fuzz: AsyncParsableCommand {
                 print("\(group) (\(features.count)):")
                 for f in features { print("  " + f) }
             }
+            let unreached = total.unreachedSites
+            print("sites never reached (\(unreached.count) of \(KernelSites.all.count)):")
+            for site in unreached { print("  " + site) }
             return
         }
         if !merge.isEmpty {

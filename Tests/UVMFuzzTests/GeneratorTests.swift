@@ -118,3 +118,21 @@ private func expectNoHandleRacesItsRelease(_ script: Script, _ what: String) {
     #expect(Signature.normalize("p1 returned from line 4 holding busy page 0, busy page 1, busy page 2")
             == Signature.normalize("p2t1 returned from line 6 holding busy page 1"))
 }
+
+@Test func theSiteListIsEverySometimesMarkerInTheKernel() throws {
+    let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources")
+    var markers = Set<String>()
+    let files = try #require(FileManager.default.enumerator(atPath: sources.path))
+    for case let file as String in files where file.hasSuffix(".swift") {
+        let text = try String(contentsOfFile: sources.appendingPathComponent(file).path, encoding: .utf8)
+        // `sometimes(CONDITION, "site")`, the condition sometimes on the line before the name.
+        for match in text.matches(of: /\.sometimes\([^"]*?"([^"]+)"\)/) { markers.insert(String(match.1)) }
+    }
+    #expect(markers.count >= 10)
+    #expect(markers == Set(KernelSites.all))
+    var coverage = Coverage()
+    coverage.note(site: "a wiring broke a loan")
+    #expect(coverage.unreachedSites.count == KernelSites.all.count - 1)
+    #expect(!coverage.unreachedSites.contains("a wiring broke a loan"))
+}
