@@ -155,7 +155,7 @@ enum KnobTable {
             entries.append(entry)
         }
         guard !entries.isEmpty else { throw Driver.scenarioError("\(catalog): no catalog entry with a historic knob") }
-        var rows: [(knobs: String, kind: String, found: String?, seconds: Double, scenarios: Int)] = []
+        var rows: [(knobs: String, kind: String, found: String?, seconds: Double, scenarios: Int, lines: Int?)] = []
         for entry in entries {
             var o = FuzzOptions()
             o.policy = entry.knobs
@@ -164,28 +164,32 @@ enum KnobTable {
             o.schedules = schedules
             o.keepGoing = true
             o.stopKinds = Set(entry.bugs)
-            o.shrinkSeconds = 1
+            // Shrunk as a campaign shrinks, within a budget that keeps the table quick.
+            o.shrinkSeconds = 5
             o.out = NSTemporaryDirectory() + "uvm-knob-table-\(entry.id)-\(getpid())"
             let result: FuzzResult
             do { result = try await Fuzzer.run(o) } catch { throw Driver.scenarioError(error.description) }
             try? FileManager.default.removeItem(atPath: o.out)
-            let found = result.findings.last.flatMap { entry.bugs.contains($0.kind) ? $0.kind : nil }
-            rows.append((entry.knobs.map { "\($0)=\($1)" }.joined(separator: ","), entry.bugs.joined(separator: "|"), found,
-                         result.stats.seconds, result.stats.scenarios))
+            let finding = result.findings.last.flatMap { entry.bugs.contains($0.kind) ? $0 : nil }
+            rows.append((entry.knobs.map { "\($0)=\($1)" }.joined(separator: ","), entry.bugs.joined(separator: "|"), finding?.kind,
+                         result.stats.seconds, result.stats.scenarios, finding?.linesAfter))
             if !json {
                 let r = rows.last!
                 print(r.knobs.padding(toLength: 32, withPad: " ", startingAt: 0) + " " + r.kind.padding(toLength: 16, withPad: " ", startingAt: 0)
-                      + " " + (r.found.map { String(format: "%@ in %.1f s, %d scenarios", $0, r.seconds, r.scenarios) }
+                      + " " + (r.found.map { String(format: "%@ in %.1f s, %d scenarios, reproducer of %d lines", $0, r.seconds, r.scenarios, r.lines ?? 0) }
                                ?? String(format: "not found in %.0f s (%d scenarios)", r.seconds, r.scenarios)))
             }
         }
         let times = rows.filter { $0.found != nil }.map(\.seconds).sorted()
         let median = times.isEmpty ? nil : times[times.count / 2]
+        let lengths = rows.compactMap(\.lines).sorted()
+        let medianLines = lengths.isEmpty ? nil : lengths[lengths.count / 2]
         if json {
-            let items = rows.map { #"{"knobs":\#(Driver.quote($0.knobs)),"kind":\#(Driver.quote($0.kind)),"found":\#($0.found != nil),"seconds":\#($0.seconds),"scenarios":\#($0.scenarios)}"# }
+            let items = rows.map { #"{"knobs":\#(Driver.quote($0.knobs)),"kind":\#(Driver.quote($0.kind)),"found":\#($0.found != nil),"seconds":\#($0.seconds),"scenarios":\#($0.scenarios),"reproducerLines":\#($0.lines.map(String.init) ?? "null")}"# }
             print(#"{"rows":[\#(items.joined(separator: ","))],"found":\#(times.count),"of":\#(rows.count)}"#)
         } else {
-            print("\(times.count) of \(rows.count) knobs found" + (median.map { String(format: ", median %.1f s", $0) } ?? ""))
+            print("\(times.count) of \(rows.count) knobs found" + (median.map { String(format: ", median %.1f s", $0) } ?? "")
+                  + (medianLines.map { ", median reproducer \($0) lines" } ?? ""))
         }
         if times.count < rows.count { throw ExitCode(1) }
     }
