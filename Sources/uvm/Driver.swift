@@ -15,9 +15,26 @@ enum Driver {
         o.policy.map { " --policy " + ($0.value.isEmpty ? $0.knob : "\($0.knob)=\($0.value)") }.joined()
     }
 
-    static func decode(_ token: String) throws -> [Int] {
-        guard let c = ReplayToken.decode(token) else { throw ValidationError("not a replay token: '\(token)'") }
-        return c
+    /// The options after a replay token that reproduce what `o` detects: `--audit` and the
+    /// `--policy` words (both are in the token's fingerprint).
+    static func replayWords(_ o: RunOptions) -> String {
+        (o.auditEveryStep ? " --audit" : "") + policyWords(o)
+    }
+
+    /// Sets `o` to follow `token`'s schedule, or refuses (exit 64) a token that is not one, or
+    /// whose fingerprint says it was made for another scenario, policy or audit setting.
+    static func follow(_ token: String, _ file: String, _ scenario: Scenario, _ text: String, _ o: inout RunOptions) throws {
+        guard let parsed = ReplayToken.parse(token) else {
+            throw scenarioError("not a replay token: '\(token)' (expected t1-ORIGIN.CHOICES.FINGERPRINT, docs/replay-tokens.md)")
+        }
+        if let misfit = ReplayToken.misfit(parsed, scenario, source: text, options: o) {
+            throw scenarioError("\(file): refusing token \(token): \(misfit)")
+        }
+        if parsed.fingerprint == nil {
+            printError("note: \(token) has no fingerprint (an older token), so nothing checks that it belongs to \(file)")
+        }
+        o.replay = parsed.choices
+        o.replayOrigin = parsed.origin
     }
 
     /// Parses `file`, or prints its error and exits 64.
@@ -45,29 +62,37 @@ enum Driver {
         }
     }
 
-    static func runOnce(_ file: String, _ o: RunOptions, json: Bool) async throws {
+    /// `uvm run` and `uvm replay`: the lines and their results, the timeline (always for a FAIL
+    /// or BUG), the outcome, and the command that replays it.
+    static func runOnce(_ file: String, _ base: RunOptions, token: String?, _ t: TimelineOptions, json: Bool) async throws {
         let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        o.trace = t.trace || t.steps || t.traceJSON != nil
         var report = try await execute(scenario, text, o)
-        if case .bug = report.outcome, !o.trace {
-            // Replay the same schedule with the trace on: a BUG always comes with its steps.
-            var again = o
-            again.replay = ReplayToken.decode(report.token)
-            again.trace = true
-            report = try await execute(scenario, text, again)
+        if report.outcome != .pass, !o.trace {
+            // Replay the same schedule with the trace on: a FAIL or BUG always comes with its timeline.
+            let parsed = ReplayToken.parse(report.token)
+            o.replay = parsed?.choices
+            o.replayOrigin = parsed?.origin
+            o.trace = true
+            report = try await execute(scenario, text, o)
+        }
+        if let path = t.traceJSON, let timeline = report.timeline {
+            guard FileManager.default.createFile(atPath: path, contents: Data(timeline.chromeTrace().utf8)) else {
+                throw scenarioError("\(path): cannot write the trace there")
+            }
         }
         if json {
             printJSON(file, report)
         } else {
             for l in report.lines { print(l) }
-            if !report.trace.isEmpty {
-                print("trace:")
-                for t in report.trace { print("  " + t) }
+            if let timeline = report.timeline {
+                print(timeline.render(steps: t.steps))
+            } else {
+                print(report.outcome.summary)
             }
-            print(report.outcome.summary)
-            if case .bug(let f) = report.outcome {
-                for d in f.details { print("  " + d) }
-            }
-            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + policyWords(o)) }
+            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + replayWords(o)) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
@@ -140,15 +165,57 @@ enum Driver {
         return "{" + f.joined(separator: ",") + "}"
     }
 
-    static func show(_ file: String, _ o: RunOptions, json: Bool) async throws {
+    /// `uvm show`: the state at the moment asked for (or what changed between two steps), then
+    /// the outcome; exits with the run's code.
+    static func show(_ file: String, _ base: RunOptions, token: String?, json: Bool) async throws {
         let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        for case .beforeLine(let n) in o.showAt where !Show.lines(of: scenario).contains(n) {
+            throw scenarioError("\(file):\(n): --line expects a line with an operation or an expect")
+        }
         let report = try await execute(scenario, text, o)
+        func missing(_ m: ShowMoment) -> String {
+            switch m {
+            case .step(let n): "(no state: step \(n) was never reached; the run has \(report.steps) steps)"
+            case .beforeLine(let n): "(no state: line \(n) never ran; the run stopped before it)"
+            case .outcome: "(no state)"
+            }
+        }
         if json {
             printJSON(file, report)
         } else {
-            print(report.state ?? "(no state: step \(o.snapshotStep ?? 0) was never reached; the run has \(report.steps) steps)")
+            if o.showAt.count == 2 {
+                if let a = report.snapshots[0], let b = report.snapshots[1] {
+                    print(Show.diff(a, b))
+                } else {
+                    print(missing(report.snapshots[0] == nil ? o.showAt[0] : o.showAt[1]))
+                }
+            } else {
+                print(report.state ?? missing(o.showAt[0]))
+            }
             print(report.outcome.summary)
+            if case .bug(let f) = report.outcome { for d in f.details { print("  " + d) } }
+            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + replayWords(o)) }
         }
+        if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
+    }
+
+    /// `uvm report`: the run traced, with a snapshot at its outcome, as one HTML page.
+    static func report(_ file: String, _ base: RunOptions, token: String?, to path: String) async throws {
+        let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        o.trace = true
+        o.showState = true
+        o.showAt = [.outcome]
+        let report = try await execute(scenario, text, o)
+        let page = HTMLReport.render(file: file, source: text, report: report,
+                                     replay: "uvm replay \(file) \(report.token)" + replayWords(o))
+        guard FileManager.default.createFile(atPath: path, contents: Data(page.utf8)) else {
+            throw scenarioError("\(path): cannot write the report there")
+        }
+        print("\(path): \(report.outcome.summary)")
     }
 
     static func printJSON(_ file: String, _ r: RunReport, schedules: Int? = nil) {
@@ -170,20 +237,7 @@ enum Driver {
         print("{" + fields.joined(separator: ",") + "}")
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { jsonString(s) }
 
     static func printError(_ s: String) {
         FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
