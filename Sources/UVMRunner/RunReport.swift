@@ -146,25 +146,45 @@ public enum ReplayToken {
     }
 
     static func fingerprint(_ scenario: Scenario, lines: [String], options: RunOptions) -> String {
-        func text(_ line: Int) -> String {
-            guard line >= 1 && line <= lines.count else { return "" }
-            return lines[line - 1].split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+        // Fed byte by byte, with no string built: every run of an exploration pays for this.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func feed(_ byte: UInt8) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        func feed(_ text: String) {
+            for byte in text.utf8 { feed(byte) }
+            feed(UInt8(ascii: "\n"))
         }
-        var parts: [String] = []
+        /// The line's words, one space apart, up to its comment.
+        func feedLine(_ line: Int) {
+            if line >= 1 && line <= lines.count {
+                var inWord = false, afterWord = false
+                for byte in lines[line - 1].utf8 {
+                    if byte == UInt8(ascii: "#") { break }
+                    if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") {
+                        inWord = false
+                        continue
+                    }
+                    if !inWord && afterWord { feed(UInt8(ascii: " ")) }
+                    inWord = true
+                    afterWord = true
+                    feed(byte)
+                }
+            }
+            feed(UInt8(ascii: "\n"))
+        }
         for st in scenario.statements {
             switch st.kind {
             case .policy: continue
-            case .together(let ops): parts += ["together"] + ops.map { text($0.location.line) } + ["end"]
-            default: parts.append(text(st.location.line))
+            case .together(let ops):
+                feed("together")
+                for op in ops { feedLine(op.location.line) }
+                feed("end")
+            default: feedLine(st.location.line)
             }
         }
-        parts += ScenarioRunner.policy(scenario, overrides: options.policy).description
-        parts.append(options.auditEveryStep ? "audit" : "no audit")
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in parts.joined(separator: "\n").utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let hex = String(h ^ (h >> 32), radix: 16)
-        return String((String(repeating: "0", count: 16 - hex.count) + hex).suffix(8))
+        for knob in ScenarioRunner.policy(scenario, overrides: options.policy).description { feed(knob) }
+        feed(options.auditEveryStep ? "audit" : "no audit")
+        let hex = String((h ^ (h >> 32)) & 0xffff_ffff, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
     }
 
     /// Why `token` must not be replayed on `scenario` with `options`, or nil when it fits (or

@@ -21,6 +21,11 @@ enum Driver {
         (o.auditEveryStep ? " --audit" : "") + policyWords(o)
     }
 
+    /// The command that reproduces `report`, a run of `file` with `o`.
+    static func replayCommand(_ file: String, _ report: RunReport, _ o: RunOptions) -> String {
+        "uvm replay \(file) \(report.token)" + replayWords(o)
+    }
+
     /// Sets `o` to follow `token`'s schedule, or refuses (exit 64) a token that is not one, or
     /// whose fingerprint says it was made for another scenario, policy or audit setting.
     static func follow(_ token: String, _ file: String, _ scenario: Scenario, _ text: String, _ o: inout RunOptions) throws {
@@ -83,8 +88,9 @@ enum Driver {
                 throw scenarioError("\(path): cannot write the trace there")
             }
         }
+        let replay = replayCommand(file, report, o)
         if json {
-            printJSON(file, report)
+            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
         } else {
             for l in report.lines { print(l) }
             if let timeline = report.timeline {
@@ -92,7 +98,7 @@ enum Driver {
             } else {
                 print(report.outcome.summary)
             }
-            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + replayWords(o)) }
+            if report.outcome != .pass { print("replay: " + replay) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
@@ -182,8 +188,9 @@ enum Driver {
             case .outcome: "(no state)"
             }
         }
+        let replay = replayCommand(file, report, o)
         if json {
-            printJSON(file, report)
+            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
         } else {
             if o.showAt.count == 2 {
                 if let a = report.snapshots[0], let b = report.snapshots[1] {
@@ -196,7 +203,7 @@ enum Driver {
             }
             print(report.outcome.summary)
             if case .bug(let f) = report.outcome { for d in f.details { print("  " + d) } }
-            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + replayWords(o)) }
+            if report.outcome != .pass { print("replay: " + replay) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
@@ -211,30 +218,16 @@ enum Driver {
         o.showAt = [.outcome]
         let report = try await execute(scenario, text, o)
         let page = HTMLReport.render(file: file, source: text, report: report,
-                                     replay: "uvm replay \(file) \(report.token)" + replayWords(o))
+                                     replay: replayCommand(file, report, o))
         guard FileManager.default.createFile(atPath: path, contents: Data(page.utf8)) else {
             throw scenarioError("\(path): cannot write the report there")
         }
         print("\(path): \(report.outcome.summary)")
     }
 
-    static func printJSON(_ file: String, _ r: RunReport, schedules: Int? = nil) {
-        var fields: [String] = ["\"file\":\(quote(file))"]
-        switch r.outcome {
-        case .pass: fields.append(#""outcome":"PASS""#)
-        case .fail(let line, let expected, let got):
-            fields.append(#""outcome":"FAIL","line":\#(line),"expected":\#(quote(expected)),"got":\#(quote(got))"#)
-        case .bug(let f):
-            fields.append(#""outcome":"BUG","kind":\#(quote(f.kind.rawValue)),"message":\#(quote(f.message))"#)
-            fields.append("\"details\":[" + f.details.map(quote).joined(separator: ",") + "]")
-        }
-        fields.append("\"token\":\(quote(r.token))")
-        fields.append("\"steps\":\(r.steps)")
-        if let schedules { fields.append("\"schedules\":\(schedules)") }
-        fields.append("\"lines\":[" + r.lines.map(quote).joined(separator: ",") + "]")
-        if !r.trace.isEmpty { fields.append("\"trace\":[" + r.trace.map(quote).joined(separator: ",") + "]") }
-        if let s = r.state { fields.append("\"state\":\(quote(s))") }
-        print("{" + fields.joined(separator: ",") + "}")
+    /// One JSON document for the run (docs/json.md).
+    static func printJSON(_ file: String, _ r: RunReport, schedules: Int? = nil, replay: String? = nil) {
+        print(RunJSON.document(file: file, report: r, replay: replay, extra: schedules.map { ["schedules": $0] } ?? [:]))
     }
 
     static func quote(_ s: String) -> String { jsonString(s) }

@@ -9,6 +9,7 @@ struct UVMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uvm",
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
+        version: "swift-uvm 0.1.0",
         subcommands: [Run.self, Explore.self, Replay.self, ShowCommand.self, Report.self, Check.self, BenchCommand.self, Fuzz.self])
 }
 

@@ -263,3 +263,83 @@ func look(_ text: String, at moments: [ShowMoment] = [.outcome], policy: [(Strin
         #expect(page.contains("history: step"), "the page's history")
     }
 }
+
+/// Checks `value` against the subset of JSON Schema docs/schema/run.schema.json uses: type,
+/// enum, required, properties, items and local $ref. Returns where it does not fit.
+func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], at path: String = "$") -> [String] {
+    if let ref = schema["$ref"] as? String, ref.hasPrefix("#/$defs/"),
+       let target = (root["$defs"] as? [String: Any])?[String(ref.dropFirst("#/$defs/".count))] as? [String: Any] {
+        return schemaProblems(value, target, root: root, at: path)
+    }
+    func isBool(_ v: Any) -> Bool {
+        guard let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c" || type(of: v) == Bool.self
+    }
+    func fits(_ type: String) -> Bool {
+        switch type {
+        case "null": value is NSNull
+        case "string": value is String
+        case "boolean": isBool(value)
+        case "integer": !isBool(value) && (value as? NSNumber).map { Double($0.int64Value) == $0.doubleValue } == true
+        case "number": !isBool(value) && value is NSNumber
+        case "array": value is [Any]
+        case "object": value is [String: Any]
+        default: false
+        }
+    }
+    if let t = schema["type"] {
+        let types = (t as? [String]) ?? [(t as? String) ?? ""]
+        guard types.contains(where: fits) else { return ["\(path): expected \(types.joined(separator: " or ")), found \(value)"] }
+    }
+    if let options = schema["enum"] as? [Any] {
+        let text = "\(value)"
+        guard options.contains(where: { "\($0)" == text }) else { return ["\(path): \(value) is not one of \(options)"] }
+    }
+    var problems: [String] = []
+    if let object = value as? [String: Any] {
+        for key in schema["required"] as? [String] ?? [] where object[key] == nil { problems.append("\(path): no \(key)") }
+        for (key, sub) in schema["properties"] as? [String: Any] ?? [:] {
+            if let v = object[key], let sub = sub as? [String: Any] { problems += schemaProblems(v, sub, root: root, at: "\(path).\(key)") }
+        }
+    }
+    if let array = value as? [Any], let items = schema["items"] as? [String: Any] {
+        for (i, v) in array.enumerated() { problems += schemaProblems(v, items, root: root, at: "\(path)[\(i)]") }
+    }
+    return problems
+}
+
+@Suite struct RunJSONTests {
+    /// A BUG with its timeline and its state, a FAIL and a PASS: each one JSON document that
+    /// Foundation parses and that fits docs/schema/run.schema.json.
+    @Test func documentsParseAndFitTheSchema() async throws {
+        let schemaURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/schema/run.schema.json")
+        let schema = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: schemaURL)) as? [String: Any])
+
+        let (path, text) = try catalogText("W09")
+        let token = try #require(ReplayToken.parse("t1-d.0000000011111"))
+        let bug = try await look(text, policy: [("vnode-fault", "busy-then-lock")], audit: false, replay: token.choices, trace: true)
+        let fail = try await look("proc A\nA: p = mmap anon 1p\nA: mlock p 1p => EINVAL\n", trace: true)
+        let pass = try await look("proc A\nA: p = mmap anon 1p\n", at: [.step(1), .step(3)])
+        for (report, outcome) in [(bug, "BUG"), (fail, "FAIL"), (pass, "PASS")] {
+            let json = RunJSON.document(file: path, report: report, replay: "uvm replay \(path) \(report.token)")
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            #expect(doc["outcome"] as? String == outcome)
+            #expect(schemaProblems(doc, schema, root: schema).isEmpty, "\(schemaProblems(doc, schema, root: schema))")
+        }
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(RunJSON.document(file: path, report: bug).utf8)) as? [String: Any])
+        let events = try #require((doc["timeline"] as? [String: Any])?["events"] as? [[String: Any]])
+        #expect(events.contains { $0["event"] as? String == "preempted" && $0["thread"] as? String == "A" && $0["by"] as? String == "B" })
+        let threads = try #require(((doc["states"] as? [[String: Any]])?.first?["threads"]) as? [[String: Any]])
+        #expect(threads.contains { $0["name"] as? String == "B" && $0["blockedOn"] as? String == "busy page 0 of vnode db" })
+        #expect((doc["lines"] as? [[String: Any]])?.first?["result"] as? String == "0x10000000")
+
+        // A document that does not fit is told apart.
+        #expect(!schemaProblems(["outcome": "MAYBE"], schema, root: schema).isEmpty)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(#"[true, 3, 3.5, null]"#.utf8)) as? [Any])
+        #expect(schemaProblems(parsed[0], ["type": "boolean"], root: [:]).isEmpty && !schemaProblems(parsed[0], ["type": "integer"], root: [:]).isEmpty)
+        #expect(schemaProblems(parsed[1], ["type": "integer"], root: [:]).isEmpty && !schemaProblems(parsed[1], ["type": "boolean"], root: [:]).isEmpty)
+        #expect(!schemaProblems(parsed[2], ["type": "integer"], root: [:]).isEmpty)
+        #expect(schemaProblems(parsed[3], ["type": ["string", "null"]], root: [:]).isEmpty)
+    }
+}
