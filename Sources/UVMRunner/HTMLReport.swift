@@ -45,6 +45,42 @@ public enum HTMLReport {
         """
     }
 
+    /// One catalog entry on `check --report`'s index page.
+    public struct CatalogLine: Sendable {
+        public var id: String
+        public var knobs: String
+        public var expected: String
+        public var historic = "-"
+        public var historicPage: String?
+        public var modern = ""
+        public var modernPage = ""
+
+        public init(id: String, knobs: String, expected: String) {
+            self.id = id
+            self.knobs = knobs
+            self.expected = expected
+        }
+    }
+
+    /// The index of `check --report`: each entry, its historic BUG and its modern run, linked.
+    public static func catalogIndex(_ lines: [CatalogLine]) -> String {
+        let rows = lines.map { l in
+            "<tr><td>\(esc(l.id))</td><td><code>\(esc(l.knobs))</code></td><td>\(esc(l.expected))</td><td>"
+                + (l.historicPage.map { "<a href=\"\(esc($0))\">\(esc(l.historic))</a>" } ?? esc(l.historic))
+                + "</td><td><a href=\"\(esc(l.modernPage))\">\(esc(l.modern))</a></td></tr>"
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>uvm check: the bug catalog</title><style>\(style)
+        table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style></head>
+        <body><h1>The bug catalog</h1>
+        <table><tr><th>entry</th><th>historic knobs</th><th>expected</th><th>historic run</th><th>modern run</th></tr>
+        \(rows.joined(separator: "\n"))
+        </table></body></html>
+
+        """
+    }
+
     // MARK: The scenario and the timeline
 
     static func sourceListing(_ source: String) -> String {

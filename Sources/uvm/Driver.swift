@@ -83,11 +83,7 @@ enum Driver {
             o.trace = true
             report = try await execute(scenario, text, o)
         }
-        if let path = t.traceJSON, let timeline = report.timeline {
-            guard FileManager.default.createFile(atPath: path, contents: Data(timeline.chromeTrace().utf8)) else {
-                throw scenarioError("\(path): cannot write the trace there")
-            }
-        }
+        if let path = t.traceJSON, let timeline = report.timeline { try write(timeline.chromeTrace(), to: path) }
         let replay = replayCommand(file, report, o)
         if json {
             printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
@@ -103,14 +99,22 @@ enum Driver {
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
 
-    static func check(_ dir: String, _ o: CatalogOptions, json: Bool) async throws -> Bool {
+    static func check(_ dir: String, _ o: CatalogOptions, reportDir: String?, json: Bool) async throws -> Bool {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".uvm") }.sorted()
         } catch {
             throw scenarioError("\(dir): expected a directory of catalog scenarios")
         }
+        if let reportDir {
+            do {
+                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+            } catch {
+                throw scenarioError("\(reportDir): cannot make the report directory (\(error.localizedDescription))")
+            }
+        }
         var rows: [CatalogRow] = []
+        var index: [HTMLReport.CatalogLine] = []
         for name in files {
             let path = dir + "/" + name
             let (scenario, text) = try load(path)
@@ -123,7 +127,11 @@ enum Driver {
                 throw scenarioError(error.description)
             }
             if !json { printRow(rows.last!, header: rows.count == 1) }
+            if let reportDir {
+                index.append(try await catalogReports(rows.last!, scenario, text, path, o.policy, to: reportDir))
+            }
         }
+        if let reportDir { try write(HTMLReport.catalogIndex(index), to: reportDir + "/index.html") }
         if json {
             print("[" + rows.map(jsonRow).joined(separator: ",") + "]")
         } else {
@@ -132,6 +140,43 @@ enum Driver {
                                  : "MISSED: \(missed.joined(separator: ", "))")
         }
         return rows.allSatisfy(\.ok)
+    }
+
+    /// `check --report DIR`: the entry's historic BUG replayed from the schedule that found it,
+    /// and a file-order run under modern, each as a page; returns the entry's line of the index.
+    private static func catalogReports(_ row: CatalogRow, _ scenario: Scenario, _ text: String, _ path: String,
+                                       _ overrides: [(knob: String, value: String)], to dir: String) async throws -> HTMLReport.CatalogLine {
+        var modern = RunOptions()
+        // As `Catalog.check` runs each entry: the audit at every step, modern whatever the file says.
+        modern.auditEveryStep = true
+        modern.trace = true
+        modern.showState = true
+        modern.policy = [("modern", "")] + overrides
+        var line = HTMLReport.CatalogLine(id: row.entry.id, knobs: knobText(row.entry),
+                                          expected: row.entry.bugs.isEmpty ? "PASS" : row.entry.bugs.joined(separator: "|"))
+        if let found = row.historic?.found, let token = ReplayToken.parse(found.token) {
+            var historic = modern
+            historic.policy = [("modern", "")] + row.entry.knobs + overrides
+            historic.replay = token.choices
+            historic.replayOrigin = token.origin
+            let report = try await execute(scenario, text, historic)
+            line.historicPage = "\(row.entry.id)-historic.html"
+            line.historic = report.outcome.summary
+            try write(HTMLReport.render(file: path, source: text, report: report, replay: replayCommand(path, report, historic)),
+                      to: dir + "/" + line.historicPage!)
+        }
+        let report = try await execute(scenario, text, modern)
+        line.modernPage = "\(row.entry.id)-modern.html"
+        line.modern = report.outcome.summary
+        try write(HTMLReport.render(file: path, source: text, report: report, replay: replayCommand(path, report, modern)),
+                  to: dir + "/" + line.modernPage)
+        return line
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            throw scenarioError("\(path): cannot write there")
+        }
     }
 
     private static func knobText(_ e: CatalogEntry) -> String {
@@ -219,9 +264,7 @@ enum Driver {
         let report = try await execute(scenario, text, o)
         let page = HTMLReport.render(file: file, source: text, report: report,
                                      replay: replayCommand(file, report, o))
-        guard FileManager.default.createFile(atPath: path, contents: Data(page.utf8)) else {
-            throw scenarioError("\(path): cannot write the report there")
-        }
+        try write(page, to: path)
         print("\(path): \(report.outcome.summary)")
     }
 

@@ -133,6 +133,8 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
     @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
     @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
+    @Option(help: "Write an HTML report of each entry, its historic BUG and its modern run, and an index page, to this directory.")
+    var report: String?
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -142,7 +144,7 @@ struct Check: AsyncParsableCommand {
         o.modernRuns = modernRuns
         o.historicRuns = historicRuns
         o.masterSeeds = seeds
-        let ok = try await Driver.check(dir, o, json: common.json)
+        let ok = try await Driver.check(dir, o, reportDir: report, json: common.json)
         if !ok { throw ExitCode(1) }
     }
 }

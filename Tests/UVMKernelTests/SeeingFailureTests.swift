@@ -343,3 +343,20 @@ func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], 
         #expect(schemaProblems(parsed[3], ["type": ["string", "null"]], root: [:]).isEmpty)
     }
 }
+
+@Suite struct CatalogIndexTests {
+    /// `check --report`'s index links each entry's historic and modern pages.
+    @Test func theIndexLinksBothRunsOfEachEntry() {
+        var w1 = HTMLReport.CatalogLine(id: "W1", knobs: "truncate=free", expected: "use-after-free")
+        w1.historic = "BUG use-after-free: page 0 <freed>"
+        w1.historicPage = "W1-historic.html"
+        w1.modern = "PASS"
+        w1.modernPage = "W1-modern.html"
+        var w13 = HTMLReport.CatalogLine(id: "W13", knobs: "(modern only)", expected: "PASS")
+        w13.modern = "PASS"
+        w13.modernPage = "W13-modern.html"
+        let page = HTMLReport.catalogIndex([w1, w13])
+        #expect(page.contains("<tr><td>W1</td><td><code>truncate=free</code></td><td>use-after-free</td><td><a href=\"W1-historic.html\">BUG use-after-free: page 0 &lt;freed&gt;</a></td><td><a href=\"W1-modern.html\">PASS</a></td></tr>"))
+        #expect(page.contains("<tr><td>W13</td><td><code>(modern only)</code></td><td>PASS</td><td>-</td><td><a href=\"W13-modern.html\">PASS</a></td></tr>"))
+    }
+}
