@@ -35,8 +35,18 @@ public final class ScenarioRunner {
     private var lines: [String] = []
     private var firstFail: Outcome?
     private var scenarioError: ScenarioError?
-    private var snapshot: String?
     private var kernelLWP: LWP?
+    /// The scenario line each thread (by id) is executing, for snapshots.
+    private var threadLines: [Int: (line: Int, text: String)] = [:]
+    /// One per `options.showAt`, filled when its moment comes.
+    private var snapshots: [StateSnapshot?]
+    /// Whether the moment of the failure has been seen (the first thread to unwind sees it).
+    private var failureNoted = false
+    /// With `trace`: the schedule as the timeline shows it.
+    private var timeline: [Timeline.Event] = []
+    private var lastStepThread: SimThread?
+    /// Threads the timeline shows asleep, until they next run.
+    private var sleeping: Set<Int> = []
     /// What every byte should hold (UVMCheck's reference model).
     private(set) var model: ReferenceModel!
 
@@ -44,6 +54,7 @@ public final class ScenarioRunner {
         self.scenario = scenario
         self.source = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         self.options = options
+        snapshots = options.showState ? Array(repeating: nil, count: options.showAt.count) : []
         let strategy: any ScheduleStrategy
         if let replay = options.replay {
             strategy = ReplayStrategy(choices: replay)
@@ -70,7 +81,7 @@ public final class ScenarioRunner {
         try Preflight.check(scenario, policyOverrides: options.policy)
         kernel = Kernel(sched: sched, config: try machineConfig())
         model = ReferenceModel(pageSize: kernel.pageSize)
-        kernel.uvm.policy = policy()
+        kernel.uvm.policy = Self.policy(scenario, overrides: options.policy)
         if options.trace {
             let s = sched
             kernel.uvm.mem.historyContext = { "step \(s.steps), \(s.current?.name ?? "-")" }
@@ -82,15 +93,67 @@ public final class ScenarioRunner {
     private func installHooks() {
         let k = kernel!
         let every = options.auditEveryStep
-        let snapAt = options.snapshotStep
+        let watchSteps = options.showAt.contains { if case .step = $0 { true } else { false } } && options.showState
         let hashState = options.hashState
-        if every || snapAt != nil || hashState {
+        let trace = options.trace
+        if every || watchSteps || hashState || trace {
             sched.stepHook = { [unowned self] in
-                if let snapAt, self.sched.steps == snapAt { self.snapshot = Show.render(k) }
+                if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
+                if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
                 return every ? Audit.check(k, quiescent: false) : nil
             }
         }
+    }
+
+    // MARK: Seeing the run (read only)
+
+    /// Takes the snapshots asked for at `moment`, once each.
+    private func capture(_ moment: ShowMoment, _ description: @autoclosure () -> String) {
+        guard options.showState else { return }
+        for i in options.showAt.indices where options.showAt[i] == moment && snapshots[i] == nil {
+            snapshots[i] = StateSnapshot.capture(kernel, moment: description(), lines: threadLines)
+        }
+    }
+
+    /// The moment a run goes wrong: a BUG recorded (seen by the first thread to unwind, before
+    /// anything is unwound) or a line's result or expectation not what it expects.
+    private func noteFailure(_ description: @autoclosure () -> String) {
+        guard !failureNoted else { return }
+        failureNoted = true
+        capture(.outcome, description())
+        guard options.trace else { return }
+        // Threads that went to sleep after the last switch the timeline saw.
+        for t in sched.threads where t.state == .blocked && !sleeping.contains(t.id) {
+            let at = timeline.last { $0.thread == t.id }?.step ?? sched.steps
+            timeline.append(.init(step: at, thread: t.id, kind: .blocked(on: t.waitingFor?.waitDescription ?? "?", heldBy: t.waitingFor?.holders.map(\.name) ?? [])))
+            sleeping.insert(t.id)
+        }
+        if let f = sched.failure, let t = sched.current {
+            timeline.append(.init(step: sched.steps, thread: t.id, kind: .failed(kind: f.kind.rawValue)))
+        }
+    }
+
+    private func noteFailure() { noteFailure("at the failure (step \(sched.steps))") }
+
+    /// The timeline's view of a step: who ran, and, when another thread ran before, whether that
+    /// one went to sleep or was preempted.
+    private func noteStep() {
+        guard let me = sched.current, let step = sched.trace.last else { return }
+        if let last = lastStepThread, last !== me, let at = timeline.last?.step {
+            switch last.state {
+            case .blocked:
+                timeline.append(.init(step: at, thread: last.id, kind: .blocked(on: last.waitingFor?.waitDescription ?? "?", heldBy: last.waitingFor?.holders.map(\.name) ?? [])))
+                sleeping.insert(last.id)
+            case .runnable:
+                timeline.append(.init(step: at, thread: last.id, kind: .preempted(by: me.name)))
+            case .idle, .finished:
+                break
+            }
+        }
+        if sleeping.remove(me.id) != nil { timeline.append(.init(step: step.step, thread: me.id, kind: .resumed)) }
+        timeline.append(.init(step: step.step, thread: me.id, kind: .step(reason: Timeline.words(step.reason), note: step.note)))
+        lastStepThread = me
     }
 
     private var stateHash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -143,18 +206,34 @@ public final class ScenarioRunner {
                 try evaluate(e)
                 if let f = firstFail { return f }
             }
-            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true) { return .bug(f) }
+            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true) {
+                noteFailure("between lines, after step \(sched.steps)")
+                return .bug(f)
+            }
         }
         // The end of every run: all processes exit, file caches are dropped, and the kernel
         // must be empty again.
         let k = kernel!
-        if options.showState && options.snapshotStep == nil { snapshotAtEnd = Show.render(k) }
+        capture(.outcome, "at the end of the scenario, before the final exits (step \(sched.steps))")
         let klwp = kernelThread()
-        let exitAll: () async throws -> Void = { [unowned self] in try await self.kernel.shutdown(on: klwp) }
+        let exitAll: () async throws -> Void = { [unowned self] in
+            self.threadLines[klwp.thread.id] = (0, "the final exits of every process")
+            if self.options.trace { self.timeline.append(.init(step: self.sched.steps, thread: klwp.thread.id, kind: .begin(line: 0, text: "the final exits of every process"))) }
+            do {
+                try await self.kernel.shutdown(on: klwp)
+            } catch {
+                self.noteFailure()
+                throw error
+            }
+        }
         if let f = await sched.run([(klwp.thread, exitAll)]) {
+            noteFailure()
             return .bug(f)
         }
-        if let f = Audit.checkEmpty(k) { return .bug(f) }
+        if let f = Audit.checkEmpty(k) {
+            noteFailure("after the final exits (step \(sched.steps))")
+            return .bug(f)
+        }
         return .pass
     }
 
@@ -177,15 +256,22 @@ public final class ScenarioRunner {
         }
         let failure = await sched.run(work)
         if let e = scenarioError { throw e }
-        if let failure { return .bug(failure) }
+        if let failure {
+            noteFailure()
+            return .bug(failure)
+        }
         return firstFail
     }
 
     // MARK: Operations
 
     private func perform(_ op: Operation, on lwp: LWP) async throws {
-        try await sched.switchPoint(.preempt, "line \(op.location.line)")
-        options.beforeOperation?(kernel, op.location.line)
+        let line = op.location.line
+        try await sched.switchPoint(.preempt, "line \(line)")
+        threadLines[lwp.thread.id] = (line, sourceText(line))
+        capture(.beforeLine(line), "just before line \(line) first runs (step \(sched.steps))")
+        if options.trace { timeline.append(.init(step: sched.steps, thread: lwp.thread.id, kind: .begin(line: line, text: sourceText(line)))) }
+        options.beforeOperation?(kernel, line)
         let result: String
         do {
             result = try await Operations.perform(op.command, binding: op.binding, at: op.location, on: lwp, runner: self)
@@ -197,18 +283,27 @@ public final class ScenarioRunner {
             scenarioError = e
             throw sched.abort(KernelFailure(.invariant, "scenario error"))
         } catch let e as SimAbort {
+            noteFailure()
             throw e
         } catch {
             // Every failure of a system call is an errno or a signal; anything else is a bug.
-            throw sched.abort(KernelFailure(.panic, "line \(op.location.line): unexpected kernel error \(error)"))
+            let abort = sched.abort(KernelFailure(.panic, "line \(line): unexpected kernel error \(error)"))
+            noteFailure()
+            throw abort
         }
         if !lwp.thread.heldLocks.isEmpty {
-            throw sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(op.location.line) holding \(lwp.thread.heldLocks.map { $0.lockName }.joined(separator: ", "))"))
+            let abort = sched.abort(KernelFailure(.invariant, "\(lwp.name) returned from line \(line) holding \(lwp.thread.heldLocks.map { $0.lockName }.joined(separator: ", "))"))
+            noteFailure()
+            throw abort
         }
-        lines.append("\(op.location.line): \(sourceText(op.location.line)) -> \(result)")
-        if let expected = op.expected, !expected.contains(where: { Self.matches(result, $0) }), firstFail == nil {
-            firstFail = .fail(line: op.location.line, expected: expected.map(Self.render).joined(separator: "|"), got: result)
+        lines.append("\(line): \(sourceText(line)) -> \(result)")
+        let failed = op.expected.map { expected in !expected.contains { Self.matches(result, $0) } } ?? false
+        if options.trace { timeline.append(.init(step: sched.steps, thread: lwp.thread.id, kind: .end(line: line, result: result, failed: failed))) }
+        if failed, firstFail == nil, let expected = op.expected {
+            firstFail = .fail(line: line, expected: expected.map(Self.render).joined(separator: "|"), got: result)
+            noteFailure("when line \(line) returned \(result) (step \(sched.steps))")
         }
+        threadLines[lwp.thread.id] = nil
     }
 
     static func matches(_ result: String, _ e: ExpectedResult) -> Bool {
@@ -247,9 +342,13 @@ public final class ScenarioRunner {
     private func evaluate(_ e: UVMScenario.Expectation) throws(ScenarioError) {
         let mem = kernel.uvm.mem
         let ps = UInt64(kernel.pageSize)
+        capture(.beforeLine(e.location.line), "just before the expect of line \(e.location.line) (after step \(sched.steps))")
         func expectEqual(_ what: String, _ expected: String, _ got: String) {
             lines.append("\(e.location.line): expect \(what) = \(expected) -> \(got)")
-            if expected != got && firstFail == nil { firstFail = .fail(line: e.location.line, expected: "\(what) = \(expected)", got: got) }
+            if expected != got && firstFail == nil {
+                firstFail = .fail(line: e.location.line, expected: "\(what) = \(expected)", got: got)
+                noteFailure("at the expect of line \(e.location.line) (after step \(sched.steps))")
+            }
         }
         func pages(_ s: Size) throws(ScenarioError) -> String { "\(try bytes(s, e.location) / ps)p" }
         switch e.kind {
@@ -390,12 +489,12 @@ public final class ScenarioRunner {
 
     /// The file's policy lines in order, then the command line's overrides (Preflight has
     /// checked them all).
-    private func policy() -> Policy {
+    nonisolated static func policy(_ scenario: Scenario, overrides: [(knob: String, value: String)]) -> Policy {
         var p = Policy()
         for st in scenario.statements {
             if case .policy(let knob, let value) = st.kind { try? p.set(knob, value) }
         }
-        for (knob, value) in options.policy { try? p.set(knob, value) }
+        for (knob, value) in overrides { try? p.set(knob, value) }
         return p
     }
 
@@ -438,16 +537,16 @@ public final class ScenarioRunner {
         if options.trace {
             trace = sched.trace.map { "step \($0.step): \(sched.threads[$0.thread].name) \($0.reason)" + ($0.note.isEmpty ? "" : " \($0.note)") }
         }
-        let state = options.snapshotStep == nil ? snapshotAtEnd : snapshot
-        let origin = options.replay != nil ? "x" : options.dfs != nil ? "d" : options.seed == 0 ? "f"
+        let origin = options.replay != nil ? options.replayOrigin ?? "x" : options.dfs != nil ? "d" : options.seed == 0 ? "f"
             : (options.pct != nil ? "p" : "r") + String(options.seed)
-        return RunReport(outcome: outcome, lines: lines, token: ReplayToken.encode(sched.choices, origin: origin), steps: sched.steps,
+        let token = ReplayToken.encode(sched.choices, origin: origin,
+                                       fingerprint: ReplayToken.fingerprint(scenario, lines: source, options: options))
+        return RunReport(outcome: outcome, lines: lines, token: token, steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
-                         stateHash: stateHash, trace: trace, state: state)
+                         stateHash: stateHash, trace: trace,
+                         timeline: options.trace ? Timeline(threads: sched.threads.map(\.name), events: timeline, outcome: outcome) : nil,
+                         snapshots: snapshots)
     }
-
-    /// The state just before the final shutdown, for `uvm show` without `--step`.
-    private var snapshotAtEnd: String?
 }
 
 func byteString(_ b: UInt8) -> String { "0x" + (b < 16 ? "0" : "") + String(b, radix: 16) }

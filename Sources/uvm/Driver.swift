@@ -15,9 +15,31 @@ enum Driver {
         o.policy.map { " --policy " + ($0.value.isEmpty ? $0.knob : "\($0.knob)=\($0.value)") }.joined()
     }
 
-    static func decode(_ token: String) throws -> [Int] {
-        guard let c = ReplayToken.decode(token) else { throw ValidationError("not a replay token: '\(token)'") }
-        return c
+    /// The options after a replay token that reproduce what `o` detects: `--audit` and the
+    /// `--policy` words (both are in the token's fingerprint).
+    static func replayWords(_ o: RunOptions) -> String {
+        (o.auditEveryStep ? " --audit" : "") + policyWords(o)
+    }
+
+    /// The command that reproduces `report`, a run of `file` with `o`.
+    static func replayCommand(_ file: String, _ report: RunReport, _ o: RunOptions) -> String {
+        "uvm replay \(file) \(report.token)" + replayWords(o)
+    }
+
+    /// Sets `o` to follow `token`'s schedule, or refuses (exit 64) a token that is not one, or
+    /// whose fingerprint says it was made for another scenario, policy or audit setting.
+    static func follow(_ token: String, _ file: String, _ scenario: Scenario, _ text: String, _ o: inout RunOptions) throws {
+        guard let parsed = ReplayToken.parse(token) else {
+            throw scenarioError("not a replay token: '\(token)' (expected t1-ORIGIN.CHOICES.FINGERPRINT, docs/replay-tokens.md)")
+        }
+        if let misfit = ReplayToken.misfit(parsed, scenario, source: text, options: o) {
+            throw scenarioError("\(file): refusing token \(token): \(misfit)")
+        }
+        if parsed.fingerprint == nil {
+            printError("note: \(token) has no fingerprint (an older token), so nothing checks that it belongs to \(file)")
+        }
+        o.replay = parsed.choices
+        o.replayOrigin = parsed.origin
     }
 
     /// Parses `file`, or prints its error and exits 64.
@@ -45,41 +67,54 @@ enum Driver {
         }
     }
 
-    static func runOnce(_ file: String, _ o: RunOptions, json: Bool) async throws {
+    /// `uvm run` and `uvm replay`: the lines and their results, the timeline (always for a FAIL
+    /// or BUG), the outcome, and the command that replays it.
+    static func runOnce(_ file: String, _ base: RunOptions, token: String?, _ t: TimelineOptions, json: Bool) async throws {
         let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        o.trace = t.trace || t.steps || t.traceJSON != nil
         var report = try await execute(scenario, text, o)
-        if case .bug = report.outcome, !o.trace {
-            // Replay the same schedule with the trace on: a BUG always comes with its steps.
-            var again = o
-            again.replay = ReplayToken.decode(report.token)
-            again.trace = true
-            report = try await execute(scenario, text, again)
+        if report.outcome != .pass, !o.trace {
+            // Replay the same schedule with the trace on: a FAIL or BUG always comes with its timeline.
+            let parsed = ReplayToken.parse(report.token)
+            o.replay = parsed?.choices
+            o.replayOrigin = parsed?.origin
+            o.trace = true
+            report = try await execute(scenario, text, o)
         }
+        if let path = t.traceJSON, let timeline = report.timeline { try write(timeline.chromeTrace(), to: path) }
+        let replay = replayCommand(file, report, o)
         if json {
-            printJSON(file, report)
+            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
         } else {
             for l in report.lines { print(l) }
-            if !report.trace.isEmpty {
-                print("trace:")
-                for t in report.trace { print("  " + t) }
+            if let timeline = report.timeline {
+                print(timeline.render(steps: t.steps))
+            } else {
+                print(report.outcome.summary)
             }
-            print(report.outcome.summary)
-            if case .bug(let f) = report.outcome {
-                for d in f.details { print("  " + d) }
-            }
-            if report.outcome != .pass { print("replay: uvm replay \(file) \(report.token)" + policyWords(o)) }
+            if report.outcome != .pass { print("replay: " + replay) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
 
-    static func check(_ dir: String, _ o: CatalogOptions, json: Bool) async throws -> Bool {
+    static func check(_ dir: String, _ o: CatalogOptions, reportDir: String?, json: Bool) async throws -> Bool {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".uvm") }.sorted()
         } catch {
             throw scenarioError("\(dir): expected a directory of catalog scenarios")
         }
+        if let reportDir {
+            do {
+                try FileManager.default.createDirectory(atPath: reportDir, withIntermediateDirectories: true)
+            } catch {
+                throw scenarioError("\(reportDir): cannot make the report directory (\(error.localizedDescription))")
+            }
+        }
         var rows: [CatalogRow] = []
+        var index: [HTMLReport.CatalogLine] = []
         for name in files {
             let path = dir + "/" + name
             let (scenario, text) = try load(path)
@@ -92,7 +127,11 @@ enum Driver {
                 throw scenarioError(error.description)
             }
             if !json { printRow(rows.last!, header: rows.count == 1) }
+            if let reportDir {
+                index.append(try await catalogReports(rows.last!, scenario, text, path, o.policy, to: reportDir))
+            }
         }
+        if let reportDir { try write(HTMLReport.catalogIndex(index), to: reportDir + "/index.html") }
         if json {
             print("[" + rows.map(jsonRow).joined(separator: ",") + "]")
         } else {
@@ -101,6 +140,43 @@ enum Driver {
                                  : "MISSED: \(missed.joined(separator: ", "))")
         }
         return rows.allSatisfy(\.ok)
+    }
+
+    /// `check --report DIR`: the entry's historic BUG replayed from the schedule that found it,
+    /// and a file-order run under modern, each as a page; returns the entry's line of the index.
+    private static func catalogReports(_ row: CatalogRow, _ scenario: Scenario, _ text: String, _ path: String,
+                                       _ overrides: [(knob: String, value: String)], to dir: String) async throws -> HTMLReport.CatalogLine {
+        var modern = RunOptions()
+        // As `Catalog.check` runs each entry: the audit at every step, modern whatever the file says.
+        modern.auditEveryStep = true
+        modern.trace = true
+        modern.showState = true
+        modern.policy = [("modern", "")] + overrides
+        var line = HTMLReport.CatalogLine(id: row.entry.id, knobs: knobText(row.entry),
+                                          expected: row.entry.bugs.isEmpty ? "PASS" : row.entry.bugs.joined(separator: "|"))
+        if let found = row.historic?.found, let token = ReplayToken.parse(found.token) {
+            var historic = modern
+            historic.policy = [("modern", "")] + row.entry.knobs + overrides
+            historic.replay = token.choices
+            historic.replayOrigin = token.origin
+            let report = try await execute(scenario, text, historic)
+            line.historicPage = "\(row.entry.id)-historic.html"
+            line.historic = report.outcome.summary
+            try write(HTMLReport.render(file: path, source: text, report: report, replay: replayCommand(path, report, historic)),
+                      to: dir + "/" + line.historicPage!)
+        }
+        let report = try await execute(scenario, text, modern)
+        line.modernPage = "\(row.entry.id)-modern.html"
+        line.modern = report.outcome.summary
+        try write(HTMLReport.render(file: path, source: text, report: report, replay: replayCommand(path, report, modern)),
+                  to: dir + "/" + line.modernPage)
+        return line
+    }
+
+    static func write(_ text: String, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            throw scenarioError("\(path): cannot write there")
+        }
     }
 
     private static func knobText(_ e: CatalogEntry) -> String {
@@ -140,50 +216,64 @@ enum Driver {
         return "{" + f.joined(separator: ",") + "}"
     }
 
-    static func show(_ file: String, _ o: RunOptions, json: Bool) async throws {
+    /// `uvm show`: the state at the moment asked for (or what changed between two steps), then
+    /// the outcome; exits with the run's code.
+    static func show(_ file: String, _ base: RunOptions, token: String?, json: Bool) async throws {
         let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        for case .beforeLine(let n) in o.showAt where !Show.lines(of: scenario).contains(n) {
+            throw scenarioError("\(file):\(n): --line expects a line with an operation or an expect")
+        }
         let report = try await execute(scenario, text, o)
-        if json {
-            printJSON(file, report)
-        } else {
-            print(report.state ?? "(no state: step \(o.snapshotStep ?? 0) was never reached; the run has \(report.steps) steps)")
-            print(report.outcome.summary)
-        }
-    }
-
-    static func printJSON(_ file: String, _ r: RunReport, schedules: Int? = nil) {
-        var fields: [String] = ["\"file\":\(quote(file))"]
-        switch r.outcome {
-        case .pass: fields.append(#""outcome":"PASS""#)
-        case .fail(let line, let expected, let got):
-            fields.append(#""outcome":"FAIL","line":\#(line),"expected":\#(quote(expected)),"got":\#(quote(got))"#)
-        case .bug(let f):
-            fields.append(#""outcome":"BUG","kind":\#(quote(f.kind.rawValue)),"message":\#(quote(f.message))"#)
-            fields.append("\"details\":[" + f.details.map(quote).joined(separator: ",") + "]")
-        }
-        fields.append("\"token\":\(quote(r.token))")
-        fields.append("\"steps\":\(r.steps)")
-        if let schedules { fields.append("\"schedules\":\(schedules)") }
-        fields.append("\"lines\":[" + r.lines.map(quote).joined(separator: ",") + "]")
-        if !r.trace.isEmpty { fields.append("\"trace\":[" + r.trace.map(quote).joined(separator: ",") + "]") }
-        if let s = r.state { fields.append("\"state\":\(quote(s))") }
-        print("{" + fields.joined(separator: ",") + "}")
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        func missing(_ m: ShowMoment) -> String {
+            switch m {
+            case .step(let n): "(no state: step \(n) was never reached; the run has \(report.steps) steps)"
+            case .beforeLine(let n): "(no state: line \(n) never ran; the run stopped before it)"
+            case .outcome: "(no state)"
             }
         }
-        return out + "\""
+        let replay = replayCommand(file, report, o)
+        if json {
+            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
+        } else {
+            if o.showAt.count == 2 {
+                if let a = report.snapshots[0], let b = report.snapshots[1] {
+                    print(Show.diff(a, b))
+                } else {
+                    print(missing(report.snapshots[0] == nil ? o.showAt[0] : o.showAt[1]))
+                }
+            } else {
+                print(report.state ?? missing(o.showAt[0]))
+            }
+            print(report.outcome.summary)
+            if case .bug(let f) = report.outcome { for d in f.details { print("  " + d) } }
+            if report.outcome != .pass { print("replay: " + replay) }
+        }
+        if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
+
+    /// `uvm report`: the run traced, with a snapshot at its outcome, as one HTML page.
+    static func report(_ file: String, _ base: RunOptions, token: String?, to path: String) async throws {
+        let (scenario, text) = try load(file)
+        var o = base
+        if let token { try follow(token, file, scenario, text, &o) }
+        o.trace = true
+        o.showState = true
+        o.showAt = [.outcome]
+        let report = try await execute(scenario, text, o)
+        let page = HTMLReport.render(file: file, source: text, report: report,
+                                     replay: replayCommand(file, report, o))
+        try write(page, to: path)
+        print("\(path): \(report.outcome.summary)")
+    }
+
+    /// One JSON document for the run (docs/json.md).
+    static func printJSON(_ file: String, _ r: RunReport, schedules: Int? = nil, replay: String? = nil) {
+        print(RunJSON.document(file: file, report: r, replay: replay, extra: schedules.map { ["schedules": $0] } ?? [:]))
+    }
+
+    static func quote(_ s: String) -> String { jsonString(s) }
 
     static func printError(_ s: String) {
         FileHandle.standardError.write((s + "\n").data(using: .utf8)!)

@@ -9,7 +9,8 @@ struct UVMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uvm",
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
-        subcommands: [Run.self, Explore.self, Replay.self, Show.self, Check.self, BenchCommand.self, Fuzz.self])
+        version: "swift-uvm 0.1.0",
+        subcommands: [Run.self, Explore.self, Replay.self, ShowCommand.self, Report.self, Check.self, BenchCommand.self, Fuzz.self])
 }
 
 struct Common: ParsableArguments {
@@ -36,20 +37,26 @@ struct Common: ParsableArguments {
     }
 }
 
+/// How `run` and `replay` print the schedule.
+struct TimelineOptions: ParsableArguments {
+    @Flag(help: "Print the schedule as a timeline even for a PASS (a FAIL or BUG always has one).") var trace = false
+    @Flag(help: "Unfold the timeline: every switch point (lock steps, I/O, wakeups), not only the lines.") var steps = false
+    @Option(name: .customLong("trace-json"), help: "Write the schedule in Chrome's trace-event format to this file (opens in Perfetto).")
+    var traceJSON: String?
+}
+
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "One run under one schedule.")
     @Argument(help: "The scenario file.") var file: String
     @Option(help: "Scheduling seed: 0 runs threads in file order.") var seed: UInt64 = 0
     @Option(help: "Replay this token's schedule.") var replay: String?
-    @Flag(help: "Print every step of the schedule.") var trace = false
+    @OptionGroup var timeline: TimelineOptions
     @OptionGroup var common: Common
 
     func run() async throws {
         var o = try common.options()
         o.seed = seed
-        o.trace = trace
-        if let replay { o.replay = try Driver.decode(replay) }
-        try await Driver.runOnce(file, o, json: common.json)
+        try await Driver.runOnce(file, o, token: replay, timeline, json: common.json)
     }
 }
 
@@ -57,30 +64,66 @@ struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Re-run exactly the schedule of a replay token.")
     @Argument(help: "The scenario file.") var file: String
     @Argument(help: "The replay token a BUG or FAIL printed.") var token: String
-    @Flag(help: "Print every step of the schedule.") var trace = false
+    @OptionGroup var timeline: TimelineOptions
     @OptionGroup var common: Common
 
     func run() async throws {
-        var o = try common.options()
-        o.replay = try Driver.decode(token)
-        o.trace = trace
-        try await Driver.runOnce(file, o, json: common.json)
+        try await Driver.runOnce(file, try common.options(), token: token, timeline, json: common.json)
     }
 }
 
-struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The state after the run, or after step N: maps and page counters.")
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "The state of a run at one moment: threads, maps, amaps, each object's pages, physical pages.",
+        discussion: "By default the moment of the failure (the end of the scenario for a PASS). Exits with the run's code.")
     @Argument(help: "The scenario file.") var file: String
-    @Option(help: "Show the state after this step instead.") var step: Int?
+    @Option(help: "Follow this replay token's schedule.") var replay: String?
+    @Option(help: "The state after step N of the schedule.") var step: Int?
+    @Option(help: "The state just before line N first runs.") var line: Int?
+    @Option(parsing: .upToNextOption, help: "What changed from step N to step M (--diff N M).") var diff: [Int] = []
     @Option(help: "Scheduling seed.") var seed: UInt64 = 0
     @OptionGroup var common: Common
+
+    func validate() throws {
+        if [step != nil, line != nil, !diff.isEmpty].filter({ $0 }).count > 1 {
+            throw ValidationError("--step, --line and --diff each choose the moment: give one of them")
+        }
+        if !diff.isEmpty && diff.count != 2 { throw ValidationError("--diff expects two steps, N and M, found \(diff.count)") }
+        if let bad = (diff + [step, line].compactMap { $0 }).first(where: { $0 < 1 }) {
+            throw ValidationError("steps and lines count from 1, found \(bad)")
+        }
+    }
 
     func run() async throws {
         var o = try common.options()
         o.seed = seed
         o.showState = true
-        o.snapshotStep = step
-        try await Driver.show(file, o, json: common.json)
+        if diff.count == 2 {
+            o.showAt = [.step(diff[0]), .step(diff[1])]
+        } else if let step {
+            o.showAt = [.step(step)]
+        } else if let line {
+            o.showAt = [.beforeLine(line)]
+        }
+        try await Driver.show(file, o, token: replay, json: common.json)
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One run as a self-contained HTML page: the scenario, the timeline, each address space at the failure as layers.",
+        discussion: "Exits 0 once the page is written, whatever the run's outcome (the page says it).")
+    @Argument(help: "The scenario file.") var file: String
+    @Option(help: "Follow this replay token's schedule.") var replay: String?
+    @Option(help: "Scheduling seed.") var seed: UInt64 = 0
+    @Option(name: .shortAndLong, help: "Where to write the page.") var output: String
+    @OptionGroup var common: Common
+
+    func run() async throws {
+        var o = try common.options()
+        o.seed = seed
+        try await Driver.report(file, o, token: replay, to: output)
     }
 }
 
@@ -90,6 +133,8 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
     @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
     @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
+    @Option(help: "Write an HTML report of each entry, its historic BUG and its modern run, and an index page, to this directory.")
+    var report: String?
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -99,7 +144,7 @@ struct Check: AsyncParsableCommand {
         o.modernRuns = modernRuns
         o.historicRuns = historicRuns
         o.masterSeeds = seeds
-        let ok = try await Driver.check(dir, o, json: common.json)
+        let ok = try await Driver.check(dir, o, reportDir: report, json: common.json)
         if !ok { throw ExitCode(1) }
     }
 }
