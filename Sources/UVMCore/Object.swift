@@ -99,6 +99,10 @@ open class UVMObject: PageOwner {
     /// pgo_get without locks: brings page `idx` in. Called with no locks held.
     open func pageIn(_ idx: UInt64) async throws -> PageInResult { .done }
 
+    /// A lock the pager takes for a page-in while the fault still holds its own, which the
+    /// fault releases after the page-in; nil for every pager but the historic vnode one.
+    package func lockBeforePageIn() async throws -> RWLock? { nil }
+
     /// Whether page `idx` lies inside the object (false past a vnode's end of file).
     open func contains(_ idx: UInt64) -> Bool { true }
 
