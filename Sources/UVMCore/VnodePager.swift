@@ -26,11 +26,6 @@ public final class VnodeObject: UVMObject {
     /// The last mapping went away: the pages stay cached for the vnode (UBC).
     package override func terminate() async throws {}
 
-    public override func lookup(_ idx: UInt64) -> PagerLookup {
-        if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
-        return contains(idx) ? .needIO : .error(.pastEOF)
-    }
-
     /// Historic `vnode-fault=lock-early` (OpenBSD uvm_vnode.c r1.108): the fault takes the inode
     /// lock inside the object lock, before busying the page — the reverse of truncation's order.
     package override func lockBeforePageIn() async throws -> RWLock? {
