@@ -17,12 +17,14 @@ public final class AnonObject: UVMObject, SwapBacked {
 
     public override func contains(_ idx: UInt64) -> Bool { uvm.bytes(pages: idx) < size }
 
+    public override func isSwappedOut(_ idx: UInt64) -> Bool { pages[idx] == nil && swapSlots[idx] != nil }
+
     /// Resident pages are returned; swapped ones need I/O; missing ones are zero-filled at once
     /// (uao_get).
     public override func lookup(_ idx: UInt64) -> PagerLookup {
         if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
         guard contains(idx) else { return .error(.pastEOF) }
-        if swapSlots[idx] != nil { return .needIO }
+        if isSwappedOut(idx) { return .needIO }
         guard let pg = allocPage(at: idx) else { return .error(.noMemory) }
         uvm.mem.stats.zeroFills += 1
         return .resident(pg)

@@ -18,8 +18,9 @@ public final class DeviceObject: UVMObject {
         super.init(uvm, name: "device \(device.name)", refs: 0)
     }
 
-    /// The fake page at `idx` if a fault has made it.
-    public func fakePage(_ idx: UInt64) -> VMPage? { fakePages[idx] }
+    public override var hasFictitiousPages: Bool { true }
+
+    public override func fictitiousPage(_ idx: UInt64) -> VMPage? { fakePages[idx] }
 
     public override func lookup(_ idx: UInt64) -> PagerLookup {
         if let pg = fakePages[idx] { return .resident(pg) }

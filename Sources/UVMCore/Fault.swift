@@ -7,9 +7,19 @@
 // `faultRestartBound` the fault is a livelock (docs/wiring.md, *No sleeping on the vnode lock with
 // busy pages*).
 //
-// Cases: upper (an anon in the amap: share it, or copy it if written while shared), lower (the
-// object's page: map it read-only in a private mapping, or promote it to a new anon on write),
-// and zero-fill (anonymous memory: a new anon).
+// The cases, as uvm_fault.c's "a word on page faults" names them, and the function for each:
+//
+//   case          what faulted                                  function
+//   check         no entry / no permission: SIGSEGV;            faultCheck
+//                 needs-copy or amap-less anonymous: amap_copy
+//   1 (upper)     an anon in the amap                           faultUpper
+//     loan        a loaned anon page written or wired: copy     faultUpperLoan
+//     1B          a write to an anon shared with another amap   faultUpperPromote
+//     1A          anything else: map the anon's page            faultUpperDirect
+//   2 (lower)     the object's page                             faultLower
+//     2A          a read, or a write to a shared mapping        faultLowerDirect
+//     2B          a write to a private mapping: copy to an anon faultLowerPromote
+//     zero-fill   no object: a new zeroed anon                  faultZeroFill
 
 import UVMMachine
 import UVMSched
@@ -47,12 +57,43 @@ private enum FaultStep {
     case noMemory(sparing: VMPage?)
 }
 
+/// uvm_faultctx: what one attempt at a fault knows once `faultCheck` has found the entry, with
+/// the map read-locked.
+private struct FaultContext {
+    let map: VMMap
+    let va: UInt64
+    let access: VMProt
+    let wiring: FaultWiring
+    /// A wiring fault's grant: a page it swaps in wired gives back its unit at once.
+    let grant: WiredGrant?
+    let entry: MapEntry
+    let amap: Amap?
+    /// The fault's slot in `amap`.
+    let slot: Int
+    let vpn: UInt64
+
+    var isWrite: Bool { access.contains(.write) }
+
+    /// The entry's protection for an anon's page: while the entry still shares its amap
+    /// copy-on-write, nothing in it is writable.
+    var upperProtection: VMProt { entry.needsCopy ? entry.protection.subtracting(.write) : entry.protection }
+
+    /// The entry's protection for the object's own page: read-only in a private mapping.
+    var lowerProtection: VMProt { entry.copyOnWrite ? entry.protection.subtracting(.write) : entry.protection }
+}
+
+/// What `faultCheck` found: an entry to fault on, or the attempt's end.
+private enum FaultCheck {
+    case proceed(FaultContext)
+    case stop(FaultStep)
+}
+
 extension UVM {
-    /// uvm_fault: makes `va` accessible for `access` in `map`, or says which signal results.
-    /// A wiring fault (`wiring`) checks `access` against the entry's maximum protection
-    /// (VM_FAULT_WIREMAX), so a private mapping is copied to anons now, and maps the
-    /// page with no more than the current protection. A wiring fault passes its `grant`: a page
-    /// it swaps in wired gives back its unit in that same step.
+    /// uvm_fault_internal: makes `va` accessible for `access` in `map`, or says which signal
+    /// results. A wiring fault (`wiring`) checks `access` against the entry's maximum protection
+    /// (VM_FAULT_WIREMAX), so a private mapping is copied to anons now, and maps the page with
+    /// no more than the current protection. A wiring fault passes its `grant`: a page it swaps
+    /// in wired gives back its unit in that same step.
     public func fault(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring = .none,
                       grant: WiredGrant? = nil) async throws -> FaultResult {
         mem.stats.faults += 1
@@ -64,22 +105,7 @@ extension UVM {
             case .again:
                 continue
             case .noMemory(let source):
-                // Wake the page daemon and wait for it (here: reclaim on this thread). When every
-                // page is wired nothing can be reclaimed and the fault fails rather than sleeping
-                // forever (docs/wiring.md, *Limits fail cleanly*, FreeBSD's 2004 wiring fixes):
-                // NetBSD's trap then kills the process. Historic `wired-exhaustion=wait`: sleep
-                // until some page is freed. Another thread may have freed pages while this one
-                // reclaimed: retry then too.
-                if try await pageDaemon(target: 1, sparing: source) == 0 && mem.freeCount == 0 {
-                    if let inTransit = mem.pages.first(where: { $0.isBusy && $0.wireCount == 0 && $0.busyOwner !== sched.current }) {
-                        // Another thread is paging it out (or in): memory is not gone yet, so wait
-                        // for that I/O and try again, as uvm_wait waits for the page daemon.
-                        try await inTransit.waitUnbusy(sched)
-                    } else {
-                        guard policy.wiredExhaustion == .wait else { return .sigkill }
-                        try await mem.waitForFreePage(sched)
-                    }
-                }
+                guard try await waitForMemory(sparing: source) else { return .sigkill }
                 fallthrough
             case .restart:
                 restarts += 1
@@ -92,13 +118,51 @@ extension UVM {
         }
     }
 
+    /// uvm_wait for a fault: wakes the page daemon and waits for it (here: reclaims on this
+    /// thread). False when every page is wired and nothing can be reclaimed: the fault fails
+    /// rather than sleeping forever (docs/wiring.md, *Limits fail cleanly*, FreeBSD's 2004
+    /// wiring fixes) and NetBSD's trap kills the process. Historic `wired-exhaustion=wait`
+    /// sleeps until some page is freed. Another thread may have freed pages while this one
+    /// reclaimed: the fault retries then too.
+    private func waitForMemory(sparing source: VMPage?) async throws -> Bool {
+        guard try await pageDaemon(target: 1, sparing: source) == 0 && mem.freeCount == 0 else { return true }
+        if let inTransit = mem.pages.first(where: { $0.isBusy && $0.wireCount == 0 && $0.busyOwner !== sched.current }) {
+            // Another thread is paging it out (or in): memory is not gone yet, so wait for that
+            // I/O and try again, as uvm_wait waits for the page daemon.
+            try await inTransit.waitUnbusy(sched)
+        } else {
+            guard policy.wiredExhaustion == .wait else { return false }
+            try await mem.waitForFreePage(sched)
+        }
+        return true
+    }
+
+    /// One attempt, from the lookup ("ReFault") to a mapped page or a reason to look again.
     private func faultOnce(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring,
                            grant: WiredGrant?) async throws -> FaultStep {
+        switch try await faultCheck(map, va: va, access: access, wiring: wiring, grant: grant) {
+        case .stop(let step):
+            return step
+        case .proceed(let f):
+            if let amap = f.amap, let anon = try await faultUpperLookup(f, amap) {
+                return try await faultUpper(f, amap, anon)
+            }
+            return try await faultLower(f)
+        }
+    }
+
+    // MARK: Check: the entry, its protection, and amap_copy
+
+    /// uvm_fault_check: read-locks the map and finds the entry; no entry, or a protection that
+    /// forbids the access, is SIGSEGV. An entry that must first get an amap of its own gets it
+    /// under the map write lock (uvmfault_amapcopy), and the fault looks again.
+    private func faultCheck(_ map: VMMap, va: UInt64, access: VMProt, wiring: FaultWiring,
+                            grant: WiredGrant?) async throws -> FaultCheck {
         try await map.lock.enter(.reader)
         guard let entry = map.lookup(va),
               (wiring == .max ? entry.maxProtection : entry.protection).isSuperset(of: access) else {
             try await map.lock.exit()
-            return .done(.sigsegv)
+            return .stop(.done(.sigsegv))
         }
         if faultCopiesAmap(entry, access) {
             try await map.lock.exit()
@@ -110,130 +174,15 @@ extension UVM {
                     try await amapCopy(e, chunkingAround: wiring == .none ? va : nil, in: map)
                 } catch PagerError.noMemory {
                     try await map.lock.exit()
-                    return .done(.sigkill)
+                    return .stop(.done(.sigkill))
                 }
             }
             try await map.lock.exit()
-            return .again
+            return .stop(.again)
         }
-
-        let vpn = va >> UInt64(pageShift)
-        let amap = entry.amap
-        let slot = entry.amapSlot(for: va, pageShift)
-        if let amap { try await amap.lock.enter() }
-
-
-        // Upper layer: the anon in the amap.
-        if let amap, let anon = amap.anons[slot] {
-            guard let pg = anon.page else {
-                return try await swapIn(anon, map, amap, grant: grant, va: va)
-            }
-            if pg.isBusy {
-                try await unlockAll(map, amap)
-                try await pg.waitUnbusy(sched)
-                return .restart
-            }
-            var page = pg
-            var prot = entry.protection
-            // While the entry still shares its amap copy-on-write, nothing in it is writable.
-            if entry.needsCopy { prot.remove(.write) }
-            if pg.loanCount > 0 && anon.refs == 1 && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
-                // A write, or any wiring (docs/wiring.md, *Wiring breaks loans*), gets a page of
-                // its own.
-                guard let copy = try breakLoan(anon: anon, in: amap, slot: slot) else {
-                    try await unlockAll(map, amap)
-                    return .noMemory(sparing: pg)
-                }
-                page = copy
-            } else if anon.refs > 1 {
-                if access.contains(.write) {
-                    // Copy-on-write: this amap gets its own copy of the shared anon.
-                    guard let copy = newAnon(copying: pg, for: amap) else {
-                        try await unlockAll(map, amap)
-                        return .noMemory(sparing: pg)
-                    }
-                    try setAnon(amap, slot, copy)
-                    try unrefAnon(anon)
-                    page = copy.page!
-                    mem.stats.cowFaults += 1
-                } else {
-                    prot.remove(.write)
-                }
-            }
-            enter(map, vpn, page, prot)
-            if access.contains(.write) { page.dirty = true }
-            try await unlockAll(map, amap)
-            return .done(.ok)
-        }
-
-        // Lower layer: the object, or zero-fill.
-        guard let obj = entry.object else {
-            guard let amap, let anon = newAnon(copying: nil, for: amap) else {
-                try await unlockAll(map, amap)
-                return .noMemory(sparing: nil)
-            }
-            try setAnon(amap, slot, anon)
-            mem.stats.zeroFills += 1
-            enter(map, vpn, anon.page!, entry.protection)
-            try await unlockAll(map, amap)
-            return .done(.ok)
-        }
-
-        try await obj.lock.enter()
-        let idx = entry.objectPage(va, pageShift)
-        switch obj.lookup(idx) {
-        case .busy(let pg):
-            try await unlockAll(map, amap, obj)
-            try await pg.waitUnbusy(sched)
-            return .restart
-        case .needIO:
-            let vnodeObject = obj as? VnodeObject
-            let lockedEarly = try await vnodeObject?.lockEarly() ?? false
-            try await unlockAll(map, amap, obj)
-            let result = try await obj.pageIn(idx)
-            if lockedEarly { try await vnodeObject!.vnode.lock.exit() }
-            switch result {
-            case .done: return .again
-            case .restart: return .restart
-            case .error(.noMemory): return .noMemory(sparing: nil)
-            case .error(let e): return .done(signal(for: e))
-            }
-        case .error(.noMemory):
-            try await unlockAll(map, amap, obj)
-            return .noMemory(sparing: nil)
-        case .error(let e):
-            try await unlockAll(map, amap, obj)
-            return .done(signal(for: e))
-        case .resident(let pg):
-            if entry.copyOnWrite && access.contains(.write) {
-                // Promote: a private mapping's write goes to a new anon holding a copy.
-                guard let amap, let anon = newAnon(copying: pg, for: amap) else {
-                    try await unlockAll(map, amap, obj)
-                    return .noMemory(sparing: pg)
-                }
-                try setAnon(amap, slot, anon, shadowed: (obj, idx))
-                mem.stats.cowFaults += 1
-                enter(map, vpn, anon.page!, entry.protection)
-            } else {
-                var page = pg
-                if pg.loanCount > 0 && !entry.copyOnWrite && (access.contains(.write) || (wiring != .none && wiringBreaksLoans)) {
-                    // A write through a shared mapping, or any wiring (docs/wiring.md, *Wiring
-                    // breaks loans*), breaks the loan.
-                    guard let copy = try breakLoan(objectPage: pg, in: obj) else {
-                        try await unlockAll(map, amap, obj)
-                        return .noMemory(sparing: pg)
-                    }
-                    page = copy
-                }
-                var prot = entry.protection
-                if entry.copyOnWrite { prot.remove(.write) }
-                enter(map, vpn, page, prot)
-                if access.contains(.write) { page.dirty = true }
-                mem.activate(page)
-            }
-            try await unlockAll(map, amap, obj)
-            return .done(.ok)
-        }
+        return .proceed(FaultContext(
+            map: map, va: va, access: access, wiring: wiring, grant: grant, entry: entry,
+            amap: entry.amap, slot: entry.amapSlot(for: va, pageShift), vpn: va >> UInt64(pageShift)))
     }
 
     /// Whether a fault with `access` on `e` first gives it an amap of its own (uvm_fault_check's
@@ -243,15 +192,78 @@ extension UVM {
         (e.needsCopy && (access.contains(.write) || e.object == nil)) || (e.amap == nil && e.object == nil)
     }
 
+    // MARK: Case 1: upper layer (an anon in the amap)
+
+    /// uvm_fault_upper_lookup: locks the amap and finds the anon at the fault's slot, if any.
+    private func faultUpperLookup(_ f: FaultContext, _ amap: Amap) async throws -> Anon? {
+        try await amap.lock.enter()
+        return amap.anons[f.slot]
+    }
+
+    /// uvm_fault_upper: the anon's page, brought in from swap if need be (uvmfault_anonget),
+    /// then a loan broken, a shared anon copied, or the page mapped as it is.
+    private func faultUpper(_ f: FaultContext, _ amap: Amap, _ anon: Anon) async throws -> FaultStep {
+        sched.assertHeld(amap.lock)
+        guard let pg = anon.page else { return try await swapIn(anon, f, amap) }
+        if pg.isBusy {
+            try await unlockAll(f)
+            try await pg.waitUnbusy(sched)
+            return .restart
+        }
+        if pg.loanCount > 0 && anon.refs == 1 && breaksLoans(f) {
+            return try await faultUpperLoan(f, amap, anon, pg)
+        }
+        if anon.refs > 1 && f.isWrite { return try await faultUpperPromote(f, amap, anon, pg) }
+        return try await faultUpperDirect(f, anon, pg)
+    }
+
+    /// uvm_fault_upper_loan: the anon's page is on loan; it gets a page of its own.
+    private func faultUpperLoan(_ f: FaultContext, _ amap: Amap, _ anon: Anon, _ pg: VMPage) async throws -> FaultStep {
+        guard let copy = try breakLoan(anon: anon, in: amap, slot: f.slot) else {
+            try await unlockAll(f)
+            return .noMemory(sparing: pg)
+        }
+        return try await faultUpperEnter(f, copy, f.upperProtection)
+    }
+
+    /// uvm_fault_upper_promote (case 1B): copy-on-write of an anon shared with another amap;
+    /// this amap gets its own copy.
+    private func faultUpperPromote(_ f: FaultContext, _ amap: Amap, _ anon: Anon, _ pg: VMPage) async throws -> FaultStep {
+        guard let copy = newAnon(copying: pg, for: amap), let page = copy.page else {
+            try await unlockAll(f)
+            return .noMemory(sparing: pg)
+        }
+        try setAnon(amap, f.slot, copy)
+        try unrefAnon(anon)
+        mem.stats.cowFaults += 1
+        return try await faultUpperEnter(f, page, f.upperProtection)
+    }
+
+    /// uvm_fault_upper_direct (case 1A): the anon's own page; read-only while other amaps
+    /// share the anon.
+    private func faultUpperDirect(_ f: FaultContext, _ anon: Anon, _ pg: VMPage) async throws -> FaultStep {
+        var prot = f.upperProtection
+        if anon.refs > 1 { prot.remove(.write) }
+        return try await faultUpperEnter(f, pg, prot)
+    }
+
+    /// uvm_fault_upper_enter: maps the page and unlocks everything.
+    private func faultUpperEnter(_ f: FaultContext, _ page: VMPage, _ prot: VMProt) async throws -> FaultStep {
+        enter(f, page, prot)
+        if f.isWrite { page.dirty = true }
+        try await unlockAll(f)
+        return .done(.ok)
+    }
+
     /// uvmfault_anonget's swap-in: the anon gets a busy page (wired for the wirings that see
     /// it, a wiring fault's own grant giving back the unit of `va` at once), the read happens
     /// with no lock held, and the fault looks again.
-    private func swapIn(_ anon: Anon, _ map: VMMap, _ amap: Amap, grant: WiredGrant?, va: UInt64) async throws -> FaultStep {
+    private func swapIn(_ anon: Anon, _ f: FaultContext, _ amap: Amap) async throws -> FaultStep {
         guard let slot = anon.swapSlot else {
             throw sched.abort(KernelFailure(.invariant, "\(anon.ownerDescription) has neither a page nor a swap slot"))
         }
         guard let pg = mem.alloc(owner: anon) else {
-            try await unlockAll(map, amap)
+            try await unlockAll(f)
             return .noMemory(sparing: nil)
         }
         try pg.setBusy(sched)
@@ -259,9 +271,9 @@ extension UVM {
         anon.swapSlot = nil
         if wiresFollowPages {
             for _ in 0..<anon.wiredRefs { mem.wire(pg) }
-            if anon.wiredRefs > 0 { grant?.settle(at: va) }
+            if anon.wiredRefs > 0 { f.grant?.settle(at: f.va) }
         }
-        try await unlockAll(map, amap)
+        try await unlockAll(f)
         let data = try await swap.read(slot, sched)
         try await anon.lock.enter()
         pg.data = data
@@ -274,27 +286,122 @@ extension UVM {
         return .again
     }
 
+    // MARK: Case 2: lower layer (the object's page, or zero-fill)
+
+    /// uvm_fault_lower: locks the object and asks its pager for the page (uvm_fault_lower_lookup,
+    /// pgo_get with PGO_LOCKED); a page that needs I/O is read with no lock held and the fault
+    /// looks again.
+    private func faultLower(_ f: FaultContext) async throws -> FaultStep {
+        guard let obj = f.entry.object else { return try await faultZeroFill(f) }
+        try await obj.lock.enter()
+        let idx = f.entry.objectPage(f.va, pageShift)
+        switch obj.lookup(idx) {
+        case .busy(let pg):
+            try await unlockAll(f, obj)
+            try await pg.waitUnbusy(sched)
+            return .restart
+        case .needIO:
+            return try await faultLowerIO(f, obj, idx)
+        case .error(let e):
+            try await unlockAll(f, obj)
+            return step(after: e)
+        case .resident(let pg):
+            if f.entry.copyOnWrite && f.isWrite { return try await faultLowerPromote(f, obj, idx, pg) }
+            return try await faultLowerDirect(f, obj, pg)
+        }
+    }
+
+    /// uvm_fault_lower_io: pgo_get without locks. The pager may first take a lock of its own
+    /// with the fault's locks still held (historic `vnode-fault=lock-early`).
+    private func faultLowerIO(_ f: FaultContext, _ obj: UVMObject, _ idx: UInt64) async throws -> FaultStep {
+        let lockedEarly = try await obj.lockBeforePageIn()
+        try await unlockAll(f, obj)
+        let result = try await obj.pageIn(idx)
+        try await lockedEarly?.exit()
+        switch result {
+        case .done: return .again
+        case .restart: return .restart
+        case .error(let e): return step(after: e)
+        }
+    }
+
+    /// uvm_fault_lower_direct (case 2A): the object's page itself, read-only in a private
+    /// mapping; a write through a shared mapping, or any wiring, first breaks a loan
+    /// (uvm_fault_lower_direct_loan).
+    private func faultLowerDirect(_ f: FaultContext, _ obj: UVMObject, _ pg: VMPage) async throws -> FaultStep {
+        var page = pg
+        if pg.loanCount > 0 && !f.entry.copyOnWrite && breaksLoans(f) {
+            guard let copy = try breakLoan(objectPage: pg, in: obj) else {
+                try await unlockAll(f, obj)
+                return .noMemory(sparing: pg)
+            }
+            page = copy
+        }
+        enter(f, page, f.lowerProtection)
+        if f.isWrite { page.dirty = true }
+        mem.activate(page)
+        try await unlockAll(f, obj)
+        return .done(.ok)
+    }
+
+    /// uvm_fault_lower_promote (case 2B): a private mapping's write goes to a new anon holding
+    /// a copy of the object's page.
+    private func faultLowerPromote(_ f: FaultContext, _ obj: UVMObject, _ idx: UInt64, _ pg: VMPage) async throws -> FaultStep {
+        guard let amap = f.amap, let anon = newAnon(copying: pg, for: amap), let page = anon.page else {
+            try await unlockAll(f, obj)
+            return .noMemory(sparing: pg)
+        }
+        try setAnon(amap, f.slot, anon, shadowed: (obj, idx))
+        mem.stats.cowFaults += 1
+        enter(f, page, f.entry.protection)
+        try await unlockAll(f, obj)
+        return .done(.ok)
+    }
+
+    /// Zero-fill (uvmfault_promote with no source): anonymous memory's first touch gets a new
+    /// zeroed anon.
+    private func faultZeroFill(_ f: FaultContext) async throws -> FaultStep {
+        guard let amap = f.amap, let anon = newAnon(copying: nil, for: amap), let page = anon.page else {
+            try await unlockAll(f)
+            return .noMemory(sparing: nil)
+        }
+        try setAnon(amap, f.slot, anon)
+        mem.stats.zeroFills += 1
+        enter(f, page, f.entry.protection)
+        try await unlockAll(f)
+        return .done(.ok)
+    }
+
+    // MARK: Shared by the cases
+
+    /// A write, or any wiring (docs/wiring.md, *Wiring breaks loans*), gets a page of its own
+    /// instead of a loaned one.
+    private func breaksLoans(_ f: FaultContext) -> Bool {
+        f.isWrite || (f.wiring != .none && wiringBreaksLoans)
+    }
+
     /// pmap_enter with the protection the entry allows now (a wiring fault at maximum
     /// protection may find it lower, or none).
-    private func enter(_ map: VMMap, _ vpn: UInt64, _ page: VMPage, _ prot: VMProt) {
+    private func enter(_ f: FaultContext, _ page: VMPage, _ prot: VMProt) {
         guard !prot.isEmpty else { return }
         // A loaned page is never writable: the borrower relies on it not changing.
-        map.pmap.enter(vpn: vpn, page: page, prot: page.loanCount > 0 ? prot.subtracting(.write) : prot)
+        f.map.pmap.enter(vpn: f.vpn, page: page, prot: page.loanCount > 0 ? prot.subtracting(.write) : prot)
     }
 
     /// uvmfault_unlockall: object, amap, map, innermost first.
-    private func unlockAll(_ map: VMMap, _ amap: Amap?, _ obj: UVMObject? = nil) async throws {
+    private func unlockAll(_ f: FaultContext, _ obj: UVMObject? = nil) async throws {
         if let obj { try await obj.lock.exit() }
-        if let amap { try await amap.lock.exit() }
-        try await map.lock.exit()
+        if let amap = f.amap { try await amap.lock.exit() }
+        try await f.map.lock.exit()
     }
 
-    private func signal(for e: PagerError) -> FaultResult {
+    /// What a pager's failure means for the fault: no memory waits for the page daemon; past
+    /// the end of file and a failed page-in are SIGBUS (as FreeBSD and Linux; NetBSD's trap
+    /// sends SIGSEGV for an I/O error).
+    private func step(after e: PagerError) -> FaultStep {
         switch e {
-        // Past the end of file and a failed page-in are SIGBUS (as FreeBSD and Linux; NetBSD's
-        // trap sends SIGSEGV for an I/O error).
-        case .pastEOF, .io: return .sigbus
-        case .noMemory: return .sigkill
+        case .noMemory: return .noMemory(sparing: nil)
+        case .pastEOF, .io: return .done(.sigbus)
         }
     }
 

@@ -309,8 +309,7 @@ extension UVM {
             return true
         }
         guard let obj = entry.object else { return false }
-        if obj is DeviceObject { return true }
-        return obj.pages[entry.objectPage(va, pageShift)] != nil
+        return obj.hasFictitiousPages || obj.pages[entry.objectPage(va, pageShift)] != nil
     }
 
     /// The resident pages backing [lo, hi) of `entry` (anon pages, then object pages).
@@ -349,12 +348,11 @@ extension UVM {
     /// The page that backs `va` in `entry` right now, if resident (the anon's, else the object's).
     public func page(backing entry: MapEntry, va: UInt64) -> VMPage? {
         if let amap = entry.amap, let anon = amap.anons[entry.amapSlot(for: va, pageShift)] { return anon.page }
-        guard let obj = entry.object, !(obj is DeviceObject) else { return nil }
-        return obj.pages[entry.objectPage(va, pageShift)]
+        return entry.object?.pages[entry.objectPage(va, pageShift)]
     }
 
     /// The page `va` reaches, device memory's fake page included.
     public func pageIncludingDevice(backing entry: MapEntry, va: UInt64) -> VMPage? {
-        page(backing: entry, va: va) ?? (entry.object as? DeviceObject)?.fakePage(entry.objectPage(va, pageShift))
+        page(backing: entry, va: va) ?? entry.object?.fictitiousPage(entry.objectPage(va, pageShift))
     }
 }

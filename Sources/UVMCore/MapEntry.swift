@@ -68,8 +68,8 @@ public final class MapEntry: AddressRange {
     /// VM_MAPENT_ISWIRED: the user flag or a system wiring (seed 001's proposal).
     public var isWired: Bool { userWired || systemWireCount > 0 }
 
-    /// Mapped by `mmap device=`: the object is a device pager of fake pages.
-    public var isDevice: Bool { object is DeviceObject }
+    /// Mapped by `mmap device=`: the object's pages are fictitious (device memory).
+    public var isDevice: Bool { object?.hasFictitiousPages ?? false }
 
     package init(start: UInt64, end: UInt64, object: UVMObject?, offset: UInt64, protection: VMProt,
          maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool, needsCopy: Bool) {

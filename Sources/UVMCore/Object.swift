@@ -91,13 +91,30 @@ open class UVMObject: PageOwner {
 
     // MARK: Pager operations (the object lock is held unless said otherwise)
 
-    /// pgo_get with PGO_LOCKED: what the object can give without dropping its lock.
+    /// pgo_get with PGO_LOCKED: what the object can give without dropping its lock. A resident
+    /// page is given; any other page inside the object must be read in. A pager that can make
+    /// pages without I/O (zero-fill, device memory) says so by overriding this.
     open func lookup(_ idx: UInt64) -> PagerLookup {
-        preconditionFailure("lookup not provided by \(type(of: self))")
+        if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
+        return contains(idx) ? .needIO : .error(.pastEOF)
     }
 
     /// pgo_get without locks: brings page `idx` in. Called with no locks held.
     open func pageIn(_ idx: UInt64) async throws -> PageInResult { .done }
+
+    /// A lock the pager takes for a page-in while the fault still holds its own, which the
+    /// fault releases after the page-in; nil for every pager but the historic vnode one.
+    package func lockBeforePageIn() async throws -> RWLock? { nil }
+
+    /// Whether the object's pages are fictitious (device memory: FreeBSD's OBJT_DEVICE, NetBSD's
+    /// udv): always there, never wired, never lent, never in `pages`.
+    open var hasFictitiousPages: Bool { false }
+
+    /// The fictitious page at `idx`, if a fault has made it.
+    open func fictitiousPage(_ idx: UInt64) -> VMPage? { nil }
+
+    /// Whether page `idx` is on swap rather than resident (an aobj's page the page daemon took).
+    open func isSwappedOut(_ idx: UInt64) -> Bool { false }
 
     /// Whether page `idx` lies inside the object (false past a vnode's end of file).
     open func contains(_ idx: UInt64) -> Bool { true }

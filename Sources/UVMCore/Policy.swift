@@ -17,7 +17,7 @@ public struct Policy: Sendable, Equatable {
     public enum Unwire: String, Sendable, CaseIterable { case object, pmap }
     /// Seed 002. `Kernel.exec`.
     public enum FutureWire: String, Sendable, CaseIterable { case reset, keep }
-    /// Seed 003. `VnodeObject.pageIn`, `VnodeObject.lockEarly`.
+    /// Seed 003. `VnodeObject.pageIn`, `VnodeObject.lockBeforePageIn`.
     public enum VnodeFault: String, Sendable, CaseIterable {
         case trylockRestart = "trylock-restart", busyThenLock = "busy-then-lock", lockEarly = "lock-early"
     }

@@ -26,19 +26,12 @@ public final class VnodeObject: UVMObject {
     /// The last mapping went away: the pages stay cached for the vnode (UBC).
     package override func terminate() async throws {}
 
-    public override func lookup(_ idx: UInt64) -> PagerLookup {
-        if let pg = pages[idx] { return pg.isBusy ? .busy(pg) : .resident(pg) }
-        return contains(idx) ? .needIO : .error(.pastEOF)
-    }
-
     /// Historic `vnode-fault=lock-early` (OpenBSD uvm_vnode.c r1.108): the fault takes the inode
     /// lock inside the object lock, before busying the page — the reverse of truncation's order.
-    /// Called by the fault with its locks held; returns whether it took the lock (the fault
-    /// releases it after the page-in).
-    package func lockEarly() async throws -> Bool {
-        guard uvm.policy.vnodeFault == .lockEarly, !vnode.lock.isHeld(by: uvm.sched.current) else { return false }
+    package override func lockBeforePageIn() async throws -> RWLock? {
+        guard uvm.policy.vnodeFault == .lockEarly, !vnode.lock.isHeld(by: uvm.sched.current) else { return nil }
         try await vnode.lock.enter(.writer)
-        return true
+        return vnode.lock
     }
 
     /// How a page-in gets the vnode lock for its read, once its fake page is busy.

@@ -338,10 +338,8 @@ extension UVM {
     /// wiring finds its pages, and `unwireObjectLocked` finds these through the object.
     public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> ObjectWiring {
         precondition(obj.lock.isHeld(by: sched.current))
-        if let ao = obj as? AnonObject {
-            let swapped = (0..<pages).filter { ao.pages[$0] == nil && ao.swapSlots[$0] != nil }
-            if !swapped.isEmpty { return .pageIn(swapped) }
-        }
+        let swapped = (0..<pages).filter { obj.isSwappedOut($0) }
+        if !swapped.isEmpty { return .pageIn(swapped) }
         let missing = (0..<pages).filter { obj.pages[$0] == nil }
         let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
         guard mem.wiredCount + mem.wiredReserved + newlyWired <= mem.wiredMax else { return .overWiredMax }
