@@ -57,6 +57,8 @@ public struct ExploreResult: Sendable {
     public var divergence: String?
     /// The command's deadline or memory ceiling, when it stopped the exploration.
     public var limitReached: LimitReached?
+    /// The slowest run, for whatever runs next to judge whether it can end in time.
+    public var slowestRun = Duration.zero
 
     /// PCT's guarantee per schedule for a bug of depth d: 1/(n·k^(d−1)).
     public func pctBound(depth: Int) -> Double {
@@ -96,7 +98,7 @@ public enum Explorer {
         var lastProgress = clock.now
         while result.schedules < options.runs {
             if let limit = options.seconds, seconds(clock.now - start) > limit { break }
-            if let reached = options.limits.exceeded(reserving: slowest * 2) {
+            if let reached = options.limits.exceeded(slowestRun: slowest) {
                 result.limitReached = reached
                 break
             }
@@ -164,6 +166,7 @@ public enum Explorer {
         }
         result.seconds = seconds(clock.now - start)
         result.distinctTraces = traces.count
+        result.slowestRun = slowest
         return result
     }
 
@@ -205,7 +208,8 @@ extension Explorer {
                                         _ options: ExploreOptions) async throws(ScenarioError) -> ExploreFinding {
         let result = try await explore(scenario, source: source, base: base, options)
         guard let found = result.found else { return ExploreFinding(exploration: result) }
-        let shrunk = try await Shrinker.shrink(scenario, source: source, base: base, failing: found, limits: options.limits)
+        let shrunk = try await Shrinker.shrink(scenario, source: source, base: base, failing: found, limits: options.limits,
+                                               slowestRun: result.slowestRun)
         var traced = base
         traced.replay = ReplayToken.decode(shrunk.report.token)
         traced.trace = true

@@ -32,10 +32,11 @@ public struct ResourceLimits: Sendable {
         return out
     }
 
-    /// Which limit has run out, if any; the deadline counts as passed `reserving` early (the
-    /// time the next run, and the report after it, are expected to take).
-    public func exceeded(reserving: Duration = .zero) -> LimitReached? {
-        if let deadline, ContinuousClock.now + reserving >= deadline { return .time }
+    /// Which limit has run out, if any. The deadline counts as passed early enough for three
+    /// runs as slow as `slowestRun`: the next one, the report's run after it, and a margin for
+    /// a run slower than any so far (a loaded machine).
+    public func exceeded(slowestRun: Duration = .zero) -> LimitReached? {
+        if let deadline, ContinuousClock.now + slowestRun * 3 >= deadline { return .time }
         if let maxResidentBytes {
             let resident = ResidentSet.bytes()
             if resident > maxResidentBytes { return .memory(residentBytes: resident, ceiling: maxResidentBytes) }

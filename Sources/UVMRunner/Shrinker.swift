@@ -25,8 +25,9 @@ public struct ShrinkResult: Sendable {
     public var droppedLines: [Int]
     /// The limit that stopped shrinking before it was done: the result is the best so far.
     public var cutShort: LimitReached?
-    /// Runs the shrinker made.
+    /// Runs the shrinker made, and the seconds it took.
     public var runs = 0
+    public var seconds = 0.0
 }
 
 @Sim
@@ -41,11 +42,15 @@ public enum Shrinker {
     }
 
     /// Shrinks `failing`, a run of `scenario`, making at most `budget` runs and stopping when
-    /// `limits` run out. DFS looks for a shallower schedule only up to `maxPreemptions`.
+    /// `limits` run out (`slowestRun`: the slowest the caller has seen, until the shrinker has
+    /// timed its own). DFS looks for a shallower schedule only up to `maxPreemptions`.
     public static func shrink(_ scenario: Scenario, source: String, base: RunOptions, failing: RunReport,
                               maxPreemptions: Int = 3, budget: Int = 3000, dropOperations: Bool = true,
-                              limits: ResourceLimits = .none) async throws(ScenarioError) -> ShrinkResult {
-        let session = ShrinkSession(scenario, source: source, base: base, failing: failing, runCap: budget, limits: limits)
+                              limits: ResourceLimits = .none, slowestRun: Duration = .zero) async throws(ScenarioError) -> ShrinkResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let session = ShrinkSession(scenario, source: source, base: base, failing: failing, runCap: budget, limits: limits,
+                                    slowestRun: slowestRun)
         try await session.start()
         await session.fewerPreemptions()
         let fullScenarioReport = session.best.report
@@ -58,7 +63,7 @@ public enum Shrinker {
         return ShrinkResult(scenario: session.best.scenario, report: session.best.report,
                             fullScenarioReport: fullScenarioReport, depth: session.best.preemptions,
                             droppedLines: operationLines(of: scenario).filter { !kept.contains($0) }.sorted(),
-                            cutShort: session.stopped, runs: session.runs)
+                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start))
     }
 
     /// The lines of a scenario's operations and expectations: what shrinking may drop.
@@ -166,8 +171,10 @@ final class ShrinkSession {
     private var probeWithoutAudit = false
     private var seeds: UInt64 = 0
 
-    init(_ scenario: Scenario, source: String, base: RunOptions, failing: RunReport, runCap: Int, limits: ResourceLimits) {
+    init(_ scenario: Scenario, source: String, base: RunOptions, failing: RunReport, runCap: Int, limits: ResourceLimits,
+         slowestRun: Duration) {
         self.source = source
+        slowest = slowestRun
         var quiet = base
         quiet.trace = false
         quiet.hashState = false
@@ -184,11 +191,11 @@ final class ShrinkSession {
 
     /// The slowest run so far: a run starts only if it, and the report's run after it, can end
     /// before the deadline.
-    private var slowest = Duration.zero
+    private var slowest: Duration
 
     /// Counts a run about to start; false once the limits or the run budget are spent.
     private func mayRun() -> Bool {
-        if stopped == nil { stopped = limits.exceeded(reserving: slowest * 2) }
+        if stopped == nil { stopped = limits.exceeded(slowestRun: slowest) }
         guard !done else { return false }
         runs += 1
         return true

@@ -1,6 +1,7 @@
 // `uvm explore`: many schedules of each file, then the first failure shrunk and printed.
 
 import ArgumentParser
+import Foundation
 import UVMRunner
 import UVMScenario
 
@@ -88,6 +89,7 @@ extension Driver {
         } else {
             print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
             if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
+            print(String(format: "shrunk in %.2f s (%d runs)", shrunk.seconds, shrunk.runs))
             if let cut = shrunk.cutShort { print("shrinking cut short (\(cut.description)): the smallest failure found so far") }
             print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "not measured"))
             if !shrunk.droppedLines.isEmpty {

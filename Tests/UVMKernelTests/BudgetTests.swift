@@ -72,6 +72,13 @@ import UVMSched
         expect wired = 0p
         """
 
+    /// The large scenario as a file, for the `uvm` executable.
+    static func largeFile() throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("budget-\(UInt64.random(in: 0...UInt64.max)).uvm")
+        try large.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
     func replays(_ token: String, on scenario: Scenario, _ base: RunOptions, as failing: Outcome) async throws -> Bool {
         var o = base
         o.replay = ReplayToken.decode(token)
@@ -80,21 +87,30 @@ import UVMSched
     }
 
     @Test func exploreWithTwoSecondsReturnsWithinThreeWithAReplayableToken() async throws {
-        let scenario = try ScenarioParser.parse(Self.large, file: "large.uvm")
-        let base = RunOptions()
-        var e = ExploreOptions()
-        e.seconds = 2
-        e.limits = ResourceLimits(seconds: 2, maxResidentMegabytes: 512)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let finding = try await Explorer.exploreAndShrink(scenario, source: Self.large, base: base, e)
-        let elapsed = clock.now - start
-        #expect(elapsed < .seconds(3), "explore --time 2 took \(elapsed)")
-        let shrunk = try #require(finding.shrunk)
-        let traced = try #require(finding.traced)
-        #expect(traced.outcome.kindName == "panic")
-        #expect(try await replays(shrunk.fullScenarioReport.token, on: scenario, base, as: traced.outcome))
-        #expect(try await replays(traced.token, on: shrunk.scenario, base, as: traced.outcome))
+        let file = try Self.largeFile()
+        defer { try? FileManager.default.removeItem(at: file) }
+        let explore = try UVMExecutable.run(["explore", file.path, "--time", "2"])
+        #expect(explore.seconds < 3, "explore --time 2 took \(explore.seconds) s")
+        #expect(explore.status == 2)
+        // Whether the shrinker finished or was cut short, the token printed replays the BUG.
+        let token = try #require(UVMExecutable.token(in: explore.output, file: file.path))
+        let scenario = try ScenarioParser.parse(Self.large, file: file.path)
+        var o = RunOptions()
+        o.replay = ReplayToken.decode(token)
+        let again = try await ScenarioRunner.run(scenario, source: Self.large, options: o)
+        #expect(again.outcome.kindName == "panic")
+    }
+
+    @Test func pastTheMemoryCeilingExploreSaysSoAndStops() throws {
+        let file = try Self.largeFile()
+        defer { try? FileManager.default.removeItem(at: file) }
+        // No process runs in 1 MB: the search stops before its first run, a PASS over nothing.
+        let explore = try UVMExecutable.run(["explore", file.path, "--max-memory", "1"])
+        #expect(explore.status == 0)
+        #expect(explore.output.contains("search stopped: resident set"))
+        #expect(explore.output.contains("past the 1 MB ceiling"))
+        #expect(explore.output.contains("PASS over 0 schedule(s)"))
+        #expect(try UVMExecutable.run(["explore", file.path, "--max-memory", "0"]).status == 64)
     }
 
     @Test func aCutShortShrinkingKeepsTheBestFailureSoFar() async throws {
@@ -140,8 +156,8 @@ import UVMSched
     }
 }
 
-/// Every catalog entry's BUG, once found under its historic knobs, shrinks within 5 s to a
-/// schedule of at most 60 steps and at most 3 preemptions.
+/// Every catalog entry's BUG, found under its historic knobs with the per-step audit, shrinks
+/// within 5 s to a schedule of at most 60 steps and at most 3 preemptions; its token replays.
 @Suite(.serialized) @Sim struct CatalogShrinkTests {
     nonisolated static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios/catalog")
@@ -155,34 +171,63 @@ import UVMSched
 
     @Test(arguments: files)
     func entryShrinksQuicklyToAShortTrace(file: String) async throws {
-        let text = try String(contentsOf: Self.catalog.appendingPathComponent(file), encoding: .utf8)
+        let path = Self.catalog.appendingPathComponent(file).path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
         let entry = try #require(CatalogEntry.parse(text, file: file))
         guard !entry.bugs.isEmpty else { return }
-        let scenario = try ScenarioParser.parse(text, file: file)
-        var base = RunOptions()
-        base.auditEveryStep = true
-        base.policy = [("modern", "")] + entry.knobs
-        var e = ExploreOptions()
-        e.runs = 10_000
-        e.seconds = 60
-        let wanted = Set(entry.bugs)
-        e.stopsAt = { outcome in
-            if case .bug(let f) = outcome { return wanted.contains(f.kind.rawValue) }
-            return false
-        }
-        let found = try #require(try await Explorer.explore(scenario, source: text, base: base, e).found)
+        let policy = [("modern", "")] + entry.knobs
+        let words = policy.flatMap { ["--policy", $0.1.isEmpty ? $0.0 : "\($0.0)=\($0.1)"] }
+        let explore = try UVMExecutable.run(["explore", path, "--audit", "--time", "60"] + words)
+        #expect(explore.status == 2, "\(entry.id): \(explore.output.prefix(300))")
+        let shrinkSeconds = try #require(UVMExecutable.number(after: "shrunk in ", in: explore.output))
+        #expect(shrinkSeconds <= 5, "\(entry.id): shrinking took \(shrinkSeconds) s")
+        #expect(!explore.output.contains("cut short"))
+        let steps = try #require(UVMExecutable.number(after: "trace (", in: explore.output))
+        #expect(steps <= 60, "\(entry.id): \(steps) steps")
+        let depth = try #require(UVMExecutable.number(after: "depth: ", in: explore.output))
+        #expect(depth <= 3)
+
+        let token = try #require(UVMExecutable.token(in: explore.output, file: path))
+        var o = RunOptions()
+        o.auditEveryStep = true
+        o.policy = policy
+        o.replay = ReplayToken.decode(token)
+        let again = try await ScenarioRunner.run(try ScenarioParser.parse(text, file: path), source: text, options: o)
+        #expect(entry.bugs.contains(again.outcome.kindName), "\(entry.id): replayed as \(again.outcome.summary)")
+    }
+}
+
+/// The `uvm` executable built beside this test bundle, run as a process of its own: its wall
+/// time is its own, not shared with the tests running in parallel on the simulator's actor.
+enum UVMExecutable {
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, seconds: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("uvm")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
         let clock = ContinuousClock()
         let start = clock.now
-        let shrunk = try await Shrinker.shrink(scenario, source: text, base: base, failing: found,
-                                               limits: ResourceLimits(seconds: 5, maxResidentMegabytes: nil))
-        let elapsed = clock.now - start
-        #expect(shrunk.cutShort == nil, "\(entry.id): shrinking took more than 5 s")
-        #expect(elapsed <= .seconds(5), "\(entry.id): \(elapsed)")
-        #expect(shrunk.report.steps <= 60, "\(entry.id): \(shrunk.report.steps) steps")
-        #expect((shrunk.depth ?? 99) <= 3)
-        var o = base
-        o.replay = ReplayToken.decode(shrunk.report.token)
-        let again = try await ScenarioRunner.run(shrunk.scenario, source: text, options: o)
-        #expect(Shrinker.sameFailure(again.outcome, found.outcome))
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let elapsed = (clock.now - start).components
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self),
+                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+    }
+
+    /// The token of the printed `replay: uvm replay FILE TOKEN` line.
+    static func token(in output: String, file: String) -> String? {
+        let prefix = "replay: uvm replay \(file) "
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return line.dropFirst(prefix.count).split(separator: " ").first.map(String.init)
+    }
+
+    /// The number that follows `marker` at the start of a line ("shrunk in 0.25 s" -> 0.25).
+    static func number(after marker: String, in output: String) -> Double? {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(marker) }) else { return nil }
+        return Double(line.dropFirst(marker.count).prefix { $0.isNumber || $0 == "." })
     }
 }
