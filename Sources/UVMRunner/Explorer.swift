@@ -27,6 +27,8 @@ public struct ExploreOptions: Sendable {
     public var shard = (index: 0, count: 1)
     /// Called about once a second: schedules so far, seconds, distinct traces.
     public var progress: (@Sendable (Int, Double, Int) -> Void)?
+    /// The command's whole deadline and memory ceiling (`seconds` bounds this exploration alone).
+    public var limits = ResourceLimits.none
     /// Which outcomes stop the exploration (by default, anything but PASS).
     public var stopsAt: @Sendable (Outcome) -> Bool = { $0 != .pass }
 
@@ -53,6 +55,10 @@ public struct ExploreResult: Sendable {
     public var distinctTraces = 0
     /// With self-check: the first schedule whose replay did not reproduce it.
     public var divergence: String?
+    /// The command's deadline or memory ceiling, when it stopped the exploration.
+    public var limitReached: LimitReached?
+    /// The slowest run, for whatever runs next to judge whether it can end in time.
+    public var slowestRun = Duration.zero
 
     /// PCT's guarantee per schedule for a bug of depth d: 1/(n·k^(d−1)).
     public func pctBound(depth: Int) -> Double {
@@ -66,9 +72,17 @@ public enum Explorer {
                                _ options: ExploreOptions) async throws(ScenarioError) -> ExploreResult {
         let clock = ContinuousClock()
         let start = clock.now
+        if let reached = options.limits.exceeded() {
+            var none = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: 1, threads: 0)
+            none.limitReached = reached
+            return none
+        }
         var first = base
         first.seed = 0
         let probe = try await ScenarioRunner.run(scenario, source: source, options: first)
+        // The slowest run so far: no run starts unless it can end before the deadline, and
+        // leave as long again for the report.
+        var slowest = clock.now - start
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
                                    threads: probe.threads)
@@ -84,6 +98,10 @@ public enum Explorer {
         var lastProgress = clock.now
         while result.schedules < options.runs {
             if let limit = options.seconds, seconds(clock.now - start) > limit { break }
+            if let reached = options.limits.exceeded(slowestRun: slowest) {
+                result.limitReached = reached
+                break
+            }
             if let progress = options.progress, seconds(clock.now - lastProgress) >= 1 {
                 lastProgress = clock.now
                 progress(result.schedules, seconds(clock.now - start), traces.count)
@@ -113,7 +131,9 @@ public enum Explorer {
             }
             if kind == .dfs && log == nil { break }
             o.hashState = options.selfCheck
+            let began = clock.now
             let report = try await ScenarioRunner.run(scenario, source: source, options: o)
+            slowest = max(slowest, clock.now - began)
             result.schedules += 1
             traces.insert(report.traceHash)
             if options.selfCheck {
@@ -146,6 +166,7 @@ public enum Explorer {
         }
         result.seconds = seconds(clock.now - start)
         result.distinctTraces = traces.count
+        result.slowestRun = slowest
         return result
     }
 
@@ -169,4 +190,30 @@ private func pow(_ x: Double, _ y: Double) -> Double {
     var r = 1.0
     for _ in 0..<Int(y) { r *= x }
     return r
+}
+
+/// `uvm explore` on one file: what the search found, shrunk, and the shrunk schedule run once
+/// more with its trace for the report.
+public struct ExploreFinding: Sendable {
+    public var exploration: ExploreResult
+    public var shrunk: ShrinkResult?
+    public var traced: RunReport?
+}
+
+extension Explorer {
+    /// Search, shrinking and the traced run, all inside `options.limits`: the search and the
+    /// shrinker each start a run only if it and the report's run can end before the deadline,
+    /// and the shrinker keeps the best failure so far, so a cut leaves a failure that replays.
+    public static func exploreAndShrink(_ scenario: Scenario, source: String, base: RunOptions,
+                                        _ options: ExploreOptions) async throws(ScenarioError) -> ExploreFinding {
+        let result = try await explore(scenario, source: source, base: base, options)
+        guard let found = result.found else { return ExploreFinding(exploration: result) }
+        let shrunk = try await Shrinker.shrink(scenario, source: source, base: base, failing: found, limits: options.limits,
+                                               slowestRun: result.slowestRun)
+        var traced = base
+        traced.replay = ReplayToken.decode(shrunk.report.token)
+        traced.trace = true
+        let again = try await ScenarioRunner.run(shrunk.scenario, source: source, options: traced)
+        return ExploreFinding(exploration: result, shrunk: shrunk, traced: again)
+    }
 }

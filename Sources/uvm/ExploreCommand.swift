@@ -1,6 +1,7 @@
 // `uvm explore`: many schedules of each file, then the first failure shrunk and printed.
 
 import ArgumentParser
+import Foundation
 import UVMRunner
 import UVMScenario
 
@@ -9,7 +10,8 @@ struct Explore: AsyncParsableCommand {
     @Argument(help: "Scenario files.") var files: [String]
     @Option(help: "portfolio (random, pct and preemption-bounded dfs taking turns), random, pct, or dfs.") var strategy: String = "portfolio"
     @Option(help: "Schedules to try per file.") var runs: Int = 1000
-    @Option(help: "Stop after this many seconds per file.") var time: Double?
+    @Option(help: "Seconds per file for the whole work: search, shrinking and report.") var time: Double?
+    @Option(help: "Stop cleanly, with what was found, once the resident set passes this many MB.") var maxMemory: Int = 512
     @Option(help: "First seed.") var seed: UInt64 = 1
     @Option(help: "PCT depth d.") var depth: Int = 3
     @Option(help: "DFS preemption bound.") var preemptions: Int = 2
@@ -23,7 +25,8 @@ struct Explore: AsyncParsableCommand {
         }
         guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
         guard preemptions >= 0 else { throw ValidationError("--preemptions must not be negative") }
-        if let time, !(time > 0 && time.isFinite) { throw ValidationError("--time must be a positive number of seconds, found \(time)") }
+        if let time, !(time > 0 && time <= 1e9) { throw ValidationError("--time must be a positive number of seconds up to 1e9, found \(time)") }
+        guard maxMemory > 0, maxMemory <= 1 << 40 else { throw ValidationError("--max-memory must be a positive number of MB up to 2^40, found \(maxMemory)") }
         var e = ExploreOptions()
         e.strategy = s
         e.runs = runs
@@ -46,6 +49,7 @@ struct Explore: AsyncParsableCommand {
         }
         var worst: Int32 = 0
         for file in files {
+            e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
             worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
         }
         if worst != 0 { throw ExitCode(worst) }
@@ -55,21 +59,23 @@ struct Explore: AsyncParsableCommand {
 extension Driver {
     static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, json: Bool) async throws -> Int32 {
         let (scenario, text) = try load(file)
-        let result: ExploreResult
+        let finding: ExploreFinding
         do {
-            result = try await Explorer.explore(scenario, source: text, base: o, e)
+            finding = try await Explorer.exploreAndShrink(scenario, source: text, base: o, e)
         } catch {
             throw scenarioError(error.description)
         }
+        let result = finding.exploration
         if let divergence = result.divergence {
             print("\(file): REPLAY DIVERGED: \(divergence)")
             return 2
         }
-        guard let found = result.found else {
+        guard let shrunk = finding.shrunk, let again = finding.traced else {
             let rate = Double(result.schedules) / max(result.seconds, 1e-9)
             if json {
                 print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
             } else {
+                if let reached = result.limitReached, case .memory = reached { print("\(file): search stopped: \(reached.description)") }
                 if e.strategy == .dfs {
                     print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.complete ? "every schedule run" : result.exhausted ? "space exhausted" : "not exhausted"))
                 } else {
@@ -78,27 +84,14 @@ extension Driver {
             }
             return 0
         }
-        let shrunk: ShrinkResult
-        do {
-            shrunk = try await Shrinker.shrink(scenario, source: text, base: o, failing: found)
-        } catch {
-            throw scenarioError(error.description)
-        }
-        var traced = o
-        traced.replay = ReplayToken.decode(shrunk.report.token)
-        traced.trace = true
-        let again: RunReport
-        do {
-            again = try await ScenarioRunner.run(shrunk.scenario, source: text, options: traced)
-        } catch {
-            throw scenarioError(error.description)
-        }
         if json {
             printJSON(file, again, schedules: result.schedules)
         } else {
             print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
             if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
-            print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "more than 3 preemptions"))
+            print(String(format: "shrunk in %.2f s (%d runs)", shrunk.seconds, shrunk.runs))
+            if let cut = shrunk.cutShort { print("shrinking cut short (\(cut.description)): the smallest failure found so far") }
+            print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "not measured"))
             if !shrunk.droppedLines.isEmpty {
                 print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
                 for line in keptLines(shrunk.scenario, text) { print("  " + line) }

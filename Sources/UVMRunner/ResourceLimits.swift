@@ -1,0 +1,78 @@
+// What a command may spend: a wall-clock deadline and a ceiling on its resident set. A command
+// checks them between runs (each run is short and bounded by its scenario), so whatever it found
+// so far is still in hand when one runs out.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ResourceLimits: Sendable {
+    public var deadline: ContinuousClock.Instant?
+    public var maxResidentBytes: Int?
+
+    public static let none = ResourceLimits()
+
+    public init(deadline: ContinuousClock.Instant? = nil, maxResidentBytes: Int? = nil) {
+        self.deadline = deadline
+        self.maxResidentBytes = maxResidentBytes
+    }
+
+    /// Limits starting now: `seconds` from now (if given), and `megabytes` of resident set.
+    public init(seconds: Double?, maxResidentMegabytes megabytes: Int?) {
+        deadline = seconds.map { ContinuousClock.now + .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        maxResidentBytes = megabytes.map { $0 << 20 }
+    }
+
+    /// The same ceiling with a deadline no later than `seconds` from now: a part of the work
+    /// (one reproducer's shrinking) gets its own share inside the whole.
+    public func narrowed(toSeconds seconds: Double) -> ResourceLimits {
+        var out = self
+        let own = ContinuousClock.now + .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        out.deadline = deadline.map { min($0, own) } ?? own
+        return out
+    }
+
+    /// Which limit has run out, if any. The deadline counts as passed early enough for three
+    /// runs as slow as `slowestRun`: the next one, the report's run after it, and a margin for
+    /// a run slower than any so far (a loaded machine).
+    public func exceeded(slowestRun: Duration = .zero) -> LimitReached? {
+        if let deadline, ContinuousClock.now + slowestRun * 3 >= deadline { return .time }
+        if let maxResidentBytes {
+            let resident = ResidentSet.bytes()
+            if resident > maxResidentBytes { return .memory(residentBytes: resident, ceiling: maxResidentBytes) }
+        }
+        return nil
+    }
+}
+
+public enum LimitReached: Sendable, Equatable {
+    case time
+    case memory(residentBytes: Int, ceiling: Int)
+
+    /// For a report line: "time ran out", "resident set 530 MB past the 512 MB ceiling".
+    public var description: String {
+        switch self {
+        case .time: "time ran out"
+        case .memory(let resident, let ceiling): "resident set \(resident >> 20) MB past the \(ceiling >> 20) MB ceiling"
+        }
+    }
+}
+
+public enum ResidentSet {
+    /// The process's resident set in bytes, from /proc/self/statm (0 where there is no /proc).
+    public static func bytes() -> Int {
+        #if canImport(Glibc)
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 128)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return 0 }
+        let fields = String(decoding: buf[..<n], as: UTF8.self).split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        #else
+        return 0
+        #endif
+    }
+}
