@@ -86,6 +86,16 @@ public enum Explorer {
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
                                    threads: probe.threads)
+        // The first run is a schedule like any other (file order: DFS's first branch too), so a
+        // failure there ends the search at once, however little time is left.
+        if !options.selfCheck, options.stopsAt(probe.outcome) {
+            result.found = probe
+            result.schedules = 1
+            result.distinctTraces = 1
+            result.seconds = seconds(clock.now - start)
+            result.slowestRun = clock.now - start
+            return result
+        }
         // The portfolio takes turns: uniform random, PCT, and the next branch of the DFS tree
         // (while it lasts); a single strategy runs alone.
         let shards = UInt64(max(options.shard.count, 1))

@@ -25,9 +25,14 @@ public struct ShrinkResult: Sendable {
     public var droppedLines: [Int]
     /// The limit that stopped shrinking before it was done: the result is the best so far.
     public var cutShort: LimitReached?
-    /// Runs the shrinker made, and the seconds it took.
+    /// Runs the shrinker made, the seconds it took, and the largest resident set seen between
+    /// its runs.
     public var runs = 0
     public var seconds = 0.0
+    public var peakResidentBytes = 0
+
+    /// Operations and expectations left in the shrunk scenario.
+    public var operationsLeft: Int { Shrinker.operationLines(of: scenario).count }
 }
 
 @Sim
@@ -63,11 +68,12 @@ public enum Shrinker {
         return ShrinkResult(scenario: session.best.scenario, report: session.best.report,
                             fullScenarioReport: fullScenarioReport, depth: session.best.preemptions,
                             droppedLines: operationLines(of: scenario).filter { !kept.contains($0) }.sorted(),
-                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start))
+                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start),
+                            peakResidentBytes: session.peakResidentBytes)
     }
 
     /// The lines of a scenario's operations and expectations: what shrinking may drop.
-    static func operationLines(of s: Scenario, actor: String? = nil) -> [Int] {
+    nonisolated static func operationLines(of s: Scenario, actor: String? = nil) -> [Int] {
         var out: [Int] = []
         for st in s.statements {
             switch st.kind {
@@ -193,8 +199,11 @@ final class ShrinkSession {
     /// before the deadline.
     private var slowest: Duration
 
+    private(set) var peakResidentBytes = 0
+
     /// Counts a run about to start; false once the limits or the run budget are spent.
     private func mayRun() -> Bool {
+        peakResidentBytes = max(peakResidentBytes, ResidentSet.bytes())
         if stopped == nil { stopped = limits.exceeded(slowestRun: slowest) }
         guard !done else { return false }
         runs += 1
