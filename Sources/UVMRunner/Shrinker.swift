@@ -101,7 +101,7 @@ public enum Shrinker {
                 count[op.actor, default: 0] += 1
             }
         }
-        return order.sorted { count[$0]! > count[$1]! }
+        return order.sorted { count[$0, default: 0] > count[$1, default: 0] }
     }
 
     static func removing(lines: Set<Int>, from s: Scenario) -> Scenario {
@@ -173,8 +173,12 @@ final class ShrinkSession {
     private(set) var best: Candidate
     private(set) var runs = 0
     private(set) var stopped: LimitReached?
+    private(set) var peakResidentBytes = 0
+    /// The slowest run so far, for `ResourceLimits.exceeded`.
+    private var slowest: Duration
     /// The failure shows without the per-step audit, so candidates run without it.
     private var probeWithoutAudit = false
+    /// Seeds given to candidates' seeded schedules so far.
     private var seeds: UInt64 = 0
 
     init(_ scenario: Scenario, source: String, base: RunOptions, failing: RunReport, runCap: Int, limits: ResourceLimits,
@@ -194,12 +198,6 @@ final class ShrinkSession {
     }
 
     var done: Bool { stopped != nil || runs >= runCap }
-
-    /// The slowest run so far: a run starts only if it, and the report's run after it, can end
-    /// before the deadline.
-    private var slowest: Duration
-
-    private(set) var peakResidentBytes = 0
 
     /// Counts a run about to start; false once the limits or the run budget are spent.
     private func mayRun() -> Bool {
@@ -251,7 +249,7 @@ final class ShrinkSession {
     }
 
     private func preemptionIndices() -> [Int] {
-        best.decisions?.indices.filter { best.decisions![$0].isPreemption } ?? []
+        best.decisions?.enumerated().filter(\.element.isPreemption).map(\.offset) ?? []
     }
 
     /// Fewer operations: each thread's operations at once, then ddmin over every operation.
