@@ -80,8 +80,8 @@ public enum Explorer {
         var first = base
         first.seed = 0
         let probe = try await ScenarioRunner.run(scenario, source: source, options: first)
-        // The slowest run so far: no run starts unless it can end before the deadline, and
-        // leave as long again for the report.
+        // The slowest run so far, for `ResourceLimits.exceeded`: no run starts unless it, and
+        // the runs after it (shrinking's, the report's), can end before the deadline.
         var slowest = clock.now - start
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
@@ -212,8 +212,9 @@ public struct ExploreFinding: Sendable {
 
 extension Explorer {
     /// Search, shrinking and the traced run, all inside `options.limits`: the search and the
-    /// shrinker each start a run only if it and the report's run can end before the deadline,
-    /// and the shrinker keeps the best failure so far, so a cut leaves a failure that replays.
+    /// shrinker start a run only if it and the report's run can end before the deadline (by
+    /// the slowest run so far, with a margin), and the shrinker keeps the best failure so far,
+    /// so a cut leaves a failure that replays.
     public static func exploreAndShrink(_ scenario: Scenario, source: String, base: RunOptions,
                                         _ options: ExploreOptions) async throws(ScenarioError) -> ExploreFinding {
         let result = try await explore(scenario, source: source, base: base, options)
