@@ -258,7 +258,8 @@ extension Kernel {
 
     /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
     /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
-    /// back and frees the object's; `willneed` reads the object's pages into the page cache.
+    /// back and frees the object's; `willneed` reads the object's pages into the page cache, a
+    /// read-ahead window of each entry.
     /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
     /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
     /// The advice is the MADV_* value: one sys_madvise does not know is EINVAL once the range is
@@ -296,9 +297,11 @@ extension Kernel {
             case .hint:
                 break
             case .willneed:
+                // uvm_map_willneed asks uvm_readahead for the entry's range, which reads at most
+                // RA_WINSIZE_MAX (8 MAXPHYS) of it: the advice costs a window, not the range.
                 if let obj = e.object as? VnodeObject {
                     obj.reference()
-                    files.append((obj, objectPages))
+                    files.append((obj, objectPages.lowerBound..<min(objectPages.upperBound, objectPages.lowerBound + readAheadPages)))
                 }
             }
         }
@@ -317,6 +320,9 @@ extension Kernel {
             try await obj.detach()
         }
     }
+
+    /// uvm_readahead's largest window, RA_WINSIZE_MAX (8 MAXPHYS of 64K), in pages.
+    private var readAheadPages: UInt64 { max(1, (8 << 16) >> UInt64(uvm.pageShift)) }
 
     /// msync(2): writes back the dirty file pages of the range; `invalidate` then drops the
     /// clean ones from the page cache. A bad range is ENOMEM, a hole EFAULT (uvm_map_clean),
@@ -404,10 +410,8 @@ extension Kernel {
             throw Errno.ENOMEM
         }
         var result: [Bool] = []
-        var va = lo
-        while va < hi {
-            result.append(uvm.isResident(map.lookup(va)!, va: va))
-            va += UInt64(pageSize)
+        for e in map.entries(in: lo, hi) {
+            for va in stride(from: max(lo, e.start), to: min(hi, e.end), by: pageSize) { result.append(uvm.isResident(e, va: va)) }
         }
         try await map.lock.exit()
         return result

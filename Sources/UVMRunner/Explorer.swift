@@ -80,12 +80,22 @@ public enum Explorer {
         var first = base
         first.seed = 0
         let probe = try await ScenarioRunner.run(scenario, source: source, options: first)
-        // The slowest run so far: no run starts unless it can end before the deadline, and
-        // leave as long again for the report.
+        // The slowest run so far, for `ResourceLimits.exceeded`: no run starts unless it, and
+        // the runs after it (shrinking's, the report's), can end before the deadline.
         var slowest = clock.now - start
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
                                    threads: probe.threads)
+        // The first run is a schedule like any other (file order: DFS's first branch too), so a
+        // failure there ends the search at once, however little time is left.
+        if !options.selfCheck, options.stopsAt(probe.outcome) {
+            result.found = probe
+            result.schedules = 1
+            result.distinctTraces = 1
+            result.seconds = seconds(clock.now - start)
+            result.slowestRun = clock.now - start
+            return result
+        }
         // The portfolio takes turns: uniform random, PCT, and the next branch of the DFS tree
         // (while it lasts); a single strategy runs alone.
         let shards = UInt64(max(options.shard.count, 1))
@@ -202,8 +212,9 @@ public struct ExploreFinding: Sendable {
 
 extension Explorer {
     /// Search, shrinking and the traced run, all inside `options.limits`: the search and the
-    /// shrinker each start a run only if it and the report's run can end before the deadline,
-    /// and the shrinker keeps the best failure so far, so a cut leaves a failure that replays.
+    /// shrinker start a run only if it and the report's run can end before the deadline (by
+    /// the slowest run so far, with a margin), and the shrinker keeps the best failure so far,
+    /// so a cut leaves a failure that replays.
     public static func exploreAndShrink(_ scenario: Scenario, source: String, base: RunOptions,
                                         _ options: ExploreOptions) async throws(ScenarioError) -> ExploreFinding {
         let result = try await explore(scenario, source: source, base: base, options)

@@ -19,6 +19,9 @@ enum Operations {
         }
     }
 
+    /// The most pages a mincore may answer for.
+    static let mincoreMaxPages: UInt64 = 1 << 20
+
     /// The mmap flags a line gives beyond MAP_SHARED and MAP_FIXED.
     static func mmapFlags(_ share: MapShare?, wired: Bool, descriptor: String? = nil) -> MmapFlags {
         var flags: MmapFlags = wired ? [.wired] : []
@@ -117,6 +120,11 @@ enum Operations {
             try await k.msync(lwp, try runner.address(a), try size(len, a), flags: (mode ?? .sync).rawValue)
         case .mincore(let a, let len, let vec):
             let addr = try runner.address(a), length = try size(len, a)
+            // The answer is a character a page: past a million pages it would be the cost of
+            // the run, so the limit is named instead.
+            guard length / UInt64(k.pageSize) <= mincoreMaxPages else {
+                throw ScenarioError(location: location, message: "expected mincore of at most 1M pages (its answer is a character a page)")
+            }
             func bits(_ resident: [Bool]) -> String { resident.map { $0 ? "1" : "0" }.joined() }
             guard let vec else { return bits(try await k.mincore(lwp, addr, length)) }
             // The answer is copied out to the vector, one byte per page.

@@ -23,15 +23,6 @@ public struct ResourceLimits: Sendable {
         maxResidentBytes = megabytes.map { $0 << 20 }
     }
 
-    /// The same ceiling with a deadline no later than `seconds` from now: a part of the work
-    /// (one reproducer's shrinking) gets its own share inside the whole.
-    public func narrowed(toSeconds seconds: Double) -> ResourceLimits {
-        var out = self
-        let own = ContinuousClock.now + .milliseconds(Int64((seconds * 1000).rounded(.up)))
-        out.deadline = deadline.map { min($0, own) } ?? own
-        return out
-    }
-
     /// Which limit has run out, if any. The deadline counts as passed early enough for three
     /// runs as slow as `slowestRun`: the next one, the report's run after it, and a margin for
     /// a run slower than any so far (a loaded machine).

@@ -1,7 +1,7 @@
 // Shrinking a failure, cheap by design and inside the command's limits. Delta debugging (Zeller
 // and Hildebrandt's ddmin) removes the most first: half the preemptions of the failing schedule,
-// then whole threads' operations, then halves, quarters, ... of the operations, then preemptions
-// again; CHESS-style bounded DFS last checks whether a schedule with fewer preemptions fails the
+// then whole threads' operations, then halves, quarters, ... of the operations, then of the
+// declarations no operation needs any more, then preemptions again; CHESS-style bounded DFS last checks whether a schedule with fewer preemptions fails the
 // same way. Each candidate costs a few runs: the best schedule so far replayed on it, file order,
 // and one seeded schedule. Only the best candidate is kept (a scenario and a report without a
 // trace), so memory stays flat. When the failure shows without the per-step audit, candidates
@@ -21,13 +21,18 @@ public struct ShrinkResult: Sendable {
     /// Preemptions of the shrunk schedule: the failure's depth, as far as DFS at fewer
     /// preemptions could tell within its share of the runs.
     public var depth: Int?
-    /// Source lines of the operations that were dropped.
+    /// Source lines of the operations and declarations that were dropped.
     public var droppedLines: [Int]
     /// The limit that stopped shrinking before it was done: the result is the best so far.
     public var cutShort: LimitReached?
-    /// Runs the shrinker made, and the seconds it took.
+    /// Runs the shrinker made, the seconds it took, and the largest resident set seen between
+    /// its runs.
     public var runs = 0
     public var seconds = 0.0
+    public var peakResidentBytes = 0
+
+    /// Operations and expectations left in the shrunk scenario.
+    public var operationsLeft: Int { Shrinker.operationLines(of: scenario).count }
 }
 
 @Sim
@@ -55,19 +60,20 @@ public enum Shrinker {
         await session.fewerPreemptions()
         let fullScenarioReport = session.best.report
         if dropOperations {
-            await session.fewerOperations()
+            await session.fewerLines()
             await session.fewerPreemptions()
         }
         await session.shallowerByDFS(maxPreemptions: maxPreemptions)
-        let kept = Set(operationLines(of: session.best.scenario))
+        let kept = Set(droppableLines(of: session.best.scenario))
         return ShrinkResult(scenario: session.best.scenario, report: session.best.report,
                             fullScenarioReport: fullScenarioReport, depth: session.best.preemptions,
-                            droppedLines: operationLines(of: scenario).filter { !kept.contains($0) }.sorted(),
-                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start))
+                            droppedLines: droppableLines(of: scenario).filter { !kept.contains($0) }.sorted(),
+                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start),
+                            peakResidentBytes: session.peakResidentBytes)
     }
 
     /// The lines of a scenario's operations and expectations: what shrinking may drop.
-    static func operationLines(of s: Scenario, actor: String? = nil) -> [Int] {
+    nonisolated static func operationLines(of s: Scenario, actor: String? = nil) -> [Int] {
         var out: [Int] = []
         for st in s.statements {
             switch st.kind {
@@ -79,6 +85,19 @@ public enum Shrinker {
         }
         return out
     }
+
+    /// The lines of a scenario's declarations of files, devices, processes and threads: once no
+    /// operation needs one, shrinking may drop it too.
+    nonisolated static func declarationLines(of s: Scenario) -> [Int] {
+        s.statements.compactMap { st in
+            switch st.kind {
+            case .file, .device, .proc, .thread: st.location.line
+            default: nil
+            }
+        }
+    }
+
+    nonisolated static func droppableLines(of s: Scenario) -> [Int] { operationLines(of: s) + declarationLines(of: s) }
 
     /// Actors with operations, those with the most first.
     static func actors(of s: Scenario) -> [String] {
@@ -95,7 +114,7 @@ public enum Shrinker {
                 count[op.actor, default: 0] += 1
             }
         }
-        return order.sorted { count[$0]! > count[$1]! }
+        return order.sorted { count[$0, default: 0] > count[$1, default: 0] }
     }
 
     static func removing(lines: Set<Int>, from s: Scenario) -> Scenario {
@@ -110,7 +129,7 @@ public enum Shrinker {
                 var block = st
                 block.kind = .together(kept)
                 return block
-            default: return st
+            default: return lines.contains(st.location.line) ? nil : st
             }
         }
         return out
@@ -167,8 +186,12 @@ final class ShrinkSession {
     private(set) var best: Candidate
     private(set) var runs = 0
     private(set) var stopped: LimitReached?
+    private(set) var peakResidentBytes = 0
+    /// The slowest run so far, for `ResourceLimits.exceeded`.
+    private var slowest: Duration
     /// The failure shows without the per-step audit, so candidates run without it.
     private var probeWithoutAudit = false
+    /// Seeds given to candidates' seeded schedules so far.
     private var seeds: UInt64 = 0
 
     init(_ scenario: Scenario, source: String, base: RunOptions, failing: RunReport, runCap: Int, limits: ResourceLimits,
@@ -189,12 +212,9 @@ final class ShrinkSession {
 
     var done: Bool { stopped != nil || runs >= runCap }
 
-    /// The slowest run so far: a run starts only if it, and the report's run after it, can end
-    /// before the deadline.
-    private var slowest: Duration
-
     /// Counts a run about to start; false once the limits or the run budget are spent.
     private func mayRun() -> Bool {
+        peakResidentBytes = max(peakResidentBytes, ResidentSet.bytes())
         if stopped == nil { stopped = limits.exceeded(slowestRun: slowest) }
         guard !done else { return false }
         runs += 1
@@ -242,16 +262,23 @@ final class ShrinkSession {
     }
 
     private func preemptionIndices() -> [Int] {
-        best.decisions?.indices.filter { best.decisions![$0].isPreemption } ?? []
+        best.decisions?.enumerated().filter(\.element.isPreemption).map(\.offset) ?? []
     }
 
-    /// Fewer operations: each thread's operations at once, then ddmin over every operation.
-    func fewerOperations() async {
+    /// Fewer lines: each thread's operations at once, then ddmin over every operation, then over
+    /// the declarations (a process, a file) that no operation left needs.
+    func fewerLines() async {
         for actor in Shrinker.actors(of: best.scenario) where !done {
             _ = await drop(Shrinker.operationLines(of: best.scenario, actor: actor))
         }
-        await Shrinker.ddmin(Shrinker.operationLines(of: best.scenario), until: { self.done }) { chunk in
-            await self.drop(chunk) != nil ? Shrinker.operationLines(of: self.best.scenario) : nil
+        await dropping { Shrinker.operationLines(of: $0) }
+        await dropping(Shrinker.declarationLines(of:))
+    }
+
+    /// ddmin over the lines `units` finds in the best scenario so far.
+    private func dropping(_ units: @escaping (Scenario) -> [Int]) async {
+        await Shrinker.ddmin(units(best.scenario), until: { self.done }) { chunk in
+            await self.drop(chunk) != nil ? units(self.best.scenario) : nil
         }
     }
 

@@ -85,7 +85,8 @@ extension Driver {
             return 0
         }
         if json {
-            printJSON(file, again, schedules: result.schedules)
+            // The token must replay on the file named: the shrunk scenario's would not.
+            printJSON(file, shrunk.fullScenarioReport, schedules: result.schedules)
         } else {
             print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
             if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }

@@ -72,45 +72,11 @@ import UVMSched
         expect wired = 0p
         """
 
-    /// The large scenario as a file, for the `uvm` executable.
-    static func largeFile() throws -> URL {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("budget-\(UInt64.random(in: 0...UInt64.max)).uvm")
-        try large.write(to: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
     func replays(_ token: String, on scenario: Scenario, _ base: RunOptions, as failing: Outcome) async throws -> Bool {
         var o = base
         o.replay = ReplayToken.decode(token)
         let again = try await ScenarioRunner.run(scenario, source: Self.large, options: o)
         return Shrinker.sameFailure(again.outcome, failing)
-    }
-
-    @Test func exploreWithTwoSecondsReturnsWithinThreeWithAReplayableToken() async throws {
-        let file = try Self.largeFile()
-        defer { try? FileManager.default.removeItem(at: file) }
-        let explore = try UVMExecutable.run(["explore", file.path, "--time", "2"])
-        #expect(explore.seconds < 3, "explore --time 2 took \(explore.seconds) s")
-        #expect(explore.status == 2)
-        // Whether the shrinker finished or was cut short, the token printed replays the BUG.
-        let token = try #require(UVMExecutable.token(in: explore.output, file: file.path))
-        let scenario = try ScenarioParser.parse(Self.large, file: file.path)
-        var o = RunOptions()
-        o.replay = ReplayToken.decode(token)
-        let again = try await ScenarioRunner.run(scenario, source: Self.large, options: o)
-        #expect(again.outcome.kindName == "panic")
-    }
-
-    @Test func pastTheMemoryCeilingExploreSaysSoAndStops() throws {
-        let file = try Self.largeFile()
-        defer { try? FileManager.default.removeItem(at: file) }
-        // No process runs in 1 MB: the search stops before its first run, a PASS over nothing.
-        let explore = try UVMExecutable.run(["explore", file.path, "--max-memory", "1"])
-        #expect(explore.status == 0)
-        #expect(explore.output.contains("search stopped: resident set"))
-        #expect(explore.output.contains("past the 1 MB ceiling"))
-        #expect(explore.output.contains("PASS over 0 schedule(s)"))
-        #expect(try UVMExecutable.run(["explore", file.path, "--max-memory", "0"]).status == 64)
     }
 
     @Test func aCutShortShrinkingKeepsTheBestFailureSoFar() async throws {
@@ -144,6 +110,18 @@ import UVMSched
         #expect(try await replays(shrunk.report.token, on: shrunk.scenario, base, as: found.outcome))
     }
 
+    @Test func shrinkingFiguresSayWhatShrinkingCostAndLeft() async throws {
+        let scenario = try ScenarioParser.parse(Self.large, file: "large.uvm")
+        let figures = try #require(try await Shrinker.figures(scenario, source: Self.large, base: RunOptions()))
+        #expect(figures.cutShort == nil)
+        #expect(figures.preemptions == 0)
+        #expect(figures.linesBefore == Self.operationLines(scenario).count)
+        #expect(figures.linesAfter <= 7)
+        #expect(figures.seconds > 0 && figures.seconds < 30)
+        #expect(figures.peakResidentBytes > 0 && figures.peakResidentBytes < 512 << 20)
+        #expect(figures.steps > 0)
+    }
+
     static func operationLines(_ s: Scenario) -> [Int] {
         s.statements.flatMap { st -> [Int] in
             switch st.kind {
@@ -156,14 +134,68 @@ import UVMSched
     }
 }
 
+/// The `uvm` command itself, run as a process of its own (`UVMExecutable`): its wall time and
+/// CPU time are its own, not shared with the tests running in parallel on the simulator's actor.
+/// One suite, serialized, so that the CPU time of the children is each run's alone.
+///
 /// Every catalog entry's BUG, found under its historic knobs with the per-step audit, shrinks
 /// within 5 s to a schedule of at most 60 steps and at most 3 preemptions; its token replays.
-@Suite(.serialized) @Sim struct CatalogShrinkTests {
+@Suite(.serialized) @Sim struct CommandBudgetTests {
     nonisolated static let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios/catalog")
 
     nonisolated static let files: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: catalog.path)) ?? [])
         .filter { $0.hasSuffix(".uvm") }.sorted()
+
+    /// The large scenario as a file, for the `uvm` executable.
+    func largeFile() throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("budget-\(UInt64.random(in: 0...UInt64.max)).uvm")
+        try BudgetTests.large.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test func exploreWithTwoSecondsReturnsWithinThreeWithAReplayableToken() async throws {
+        let file = try largeFile()
+        defer { try? FileManager.default.removeItem(at: file) }
+        let explore = try UVMExecutable.run(["explore", file.path, "--time", "2"])
+        #expect(explore.seconds < 3, "explore --time 2 took \(explore.seconds) s")
+        #expect(explore.status == 2)
+        // Whether the shrinker finished or was cut short, the token printed replays the BUG.
+        let token = try #require(UVMExecutable.token(in: explore.output, file: file.path))
+        let scenario = try ScenarioParser.parse(BudgetTests.large, file: file.path)
+        var o = RunOptions()
+        o.replay = ReplayToken.decode(token)
+        let again = try await ScenarioRunner.run(scenario, source: BudgetTests.large, options: o)
+        #expect(again.outcome.kindName == "panic")
+    }
+
+    @Test func pastTheMemoryCeilingExploreSaysSoAndStops() throws {
+        let file = try largeFile()
+        defer { try? FileManager.default.removeItem(at: file) }
+        // No process runs in 1 MB: the search stops before its first run, a PASS over nothing.
+        let explore = try UVMExecutable.run(["explore", file.path, "--max-memory", "1"])
+        #expect(explore.status == 0)
+        #expect(explore.output.contains("search stopped: resident set"))
+        #expect(explore.output.contains("past the 1 MB ceiling"))
+        #expect(explore.output.contains("PASS over 0 schedule(s)"))
+        #expect(try UVMExecutable.run(["explore", file.path, "--max-memory", "0"]).status == 64)
+    }
+
+    /// A scenario's length costs linearly: four times the lines, about four times the time (the
+    /// square would be sixteen), in CPU time, which a loaded machine does not stretch.
+    @Test func scenarioLengthCostsLinearly() throws {
+        func cpuSeconds(mappings n: Int) throws -> Double {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("length-\(n)-\(UInt64.random(in: 0...UInt64.max)).uvm")
+            try ("machine ram=64p\nproc A\n" + (0..<n).map { "A: m\($0) = mmap anon 1p\n" }.joined())
+                .write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let run = try UVMExecutable.run(["run", file.path])
+            #expect(run.status == 0)
+            return run.cpuSeconds
+        }
+        let short = try cpuSeconds(mappings: 5_000), long = try cpuSeconds(mappings: 20_000)
+        #expect(long < short * 8, "5,000 mmap lines: \(short) s, 20,000: \(long) s")
+    }
 
     @Test func theCatalogIsThere() {
         #expect(Self.files.count >= 13)
@@ -200,7 +232,7 @@ import UVMSched
 /// The `uvm` executable built beside this test bundle, run as a process of its own: its wall
 /// time is its own, not shared with the tests running in parallel on the simulator's actor.
 enum UVMExecutable {
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, seconds: Double) {
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, seconds: Double, cpuSeconds: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("uvm")
@@ -210,12 +242,21 @@ enum UVMExecutable {
         process.standardError = FileHandle.nullDevice
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuBefore = childrenCPUSeconds()
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let elapsed = (clock.now - start).components
         return (process.terminationStatus, String(decoding: data, as: UTF8.self),
-                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, childrenCPUSeconds() - cpuBefore)
+    }
+
+    /// User and system time of the child processes waited for so far.
+    static func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// The token of the printed `replay: uvm replay FILE TOKEN` line.
