@@ -17,6 +17,8 @@ struct Explore: AsyncParsableCommand {
     @Option(help: "DFS preemption bound.") var preemptions: Int = 2
     @Flag(help: "Run every schedule twice and compare the runs step for step.") var selfCheck = false
     @Option(help: "Explore shard I of N (I/N): every N-th seed, so a campaign can run on many machines.") var shard: String?
+    @Option(help: "Write each shrunk failing scenario into this directory, with the token that replays it there.") var save: String?
+    @Flag(help: "Show every switch point in the failure's timeline.") var steps = false
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -50,14 +52,15 @@ struct Explore: AsyncParsableCommand {
         var worst: Int32 = 0
         for file in files {
             e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
-            worst = max(worst, try await Driver.explore(file, try common.options(), e, json: common.json))
+            worst = max(worst, try await Driver.explore(file, try common.options(), e, save: save, steps: steps, json: common.json))
         }
         if worst != 0 { throw ExitCode(worst) }
     }
 }
 
 extension Driver {
-    static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, json: Bool) async throws -> Int32 {
+    static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, save: String?, steps: Bool,
+                        json: Bool) async throws -> Int32 {
         let (scenario, text) = try load(file)
         let finding: ExploreFinding
         do {
@@ -97,11 +100,13 @@ extension Driver {
                 print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
                 for line in keptLines(shrunk.scenario, text) { print("  " + line) }
             }
-            print("trace (\(again.trace.count) steps):")
-            for t in again.trace { print("  " + t) }
-            print("replay: uvm replay \(file) \(shrunk.fullScenarioReport.token)" + policyWords(o))
-            if !shrunk.droppedLines.isEmpty {
-                print("replay of the shrunk scenario (the lines above, saved as SHRUNK.uvm): uvm replay SHRUNK.uvm \(again.token)" + policyWords(o))
+            if let timeline = again.timeline { print(timeline.render(steps: steps)) }
+            print("replay: " + replayCommand(file, shrunk.fullScenarioReport, o))
+            if let save, !shrunk.droppedLines.isEmpty {
+                let (path, token) = try await saveShrunk(file, keptLines(shrunk.scenario, text), choices: again.token, into: save, o)
+                print("the shrunk scenario, saved as \(path): uvm replay \(path) \(token)" + replayWords(o))
+            } else if !shrunk.droppedLines.isEmpty {
+                print("(--save DIR writes the shrunk scenario with the token that replays it)")
             }
         }
         return again.outcome.exitCode
@@ -124,4 +129,23 @@ extension Driver {
     }
 
     /// `uvm check`: every catalog entry, both ways, as a table. Returns whether all held.
+
+    /// Writes the shrunk scenario as DIR/NAME.shrunk.uvm and replays it there, so the token it
+    /// prints carries that file's fingerprint (a token made for the whole file would be refused).
+    static func saveShrunk(_ file: String, _ lines: [String], choices token: String, into dir: String,
+                           _ o: RunOptions) async throws -> (String, String) {
+        let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let path = (dir as NSString).appendingPathComponent(name + ".shrunk.uvm")
+        let text = "# shrunk by uvm explore from \(file)\n" + lines.joined(separator: "\n") + "\n"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw scenarioError("\(path): cannot write the shrunk scenario (\(error.localizedDescription))")
+        }
+        let (scenario, _) = try load(path)
+        var again = o
+        again.replay = ReplayToken.decode(token)
+        return (path, try await execute(scenario, text, again).token)
+    }
 }
