@@ -130,8 +130,11 @@ public enum Catalog {
             if master == 0 {
                 row.historic = r
                 if let found = r.found {
+                    // Each entry's shrinking has a budget of its own, as a fuzz reproducer's does:
+                    // a catalog row must not stall the table.
                     let shrunk = try await Shrinker.shrink(scenario, source: source, base: historicBase, failing: found,
-                                                           dropOperations: false)
+                                                           dropOperations: false,
+                                                           limits: ResourceLimits(seconds: 5, maxResidentMegabytes: nil))
                     row.depth = shrunk.depth
                     row.shrunkSteps = shrunk.report.steps
                 }
