@@ -515,7 +515,6 @@ public final class ReferenceModel {
     // MARK: Files
 
     public func fileRead(_ name: String, _ off: UInt64) -> UInt8? { files[name]?.read(off) }
-    public func fileSize(_ name: String) -> UInt64? { files[name]?.size }
 
     public func fileWrite(_ name: String, _ off: UInt64, _ bytes: [UInt8?]) {
         guard let f = files[name] else { return }

@@ -128,6 +128,7 @@ public final class VnodeObject: UVMObject {
     /// Brings page `idx` in for read(2)/write(2), which hold the vnode lock. Returns with the
     /// object lock held and the page resident and not busy, or nil past end of file.
     package func residentPageLocked(_ idx: UInt64) async throws -> VMPage? {
+        uvm.sched.assertHeld(vnode.lock)
         while true {
             try await lock.enter()
             switch lookup(idx) {
@@ -186,7 +187,7 @@ public final class VnodeObject: UVMObject {
     /// partial last page is zeroed so growing the file again reads zeros. The vnode lock is held.
     public func setSize(_ newSize: UInt64) async throws {
         let sched = uvm.sched
-        precondition(vnode.lock.isWriteHeld(by: sched.current), "setSize without the vnode lock")
+        sched.assertHeld(vnode.lock, .writer)
         if newSize < vnode.size {
             let firstGone = (newSize + UInt64(uvm.pageSize) - 1) >> UInt64(uvm.pageShift)
             try await lock.enter()
@@ -244,6 +245,7 @@ public final class VnodeObject: UVMObject {
     /// The vnode lock is held by the caller.
     public func flush(pages range: Range<UInt64>? = nil, invalidate: Bool = false) async throws {
         let sched = uvm.sched
+        sched.assertHeld(vnode.lock)
         try await lock.enter()
         // Busy the range's dirty pages as one cluster, in ascending offset, waiting for a busy
         // page while keeping the ones already taken (genfs_do_putpages).
