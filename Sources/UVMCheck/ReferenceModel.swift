@@ -346,6 +346,11 @@ public final class ReferenceModel {
             switch (r.inheritance, r.backing) {
             case ("none", _):
                 continue
+            case ("zero", _):
+                // MAP_INHERIT_ZERO: fresh zero-filled private memory in the child, whatever the
+                // parent had there (uvm_map.c: uvm_mapent_forkzero).
+                c = ModelRegion(start: r.start, end: r.end, anchor: r.start, backing: .memory(ModelStore(pageSize: pageSize)),
+                                inheritance: r.inheritance)
             case ("share", _):
                 c = r.piece(r.start, r.end)
             case (_, .memory(let s)):

@@ -167,6 +167,7 @@ public final class VnodeObject: UVMObject {
     /// vnode lock (a thread holding it may be waiting for this very page). Returns false if the
     /// vnode lock was taken.
     package override func writeBack(_ pg: VMPage) async throws -> Bool {
+        uvm.sched.assertNotHeld(lock)
         let heldByUs = vnode.lock.isHeld(by: uvm.sched.current)
         if !heldByUs { guard try await vnode.lock.tryEnter(.writer) else { return false } }
         var wrote = true
