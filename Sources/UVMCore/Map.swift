@@ -191,7 +191,8 @@ public final class VMMap {
         }
     }
 
-    /// Sets protection on clipped entries; `setMax` sets max protection too (clamping current).
+    /// uvm_map_protect for one clipped entry: sets its current protection (mprotect checked it
+    /// against the maximum).
     package func setProtection(_ e: MapEntry, _ prot: VMProt) {
         uvm.sched.assertHeld(lock, .writer)
         e.protection = prot
@@ -199,6 +200,7 @@ public final class VMMap {
         pmap.protect(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)), prot)
     }
 
+    /// uvm_map_inherit for one clipped entry.
     package func setInheritance(_ e: MapEntry, _ inh: Inheritance) {
         uvm.sched.assertHeld(lock, .writer)
         e.inheritance = inh
@@ -207,6 +209,7 @@ public final class VMMap {
     /// Merges `e` with its predecessor if they are now indistinguishable (after mprotect,
     /// minherit, unwire), as uvm_map_merge does for simple anonymous entries.
     package func tryMergeWithPrevious(_ e: MapEntry) {
+        uvm.sched.assertHeld(lock, .writer)
         guard let prev = entries.previous(before: e), prev.end == e.start,
               prev.object == nil, e.object == nil, prev.amap == nil, e.amap == nil,
               prev.needsCopy == e.needsCopy, prev.copyOnWrite == e.copyOnWrite,
