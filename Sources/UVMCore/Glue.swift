@@ -79,7 +79,7 @@ extension UVM {
         }
         // Resident pages of the entries that became wired are wired now.
         grant.settle(grant.pages - pagesToWire(map, lo, hi, access))
-        handOverMissingObjectPages(became, grant)
+        handOverMissingObjectPages(became, in: map, grant)
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
         hold.holdsPages = policy.vslock != .entry
         holds.append(hold)

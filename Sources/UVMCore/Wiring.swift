@@ -180,6 +180,7 @@ extension UVM {
     /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Each
     /// page this wires gives back its unit of `grant`. Returns the first failure, nil if none.
     public func faultWire(_ map: VMMap, _ entries: [MapEntry], grant: WiredGrant) async throws -> WiringFailure? {
+        sched.assertNotHeld(map.lock)
         for e in entries {
             let (access, wiring) = wiringFault(e)
             let settled = wiresFollowPages
@@ -209,7 +210,8 @@ extension UVM {
     /// one's unit of `grant` moves to a placeholder of its object (as a truncated wired page's
     /// does), which the page takes over in the step it comes in wired (`insertPage`), so that
     /// no concurrent wiring sees it counted twice while the page-in runs. Map write-locked.
-    public func handOverMissingObjectPages(_ entries: [MapEntry], _ grant: WiredGrant) {
+    public func handOverMissingObjectPages(_ entries: [MapEntry], in map: VMMap, _ grant: WiredGrant) {
+        sched.assertHeld(map.lock, .writer)
         guard wiresFollowPages else { return }
         for e in entries where !e.isDevice {
             guard let obj = e.object else { continue }

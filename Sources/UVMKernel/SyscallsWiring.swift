@@ -77,7 +77,7 @@ extension Kernel {
         // Resident pages were wired with the entries, and entries wired before needed nothing:
         // only the pages still to be faulted in keep their grant.
         grant.settle(grant.pages - became.reduce(0) { $0 + uvm.unwiredPageCount($1) })
-        uvm.handOverMissingObjectPages(became, grant)
+        uvm.handOverMissingObjectPages(became, in: map, grant)
         guard !became.isEmpty else {
             try await map.lock.exit()
             return
