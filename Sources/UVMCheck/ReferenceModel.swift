@@ -346,6 +346,11 @@ public final class ReferenceModel {
             switch (r.inheritance, r.backing) {
             case ("none", _):
                 continue
+            case ("zero", _):
+                // MAP_INHERIT_ZERO: fresh zero-filled private memory in the child, whatever the
+                // parent had there (uvm_map.c: uvm_mapent_forkzero).
+                c = ModelRegion(start: r.start, end: r.end, anchor: r.start, backing: .memory(ModelStore(pageSize: pageSize)),
+                                inheritance: r.inheritance)
             case ("share", _):
                 c = r.piece(r.start, r.end)
             case (_, .memory(let s)):
@@ -515,7 +520,6 @@ public final class ReferenceModel {
     // MARK: Files
 
     public func fileRead(_ name: String, _ off: UInt64) -> UInt8? { files[name]?.read(off) }
-    public func fileSize(_ name: String) -> UInt64? { files[name]?.size }
 
     public func fileWrite(_ name: String, _ off: UInt64, _ bytes: [UInt8?]) {
         guard let f = files[name] else { return }

@@ -81,6 +81,7 @@ extension UVM {
     /// write-locked. Throws `PagerError.noMemory` when the amap would exceed `Amap.maxSlots`.
     package func amapCopy(_ entry: MapEntry, chunkingAround va: UInt64? = nil, in map: VMMap? = nil,
                           copyPagesNow: Bool = false) async throws {
+        if let map { sched.assertHeld(map.lock, .writer) }
         var entry = entry
         if entry.amap == nil, let va, let map, entry.pageCount(pageShift) >= UInt64(Amap.largeSlots) {
             let chunk = UInt64(Amap.chunkSlots) << UInt64(pageShift)

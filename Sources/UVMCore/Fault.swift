@@ -203,6 +203,7 @@ extension UVM {
     /// uvm_fault_upper: the anon's page, brought in from swap if need be (uvmfault_anonget),
     /// then a loan broken, a shared anon copied, or the page mapped as it is.
     private func faultUpper(_ f: FaultContext, _ amap: Amap, _ anon: Anon) async throws -> FaultStep {
+        sched.assertHeld(f.map.lock)
         sched.assertHeld(amap.lock)
         guard let pg = anon.page else { return try await swapIn(anon, f, amap) }
         if pg.isBusy {
@@ -292,6 +293,7 @@ extension UVM {
     /// pgo_get with PGO_LOCKED); a page that needs I/O is read with no lock held and the fault
     /// looks again.
     private func faultLower(_ f: FaultContext) async throws -> FaultStep {
+        sched.assertHeld(f.map.lock)
         guard let obj = f.entry.object else { return try await faultZeroFill(f) }
         try await obj.lock.enter()
         let idx = f.entry.objectPage(f.va, pageShift)

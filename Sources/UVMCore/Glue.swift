@@ -79,7 +79,7 @@ extension UVM {
         }
         // Resident pages of the entries that became wired are wired now.
         grant.settle(grant.pages - pagesToWire(map, lo, hi, access))
-        handOverMissingObjectPages(became, grant)
+        handOverMissingObjectPages(became, in: map, grant)
         let hold = PageHold(map: map, start: lo, end: hi, access: access, thread: sched.current!)
         hold.holdsPages = policy.vslock != .entry
         holds.append(hold)
@@ -171,6 +171,7 @@ extension UVM {
     /// hold lasts, so that a later wiring near the limit is refused rather than the store
     /// passing it.
     private func capture(_ hold: PageHold, at va: UInt64) async throws -> Capture {
+        sched.assertHeld(hold.map.lock, .writer)
         guard let e = hold.map.lookup(va), let pg = pageIncludingDevice(backing: e, va: va)
         else { return .gone }
         if policy.vslock == .busy && pg.isBusy {
@@ -229,12 +230,21 @@ extension UVM {
     /// buffer).
     public func dmaPage(_ hold: PageHold, _ i: Int) throws -> VMPage {
         let (pg, gen) = hold.pages[i]
-        if pg.isFree || pg.generation != gen {
-            throw sched.abort(KernelFailure(
-                .useAfterFree, "DMA through a vslock of \(hex(hold.start))-\(hex(hold.end)) reached \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
-                details: ["captured \(pg) at generation \(gen); it is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]
-                    + pg.history.suffix(10).map { "history: " + $0 }))
-        }
+        let found = "DMA through a vslock of \(hex(hold.start))-\(hex(hold.end)) reached"
+        if let failure = pg.freedSince(gen, taken: "captured", found: found) { throw sched.abort(failure) }
         return pg
+    }
+}
+
+extension VMPage {
+    /// A use-after-free, if this page was freed or given to another owner since a holder took
+    /// it at `generation` (the 2003 tech-kern vslock thread's freed physio buffer): `found` says
+    /// who still reaches it, `taken` how the holder got it.
+    public func freedSince(_ generation: UInt32, taken: String, found: String) -> KernelFailure? {
+        guard isFree || self.generation != generation else { return nil }
+        let now = isFree ? "free" : "generation \(self.generation), owned by \(owner?.ownerDescription ?? "nobody")"
+        return KernelFailure(.useAfterFree, "\(found) \(self), which was freed" + (isFree ? "" : " and reused"),
+                             details: ["\(taken) at generation \(generation); the page is now \(now)"]
+                                + history.suffix(10).map { "history: " + $0 })
     }
 }

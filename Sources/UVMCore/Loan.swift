@@ -6,9 +6,12 @@
 // by nobody, freed at the last unloan. NetBSD refuses to lend a wired page; the borrower then gets
 // a copy instead.
 //
-// Locking: loans are taken and dropped with the map read-locked and the owner's lock held;
-// breaking happens inside the fault with the owner's lock held (no switch point while the page
-// changes hands).
+// Locking: `loan` holds only the map read lock while it finds and lends each page: it changes no
+// owner's pages, only loan counts and protections, with no switch point between finding a page
+// and lending it (NetBSD's uvm_loananon/uvm_loanuobj also take the owner's lock, which here would
+// add nothing). `unloan` holds no lock: it drops loan counts and frees pages nobody owns, in one
+// step. Breaking happens inside the fault with the owner's lock held (no switch point while the
+// page changes hands).
 
 import UVMMachine
 import UVMSched
@@ -74,9 +77,8 @@ extension UVM {
     public func unloan(_ loan: Loan) throws {
         precondition(!loan.dropped)
         for (pg, gen) in loan.pages {
-            if pg.isFree || pg.generation != gen {
-                throw sched.abort(KernelFailure(.useAfterFree, "a loan's \(pg) was freed while still on loan",
-                                                details: ["lent at generation \(gen); now " + (pg.isFree ? "free" : "generation \(pg.generation)")]))
+            if let failure = pg.freedSince(gen, taken: "lent", found: "a loan to the kernel still holds") {
+                throw sched.abort(failure)
             }
         }
         for (pg, _) in loan.pages {
@@ -97,6 +99,7 @@ extension UVM {
     /// range wires); the old page stays with its borrowers (and any vslock holds), owned by
     /// nobody. Called with the object lock held; no switch point.
     func breakLoan(objectPage pg: VMPage, in obj: UVMObject) throws -> VMPage? {
+        sched.assertHeld(obj.lock)
         let idx = pageIndex(pg.offset)
         guard let copy = mem.alloc(owner: nil) else { return nil }
         copy.copyContents(from: pg)
@@ -113,6 +116,7 @@ extension UVM {
     /// uvm_loanbreak_anon: the anon (held by one amap slot) gets a copy; the old page stays with
     /// its borrowers. Called with the amap lock held; no switch point.
     func breakLoan(anon: Anon, in amap: Amap, slot: Int) throws -> VMPage? {
+        sched.assertHeld(amap.lock)
         guard let old = anon.page, let copy = mem.alloc(owner: anon) else { return nil }
         copy.copyContents(from: old)
         let w = wiresFollowPages ? anon.wiredRefs : 0

@@ -17,8 +17,6 @@ public final class VMMap {
     public let minAddress: UInt64
     public let maxAddress: UInt64
     public let pmap: Pmap
-    /// Bumped on every change of the entry set, so an unlocked fault can tell it must look again.
-    public private(set) var timestamp = 0
     /// The address space went away (exit, exec): a call that waited for the lock maps nothing.
     public package(set) var dead = false
     /// MCL_FUTURE (VM_MAP_WIREFUTURE): new mappings are wired as they are made.
@@ -74,6 +72,7 @@ public final class VMMap {
     /// I/O (FreeBSD's vm_map_delete waits for system wirings: a vslock'd range is not unmapped
     /// under the I/O). Returns write-locked.
     package func waitForSystemWirings(_ lo: UInt64, _ hi: UInt64) async throws {
+        uvm.sched.assertHeld(lock, .writer)
         while case let holders = uvm.ioHolders(self, lo, hi), !holders.isEmpty {
             uvm.sched.sometimes(true, "an unmap waited for a vslock's I/O")
             changed.holders = holders
@@ -115,7 +114,6 @@ public final class VMMap {
                 maxProtection: VMProt, inheritance: Inheritance, copyOnWrite: Bool) -> MapEntry {
         uvm.sched.assertHeld(lock, .writer)
         let end = start + length
-        timestamp += 1
         if object == nil, let prev = entries.floor(start), prev.end == start, prev.object == nil, !prev.isWired,
            prev.amap == nil, prev.needsCopy, prev.protection == protection, prev.maxProtection == maxProtection,
            prev.inheritance == inheritance, prev.copyOnWrite == copyOnWrite {
@@ -135,7 +133,6 @@ public final class VMMap {
     package func split(_ entry: MapEntry, at va: UInt64) -> MapEntry {
         precondition(entry.start < va && va < entry.end, "split outside the entry")
         uvm.sched.assertHeld(lock, .writer)
-        timestamp += 1
         let delta = va - entry.start
         let upper = MapEntry(start: va, end: entry.end, object: entry.object, offset: entry.offset + delta,
                              protection: entry.protection, maxProtection: entry.maxProtection,
@@ -176,7 +173,6 @@ public final class VMMap {
             if e.isWired { try uvm.changeWiring(e, in: self, user: false, systemDelta: -e.systemWireCount) }
             pmap.remove(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)))
             entries.remove(e)
-            timestamp += 1
             try await dropBacking(e)
         }
     }
@@ -195,7 +191,8 @@ public final class VMMap {
         }
     }
 
-    /// Sets protection on clipped entries; `setMax` sets max protection too (clamping current).
+    /// uvm_map_protect for one clipped entry: sets its current protection (mprotect checked it
+    /// against the maximum).
     package func setProtection(_ e: MapEntry, _ prot: VMProt) {
         uvm.sched.assertHeld(lock, .writer)
         e.protection = prot
@@ -203,6 +200,7 @@ public final class VMMap {
         pmap.protect(vpns: (e.start >> UInt64(pageShift))..<(e.end >> UInt64(pageShift)), prot)
     }
 
+    /// uvm_map_inherit for one clipped entry.
     package func setInheritance(_ e: MapEntry, _ inh: Inheritance) {
         uvm.sched.assertHeld(lock, .writer)
         e.inheritance = inh
@@ -211,6 +209,7 @@ public final class VMMap {
     /// Merges `e` with its predecessor if they are now indistinguishable (after mprotect,
     /// minherit, unwire), as uvm_map_merge does for simple anonymous entries.
     package func tryMergeWithPrevious(_ e: MapEntry) {
+        uvm.sched.assertHeld(lock, .writer)
         guard let prev = entries.previous(before: e), prev.end == e.start,
               prev.object == nil, e.object == nil, prev.amap == nil, e.amap == nil,
               prev.needsCopy == e.needsCopy, prev.copyOnWrite == e.copyOnWrite,
@@ -220,7 +219,6 @@ public final class VMMap {
         entries.remove(e)
         prev.end = e.end
         entries.endDidChange(prev)
-        timestamp += 1
     }
 
     // MARK: Fork
@@ -243,7 +241,7 @@ public final class VMMap {
                                               protection: e.protection, maxProtection: e.maxProtection,
                                               inheritance: e.inheritance, copyOnWrite: true, needsCopy: true))
             case .share:
-                if e.needsCopy { try await uvm.amapCopy(e) }
+                if e.needsCopy { try await uvm.amapCopy(e, in: self) }
                 let c = MapEntry(start: e.start, end: e.end, object: e.object, offset: e.offset,
                                  protection: e.protection, maxProtection: e.maxProtection,
                                  inheritance: e.inheritance, copyOnWrite: e.copyOnWrite, needsCopy: false)
@@ -275,15 +273,13 @@ public final class VMMap {
                         // Others write this amap in place (their mappings stay writable), or the
                         // parent's pages are wired and must never become copy-on-write: the
                         // child copies the pages now (amap_cow_now).
-                        try await uvm.amapCopy(c, copyPagesNow: true)
+                        try await uvm.amapCopy(c, in: child, copyPagesNow: true)
                     } else {
                         e.needsCopy = true
                     }
                 }
             }
         }
-        child.timestamp += 1
-        timestamp += 1
     }
 
     /// Removes every entry (exit, exec).
@@ -295,7 +291,6 @@ public final class VMMap {
             entries.remove(e)
             try await dropBacking(e)
         }
-        timestamp += 1
     }
 }
 

@@ -65,7 +65,7 @@ public final class MapEntry: AddressRange {
     public package(set) var userWired = false
     /// System wirings (vslock for physio and sysctl): balanced, each undone by its own unwire.
     public package(set) var systemWireCount = 0
-    /// VM_MAPENT_ISWIRED: the user flag or a system wiring (seed 001's proposal).
+    /// VM_MAPENT_ISWIRED: the user flag or a system wiring (Thorpe's proposal, current-users, March 2019).
     public var isWired: Bool { userWired || systemWireCount > 0 }
 
     /// Mapped by `mmap device=`: the object's pages are fictitious (device memory).

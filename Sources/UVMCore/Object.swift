@@ -125,8 +125,9 @@ open class UVMObject: PageOwner {
 
     // MARK: Page bookkeeping
 
-    /// Inserts a page; the range wirings that cover its index wire it.
+    /// Inserts a page; the range wirings that cover its index wire it. Object lock held.
     package func insertPage(_ pg: VMPage, at idx: UInt64) {
+        uvm.sched.assertHeld(lock)
         precondition(pages[idx] == nil, "\(name): page \(idx) already resident")
         pg.owner = self
         pg.offset = uvm.bytes(pages: idx)
@@ -136,8 +137,9 @@ open class UVMObject: PageOwner {
     }
 
     /// Takes the page out of the object and out of every pmap; the range wirings let it go (a
-    /// page hold keeps it). The caller frees or releases it.
+    /// page hold keeps it). The caller frees or releases it. Object lock held.
     package func removePage(_ pg: VMPage) throws {
+        uvm.sched.assertHeld(lock)
         let idx = uvm.pageIndex(pg.offset)
         precondition(pages[idx] === pg, "\(name): page \(idx) not ours")
         pages[idx] = nil

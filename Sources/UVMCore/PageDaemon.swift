@@ -64,6 +64,7 @@ extension UVM {
             try await owner.lock.exit()
             return false
         }
+        sched.assertHeld(owner.lock)
         try owner.pagedOut(pg, to: slot)
         try mem.free(pg, sched)
         mem.stats.pageOuts += 1

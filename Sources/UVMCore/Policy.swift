@@ -1,27 +1,28 @@
 // The kernel's behaviour: `modern` by default, and every historic knob (docs/wiring.md, *Policy
 // knobs*), declared in one place. Each knob is read inside the mechanism it changes (named beside
-// it), so flipping one changes nothing else.
+// it), so flipping one changes nothing else; beside each, the docs/catalog.md entries it brings
+// back.
 
 public struct Policy: Sendable, Equatable {
-    /// Seed 001. `Wiring.userWiringChange`, `Kernel.shmctl`.
+    /// Catalog W6. `Wiring.userWiringChange`, `Kernel.shmctl`.
     public enum WiringKinds: String, Sendable, CaseIterable { case split, sharedCount = "shared-count" }
-    /// Seeds 000, 002. `Glue.swift` (vslock, vsunlock).
+    /// Catalog W2, W3, W4. `Glue.swift` (vslock, vsunlock).
     public enum Vslock: String, Sendable, CaseIterable { case hold, entry, busy }
-    /// Seed 000. `VnodeObject.setSize`.
+    /// Catalog W1. `VnodeObject.setSize`.
     public enum Truncate: String, Sendable, CaseIterable { case deferFree = "defer", free }
-    /// Seed 000. `UVM.wiringBreaksLoans`, `UVM.unloan` (`Loan.swift`).
+    /// Catalog W5. `UVM.wiringBreaksLoans`, `UVM.unloan` (`Loan.swift`).
     public enum WireLoan: String, Sendable, CaseIterable { case breakLoan = "break", keep }
-    /// Seed 004. `UVM.wiringFault` (`Wiring.swift`).
+    /// Catalog W11. `UVM.wiringFault` (`Wiring.swift`).
     public enum WireProt: String, Sendable, CaseIterable { case max, current }
-    /// Seeds 002, 004. `UVM.wiresFollowPages` and `releaseRangeWiring` (`Wiring.swift`).
+    /// Catalog W8, W11. `UVM.wiresFollowPages` and `releaseRangeWiring` (`Wiring.swift`).
     public enum Unwire: String, Sendable, CaseIterable { case object, pmap }
-    /// Seed 002. `Kernel.exec`.
+    /// Catalog W7. `Kernel.exec`.
     public enum FutureWire: String, Sendable, CaseIterable { case reset, keep }
-    /// Seed 003. `VnodeObject.pageIn`, `VnodeObject.lockBeforePageIn`.
+    /// Catalog W9, W10. `VnodeObject.pageIn`, `VnodeObject.lockBeforePageIn`.
     public enum VnodeFault: String, Sendable, CaseIterable {
         case trylockRestart = "trylock-restart", busyThenLock = "busy-then-lock", lockEarly = "lock-early"
     }
-    /// Seed 002. `UVM.fault` (the no-memory case).
+    /// Catalog W12. `UVM.fault` (the no-memory case).
     public enum WiredExhaustion: String, Sendable, CaseIterable { case fail, wait }
 
     public var wiring = WiringKinds.split

@@ -1,5 +1,9 @@
 // The VM system of one simulated machine: its scheduler, physical memory, and the page cache
 // objects of its vnodes (uvm.h's global state).
+//
+// Locking: the table of vnode objects and the list of vslock holds change only in steps with no
+// switch point (NetBSD protects them with the vnode interlock and the map lock); each object,
+// amap and map has its own lock (Object.swift, Amap.swift, Map.swift).
 
 import UVMMachine
 import UVMSched
@@ -46,9 +50,6 @@ public final class UVM {
 
     /// The vnode's object if it has one.
     public func existingVnodeObject(_ vnode: Vnode) -> VnodeObject? { vnodeObjects[vnode.id] }
-
-    /// Every vnode object, for the audit.
-    public var allVnodeObjects: [VnodeObject] { vnodeObjects.keys.sorted().map { vnodeObjects[$0]! } }
 
 
     @inline(__always) public func pageIndex(_ byteOffset: UInt64) -> UInt64 { byteOffset >> UInt64(pageShift) }

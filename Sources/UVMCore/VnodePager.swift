@@ -128,6 +128,7 @@ public final class VnodeObject: UVMObject {
     /// Brings page `idx` in for read(2)/write(2), which hold the vnode lock. Returns with the
     /// object lock held and the page resident and not busy, or nil past end of file.
     package func residentPageLocked(_ idx: UInt64) async throws -> VMPage? {
+        uvm.sched.assertHeld(vnode.lock)
         while true {
             try await lock.enter()
             switch lookup(idx) {
@@ -166,6 +167,7 @@ public final class VnodeObject: UVMObject {
     /// vnode lock (a thread holding it may be waiting for this very page). Returns false if the
     /// vnode lock was taken.
     package override func writeBack(_ pg: VMPage) async throws -> Bool {
+        uvm.sched.assertNotHeld(lock)
         let heldByUs = vnode.lock.isHeld(by: uvm.sched.current)
         if !heldByUs { guard try await vnode.lock.tryEnter(.writer) else { return false } }
         var wrote = true
@@ -186,7 +188,7 @@ public final class VnodeObject: UVMObject {
     /// partial last page is zeroed so growing the file again reads zeros. The vnode lock is held.
     public func setSize(_ newSize: UInt64) async throws {
         let sched = uvm.sched
-        precondition(vnode.lock.isWriteHeld(by: sched.current), "setSize without the vnode lock")
+        sched.assertHeld(vnode.lock, .writer)
         if newSize < vnode.size {
             let firstGone = (newSize + UInt64(uvm.pageSize) - 1) >> UInt64(uvm.pageShift)
             try await lock.enter()
@@ -244,6 +246,7 @@ public final class VnodeObject: UVMObject {
     /// The vnode lock is held by the caller.
     public func flush(pages range: Range<UInt64>? = nil, invalidate: Bool = false) async throws {
         let sched = uvm.sched
+        sched.assertHeld(vnode.lock)
         try await lock.enter()
         // Busy the range's dirty pages as one cluster, in ascending offset, waiting for a busy
         // page while keeping the ones already taken (genfs_do_putpages).

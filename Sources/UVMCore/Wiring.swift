@@ -78,6 +78,7 @@ extension UVM {
     /// wired: its resident pages are wired now, and the caller faults in the rest.
     @discardableResult
     public func changeWiring(_ e: MapEntry, in map: VMMap, user: Bool, systemDelta: Int) throws -> Bool {
+        sched.assertHeld(map.lock, .writer)
         guard e.systemWireCount + systemDelta >= 0 else {
             // Historic wiring=shared-count lets munlock zero the count a vslock still counts on.
             throw sched.abort(KernelFailure(.panic, "uvm_map_pageable: wire count underflow on the entry at \(hex(e.start))"))
@@ -179,6 +180,7 @@ extension UVM {
     /// Faults in every page of `entries` for wiring; the map must be busy and unlocked. Each
     /// page this wires gives back its unit of `grant`. Returns the first failure, nil if none.
     public func faultWire(_ map: VMMap, _ entries: [MapEntry], grant: WiredGrant) async throws -> WiringFailure? {
+        sched.assertNotHeld(map.lock)
         for e in entries {
             let (access, wiring) = wiringFault(e)
             let settled = wiresFollowPages
@@ -208,7 +210,8 @@ extension UVM {
     /// one's unit of `grant` moves to a placeholder of its object (as a truncated wired page's
     /// does), which the page takes over in the step it comes in wired (`insertPage`), so that
     /// no concurrent wiring sees it counted twice while the page-in runs. Map write-locked.
-    public func handOverMissingObjectPages(_ entries: [MapEntry], _ grant: WiredGrant) {
+    public func handOverMissingObjectPages(_ entries: [MapEntry], in map: VMMap, _ grant: WiredGrant) {
+        sched.assertHeld(map.lock, .writer)
         guard wiresFollowPages else { return }
         for e in entries where !e.isDevice {
             guard let obj = e.object else { continue }
@@ -279,7 +282,7 @@ extension UVM {
         }
         if faultCopiesAmap(e, access) {
             // An amap too large for kernel memory is left to the full fault, which fails it.
-            do { try await amapCopy(e) } catch PagerError.noMemory {}
+            do { try await amapCopy(e, in: map) } catch PagerError.noMemory {}
         }
         guard let amap = e.amap, !e.needsCopy else {
             try await map.lock.exit()
@@ -337,7 +340,7 @@ extension UVM {
     /// The pages are wired here, whatever `unwire` says: that knob is about how a map entry's
     /// wiring finds its pages, and `unwireObjectLocked` finds these through the object.
     public func wireObjectLocked(_ obj: UVMObject, pages: UInt64) -> ObjectWiring {
-        precondition(obj.lock.isHeld(by: sched.current))
+        sched.assertHeld(obj.lock)
         let swapped = (0..<pages).filter { obj.isSwappedOut($0) }
         if !swapped.isEmpty { return .pageIn(swapped) }
         let missing = (0..<pages).filter { obj.pages[$0] == nil }
@@ -360,7 +363,7 @@ extension UVM {
     /// uvm_obj_unwirepages: the object's own range wiring ends; pages are found through the
     /// object (never a pmap). Object lock held, no switch point.
     public func unwireObjectLocked(_ obj: UVMObject, pages: UInt64) throws {
-        precondition(obj.lock.isHeld(by: sched.current))
+        sched.assertHeld(obj.lock)
         for idx in 0..<pages {
             obj.wiredRefs[idx, default: 0] -= 1
             if obj.wiredRefs[idx] == 0 { obj.wiredRefs[idx] = nil }

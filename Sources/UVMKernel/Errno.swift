@@ -17,13 +17,6 @@ public enum Signal: String, Error, Sendable {
     case SIGSEGV, SIGBUS, SIGKILL
 }
 
-/// A statement the kernel does not implement yet (it belongs to a later issue).
-public struct NotSupported: Error, Sendable, CustomStringConvertible {
-    public let what: String
-    public init(_ what: String) { self.what = what }
-    public var description: String { "\(what): not supported yet" }
-}
-
 extension Errno {
     /// The errno a system call returns for a pager failure.
     init(_ e: any Error) {

@@ -1,5 +1,12 @@
 // The simulated kernel: processes, files and devices of one machine, and process life cycle
 // (fork, exec, exit). System calls are in Syscalls*.swift.
+//
+// Locking: the tables of processes, files, devices and segments change only in steps with no
+// switch point, so they need no lock (NetBSD's proc_lock and friends). fork holds the parent's
+// map and then the child's write-locked while it copies the entries and the shm attachments
+// (uvmspace_fork). exec installs the new image before anything sleeps; the old one, like an
+// exiting process's, is torn down with its map write-locked after its system wirings drained
+// (`VMMap.waitForSystemWirings`). Files are flushed at shutdown under their vnode lock.
 
 import UVMCore
 import UVMMachine
@@ -124,9 +131,6 @@ public final class Kernel {
         return child
     }
 
-    /// exec: the process gets a fresh, empty address space (uvmspace_exec). The new image is
-    /// in place before anything sleeps, so another thread's call that starts meanwhile acts on
-    /// it, and the old one is torn down whatever else happens to the process.
     /// setrlimit(RLIMIT_MEMLOCK) with soft and hard limit both `bytes`, as `ulimit -l` sets
     /// them: lowering is free, raising the hard limit needs privilege (EPERM, dosetrlimit). What
     /// is wired already stays wired; the new limit applies to the next wiring.
@@ -144,6 +148,9 @@ public final class Kernel {
         p.uid = uid
     }
 
+    /// exec: the process gets a fresh, empty address space (uvmspace_exec). The new image is
+    /// in place before anything sleeps, so another thread's call that starts meanwhile acts on
+    /// it, and the old one is torn down whatever else happens to the process.
     public func exec(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
         let old = p.vmspace

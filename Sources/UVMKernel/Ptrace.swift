@@ -4,10 +4,14 @@
 // ptrace goes through the target's map at the entry's *maximum* protection, as NetBSD's
 // uvm_io → uvm_map_extract(UVM_EXTRACT_FIXPROT) does: a write to read-only private text is
 // copied to an anon of the target (copy-on-write), so the file never changes. Because wiring
-// faults at maximum protection too (VM_FAULT_WIREMAX, seed 004), a locked private mapping is
+// faults at maximum protection too (VM_FAULT_WIREMAX, NetBSD uvm_fault.c, December 2001), a locked private mapping is
 // already anonymous and the write finds the wired anon in place: nothing wired is ever replaced.
 // Errnos: another uid without privilege EPERM, a dead target ESRCH, an unmapped address EINVAL
 // (uvm_map_extract), a protection the mapping can never have EACCES.
+//
+// Locking: ptrace faults with no lock held, then read-locks the target's map and reads or writes
+// the page behind the address before unlocking it, with no switch point in between; a busy page
+// is waited for with the map unlocked. The socket loan is uvm_loan's (Loan.swift).
 
 import UVMCore
 import UVMMachine

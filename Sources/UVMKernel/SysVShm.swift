@@ -2,14 +2,16 @@
 //
 // SHM_LOCK wires the segment's object itself, a per-segment state (locking a locked segment or
 // unlocking an unlocked one changes nothing): no mlock or munlock of an attachment can touch it,
-// and it cannot underflow (BUGS.md rule 1, seed 001). NetBSD's errnos: a bad or removed id is
-// EINVAL (not EIDRM), SHM_LOCK/SHM_UNLOCK need privilege (EPERM), IPC_RMID needs the owner's or
-// creator's uid or privilege (ipcperm IPC_M, EPERM), shmdt of an address that does not start an
-// attachment is EINVAL.
+// and it cannot underflow (docs/wiring.md, *User and system wirings*). NetBSD's errnos: a bad or
+// removed id is EINVAL (not EIDRM), SHM_LOCK/SHM_UNLOCK need privilege (EPERM), IPC_RMID needs
+// the owner's or creator's uid or privilege (ipcperm IPC_M, EPERM), shmdt of an address that does
+// not start an attachment is EINVAL.
 //
-// NetBSD runs all of shmctl1 under shm_lock, so a segment removed while a SHM_LOCK waits is simply
-// not found. Here the object lock is the interlock: SHM_LOCK/SHM_UNLOCK look at `removed` and
-// `locked` under it, and so does the destruction of the segment.
+// Locking: NetBSD runs all of shmctl1 under shm_lock, so a segment removed while a SHM_LOCK waits
+// is simply not found. Here the object lock is the interlock: SHM_LOCK/SHM_UNLOCK look at
+// `removed` and `locked` and change the pages' wires under it, and so does the destruction of the
+// segment. shmat and shmdt change the map and the process's attachments together with the map
+// write-locked, so a fork (which holds both maps write-locked) sees both or neither.
 
 import UVMCore
 import UVMMachine
@@ -256,7 +258,7 @@ extension Kernel {
     /// Historic `wiring=shared-count` (NetBSD's shm_memlock before 2019): SHM_LOCK also wires
     /// the caller's attachments through the map entries' one shared count, and SHM_UNLOCK
     /// unwires them — failing with EIO, the segment still marked locked, when a munlock already
-    /// forced the count to zero (seed 001).
+    /// forced the count to zero (docs/catalog.md, W6).
     private func sharedCountAttachments(_ p: Proc, _ seg: ShmSegment, lock: Bool) async throws {
         let vm = p.vmspace
         for addr in Set(vm.shmAttachments.lazy.filter { $0.segment === seg }.map(\.address)).sorted() {
@@ -285,6 +287,8 @@ extension Kernel {
     /// fork's shmfork, with both maps write-locked: the child's attachments (the map entries
     /// were shared by fork).
     func shmFork(_ parent: VMSpace, _ child: VMSpace) {
+        sched.assertHeld(parent.map.lock, .writer)
+        sched.assertHeld(child.map.lock, .writer)
         for a in parent.shmAttachments where child.map.lookup(a.address)?.object === a.segment.object {
             child.shmAttachments.append(a)
             a.segment.attachments += 1

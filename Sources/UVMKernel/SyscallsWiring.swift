@@ -6,6 +6,11 @@
 // ENOMEM, and an RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
 // (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
 // (as copyin/copyout) and a limit EAGAIN.
+//
+// Locking: a wiring call changes entries with the map write-locked (`lockLiveMap`, which also
+// refuses a map exec or exit tore down meanwhile), then marks the map busy and unlocks it while
+// it faults the pages in (uvm_map_pageable's vm_map_busy): other writers wait, faults go on. The
+// device's DMA runs with no lock held, through the pages its vslock holds.
 
 import UVMCore
 import UVMMachine
@@ -72,7 +77,7 @@ extension Kernel {
         // Resident pages were wired with the entries, and entries wired before needed nothing:
         // only the pages still to be faulted in keep their grant.
         grant.settle(grant.pages - became.reduce(0) { $0 + uvm.unwiredPageCount($1) })
-        uvm.handOverMissingObjectPages(became, grant)
+        uvm.handOverMissingObjectPages(became, in: map, grant)
         guard !became.isEmpty else {
             try await map.lock.exit()
             return

@@ -1,5 +1,6 @@
-// Checks a scenario before it runs: statements this kernel does not implement yet are reported
-// at their line, cleanly, instead of failing half-way through a run.
+// Checks a scenario before it runs: `machine` comes before anything else, and every policy knob
+// and value (of the file and of the command line) exists, so a mistake is reported at its line
+// instead of half-way through a run.
 
 import UVMCore
 import UVMScenario
@@ -15,10 +16,6 @@ enum Preflight {
                 }
             case .policy(let knob, let value):
                 try checkPolicy(knob, value, st.location)
-            case .operation(let op):
-                try checkSupported(op)
-            case .together(let ops):
-                for op in ops { try checkSupported(op) }
             default:
                 break
             }
@@ -39,15 +36,6 @@ enum Preflight {
             case .unknownValue(_, _, let allowed):
                 throw ScenarioError(location: loc, message: "expected \(knob)=\(allowed.joined(separator: "|")), found '\(value)'")
             }
-        }
-    }
-
-    private static func checkSupported(_ op: Operation) throws(ScenarioError) {
-        let later: String? = switch op.command {
-        default: nil
-        }
-        if let later {
-            throw ScenarioError(location: op.location, message: "\(later): not supported yet")
         }
     }
 }
