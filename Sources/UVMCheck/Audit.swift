@@ -136,8 +136,8 @@ private struct Auditor {
     /// what its block holds below the end of file — clean means the disk has it, so a page-out
     /// may free it (a write-back that failed must leave the page dirty: genfs_do_io's error path).
     mutating func checkFileCaches() {
-        for (name, vnode) in k.files.sorted(by: { $0.key < $1.key }) {
-            guard let obj = k.uvm.existingVnodeObject(vnode) else { continue }
+        for obj in k.uvm.allVnodeObjects {
+            let vnode = obj.vnode, name = vnode.name
             let pageSize = UInt64(k.pageSize)
             let eofPage = vnode.size / pageSize + (vnode.size % pageSize == 0 ? 0 : 1)
             for (idx, pg) in obj.pages.sorted(by: { $0.key < $1.key }) {
@@ -174,10 +174,8 @@ private struct Auditor {
     mutating func checkCaptures() {
         for h in k.uvm.holds where !h.released {
             for (pg, gen) in h.pages where pg.isFree || pg.generation != gen {
-                if failure == nil {
-                    failure = KernelFailure(.useAfterFree, "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at \(pg), which was freed" + (pg.isFree ? "" : " and reused"),
-                                            details: ["captured at generation \(gen); the page is now " + (pg.isFree ? "free" : "generation \(pg.generation), owned by \(pg.owner?.ownerDescription ?? "nobody")")]
-                                                + pg.history.suffix(10).map { "history: " + $0 })
+                if failure == nil, let f = pg.freedSince(gen, taken: "captured", found: "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at") {
+                    failure = f
                 }
             }
         }

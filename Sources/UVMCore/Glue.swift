@@ -66,6 +66,15 @@ extension UVM {
         // Only pages not wired already add to the machine's wired count. The grant is checked
         // when the wiring starts, and each page gives its unit back as soon as it is wired, as
         // uvm_map_pageable's (`WiredGrant`): a concurrent wiring that fits is not refused.
+        // A range with more pages than wiredmax could ever take fails without counting them
+        // one by one (at most `wiredCount` of them are wired already), so a huge vslock costs
+        // what the answer needs.
+        let pageable = map.entries(in: lo, hi).filter { !$0.isDevice }
+            .reduce(UInt64(0)) { $0 + (min($1.end, hi) - max($1.start, lo)) >> UInt64(pageShift) }
+        if pageable > UInt64(mem.wiredMax) + UInt64(mem.wiredCount) {
+            try await map.lock.exit()
+            return .failure(.limit)
+        }
         let unwired = pagesToWire(map, lo, hi, access)
         guard mem.reserveWired(unwired) else {
             try await map.lock.exit()

@@ -309,13 +309,32 @@ extension UVM {
 
     /// The resident pages backing [lo, hi) of `entry` (anon pages, then object pages).
     package func residentPages(_ entry: MapEntry, _ lo: UInt64, _ hi: UInt64) -> [VMPage] {
-        var result: [VMPage] = []
-        var va = lo
-        while va < hi {
-            if let pg = page(backing: entry, va: va) { result.append(pg) }
-            va += UInt64(pageSize)
+        let shift = UInt64(pageShift)
+        let resident = entry.amap.map { $0.anons.count } ?? 0
+        let cached = entry.object?.pages.count ?? 0
+        var vas: [UInt64]
+        if (hi - lo) >> shift <= UInt64(resident + cached) {
+            vas = Array(stride(from: lo, to: hi, by: pageSize))
+        } else {
+            // A range wider than what backs it (madvise over a huge mapping): visit the amap's
+            // slots and the object's pages that fall in it, not every page of the range, as
+            // uvn_put walks the object's page list when that is the shorter (uvm_pager.c).
+            var found = Set<UInt64>()
+            if let amap = entry.amap {
+                let first = entry.amapSlot(for: lo, pageShift), last = entry.amapSlot(for: hi - 1, pageShift)
+                for s in first...min(last, amap.anons.count - 1) where amap.anons[s] != nil {
+                    found.insert(entry.start + UInt64(s - entry.amapSlot) << shift)
+                }
+            }
+            if let obj = entry.object {
+                let first = entry.objectPage(lo, pageShift), last = entry.objectPage(hi - 1, pageShift)
+                for idx in obj.pages.keys where idx >= first && idx <= last {
+                    found.insert(lo + (idx - first) << shift)
+                }
+            }
+            vas = found.sorted()
         }
-        return result
+        return vas.compactMap { page(backing: entry, va: $0) }
     }
 
     /// MADV_FREE's anonymous part (uvm_map_clean with PGO_FREE): when this entry's amap has no

@@ -51,6 +51,9 @@ public final class UVM {
     /// The vnode's object if it has one.
     public func existingVnodeObject(_ vnode: Vnode) -> VnodeObject? { vnodeObjects[vnode.id] }
 
+    /// Every file's page cache, in vnode order (for `uvm show` and the audit).
+    public var allVnodeObjects: [VnodeObject] { vnodeObjects.keys.sorted().map { vnodeObjects[$0]! } }
+
 
     @inline(__always) public func pageIndex(_ byteOffset: UInt64) -> UInt64 { byteOffset >> UInt64(pageShift) }
     @inline(__always) public func bytes(pages n: UInt64) -> UInt64 { n << UInt64(pageShift) }

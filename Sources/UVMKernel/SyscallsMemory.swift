@@ -138,7 +138,7 @@ extension Kernel {
             try await object?.detach()
             throw Errno.ENOMEM
         }
-        let copyOnWrite = !shared && !(object is DeviceObject)
+        let copyOnWrite = !shared && !(object?.hasFictitiousPages ?? false)
         let entry = map.insert(start: start, length: size, object: object, offset: offset - pageOff,
                                protection: prot, maxProtection: maxProt,
                                inheritance: shared ? .share : .copy, copyOnWrite: copyOnWrite)
@@ -146,7 +146,7 @@ extension Kernel {
             // Shared anonymous memory gets its amap at once (UVM_FLAG_OVERLAY), so every
             // sharer sees the same anons; one too large for kernel memory is ENOMEM (uvm_map).
             do {
-                try await uvm.amapCopy(entry)
+                try await uvm.amapCopy(entry, in: map)
             } catch PagerError.noMemory {
                 try await map.remove(start, start + size)
                 try await map.lock.exit()

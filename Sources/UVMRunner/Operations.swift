@@ -210,12 +210,6 @@ enum Operations {
             try runner.checkNewName(binding, location)
             let child = try await k.fork(lwp, childName: binding)
             model.fork(me, child.name)
-            // MAP_INHERIT_ZERO ranges are fresh anonymous memory in the child, whatever the
-            // parent had there (uvm_mapent_forkzero).
-            for e in child.map.entries(in: userMinAddress, userMaxAddress) where e.inheritance == .zero {
-                model.mapAnon(child.name, e.start, e.end, shared: false)
-                model.minherit(child.name, e.start, e.end, e.inheritance.rawValue)
-            }
             try runner.bind(binding, .process(child.name), location)
         case .setrlimitMemlock(let limit):
             try k.setMemlockLimit(lwp, try size(limit))

@@ -1,5 +1,6 @@
-// Wiring: the errno table, the kinds of wiring that never reset each other, and the
-// races of seeds 000, 001, 002 and 004 — each checked with the audit after every step.
+// Wiring: the errno table, the kinds of wiring that never reset each other, and the races of
+// the catalog's mlock, SHM_LOCK, vslock and ptrace entries — each checked with the audit after
+// every step.
 
 import Testing
 import UVMCheck
