@@ -11,6 +11,19 @@ struct UVMCommand: AsyncParsableCommand {
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
         version: "swift-uvm 0.1.0",
         subcommands: [Run.self, Explore.self, Replay.self, ShowCommand.self, Report.self, Check.self, BenchCommand.self, Fuzz.self])
+
+    /// A mistyped command is named with the nearest real one ("did you mean"), instead of the
+    /// parser's "unexpected arguments".
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if let word = arguments.first, !word.hasPrefix("-"), !names.contains(word) {
+            let hint = Spelling.nearest(word, among: names).map { "; did you mean '\($0)'?" }
+            Driver.printError("uvm: no command '\(word)'" + (hint ?? "; the commands: \(names.joined(separator: ", "))"))
+            exit(withError: ExitCode(64))
+        }
+        await main(nil)
+    }
 }
 
 struct Common: ParsableArguments {

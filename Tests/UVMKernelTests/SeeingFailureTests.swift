@@ -360,3 +360,14 @@ func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], 
         #expect(page.contains("<tr><td>W13</td><td><code>(modern only)</code></td><td>PASS</td><td>-</td><td><a href=\"W13-modern.html\">PASS</a></td></tr>"))
     }
 }
+
+@Suite struct SpellingTests {
+    @Test func aMistypedCommandIsNamed() {
+        let commands = ["run", "explore", "replay", "show", "report", "check", "bench", "fuzz", "help"]
+        #expect(Spelling.nearest("rnu", among: commands) == "run")
+        #expect(Spelling.nearest("shwo", among: commands) == "show")
+        #expect(Spelling.nearest("explroe", among: commands) == "explore")
+        #expect(Spelling.nearest("zzzzzz", among: commands) == nil)
+        #expect(Spelling.editDistance("", "abc") == 3 && Spelling.editDistance("kitten", "sitting") == 3)
+    }
+}
