@@ -152,7 +152,10 @@ public final class ScenarioRunner {
             }
         }
         if sleeping.remove(me.id) != nil { timeline.append(.init(step: step.step, thread: me.id, kind: .resumed)) }
-        timeline.append(.init(step: step.step, thread: me.id, kind: .step(reason: Timeline.words(step.reason), note: step.note)))
+        // The switch point before a line is the line's own row (`begin`, at the same step).
+        if step.reason != .preempt {
+            timeline.append(.init(step: step.step, thread: me.id, kind: .step(reason: Timeline.words(step.reason), note: step.note)))
+        }
         lastStepThread = me
     }
 

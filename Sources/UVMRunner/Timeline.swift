@@ -43,7 +43,7 @@ public struct Timeline: Sendable, Equatable {
     static func words(_ reason: SwitchReason) -> String {
         switch reason {
         case .start: "start"
-        case .preempt: "may be preempted before"
+        case .preempt: "before line"
         case .lockAcquire: "acquire"
         case .lockRelease: "release"
         case .busyWait: "wait for"

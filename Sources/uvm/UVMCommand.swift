@@ -143,8 +143,10 @@ struct Report: AsyncParsableCommand {
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the bug catalog under its historic policies and under modern.")
     @Argument(help: "The catalog directory.") var dir: String = "scenarios/catalog"
-    @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
-    @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
+    @Option(help: "Random and PCT schedules under policy modern, per entry, after the whole preemption-bounded DFS tree (at most \(CatalogOptions().dfsBudget) schedules).")
+    var modernRuns: Int = CatalogOptions().modernRuns
+    @Option(help: "At most this many schedules, and \(Int(CatalogOptions().historicSeconds)) s, looking for each historic BUG.")
+    var historicRuns: Int = CatalogOptions().historicRuns
     @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
     @Option(help: "Write an HTML report of each entry, its historic BUG and its modern run, and an index page, to this directory.")
     var report: String?
