@@ -84,9 +84,8 @@ public enum HTMLReport {
     // MARK: The scenario and the timeline
 
     static func sourceListing(_ source: String) -> String {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
-        let rows = lines.enumerated().map { i, l in
-            "<span class=\"src\" id=\"L\(i + 1)\"><span class=\"no\">\(i + 1)</span>\(esc(String(l).trailingSpacesTrimmed))</span>"
+        let rows = sourceLines(source).enumerated().map { i, l in
+            "<span class=\"src\" id=\"L\(i + 1)\"><span class=\"no\">\(i + 1)</span>\(esc(l.trailingSpacesTrimmed))</span>"
         }
         return "<pre class=\"listing\">\(rows.joined())</pre>"
     }

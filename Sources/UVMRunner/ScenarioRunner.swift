@@ -52,7 +52,7 @@ public final class ScenarioRunner {
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
-        self.source = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        self.source = sourceLines(source)
         self.options = options
         snapshots = options.showState ? Array(repeating: nil, count: options.showAt.count) : []
         let strategy: any ScheduleStrategy
@@ -347,7 +347,8 @@ public final class ScenarioRunner {
         let ps = UInt64(kernel.pageSize)
         capture(.beforeLine(e.location.line), "just before the expect of line \(e.location.line) (after step \(sched.steps))")
         func expectEqual(_ what: String, _ expected: String, _ got: String) {
-            lines.append("\(e.location.line): expect \(what) = \(expected) -> \(got)")
+            // The whole line, as an operation is echoed: a range's address and length included.
+            lines.append("\(e.location.line): \(sourceText(e.location.line)) -> \(got)")
             if expected != got && firstFail == nil {
                 firstFail = .fail(line: e.location.line, expected: "\(what) = \(expected)", got: got)
                 noteFailure("at the expect of line \(e.location.line) (after step \(sched.steps))")
@@ -550,6 +551,12 @@ public final class ScenarioRunner {
                          timeline: options.trace ? Timeline(threads: sched.threads.map(\.name), events: timeline, outcome: outcome) : nil,
                          snapshots: snapshots)
     }
+}
+
+/// The lines of a scenario's text, numbered as the parser numbers them. Split on Unicode scalars:
+/// in a file with CRLF line ends, "\r\n" is one Character, which a split on "\n" never finds.
+public func sourceLines(_ text: String) -> [String] {
+    text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
 }
 
 func byteString(_ b: UInt8) -> String { "0x" + (b < 16 ? "0" : "") + String(b, radix: 16) }

@@ -210,6 +210,7 @@ extension Array where Element: Hashable {
 }
 
 extension String {
-    var trailingSpacesTrimmed: String { String(reversed().drop { $0 == " " }.reversed()) }
+    /// Without trailing blanks (a CRLF line's "\r" included).
+    var trailingSpacesTrimmed: String { String(reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()) }
     var trimmingSpaces: String { String(drop { $0 == " " }).trailingSpacesTrimmed }
 }

@@ -371,3 +371,22 @@ func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], 
         #expect(Spelling.editDistance("", "abc") == 3 && Spelling.editDistance("kitten", "sitting") == 3)
     }
 }
+
+@Suite struct EchoTests {
+    /// A file with CRLF line ends echoes each line as written, expectations whole, and its
+    /// token's fingerprint sees every line (a split on "\n" would see one line of it).
+    @Test func aCRLFFileEchoesItsLinesAndItsFingerprintSeesThem() async throws {
+        let text = "proc A\r\nA: p = mmap anon 2p\r\nA: mlock p 1p => ok\r\nexpect resident A p 2p = 10\r\nexpect locked A p 1p = yes\r\n"
+        let r = try await run(text)
+        #expect(r.outcome == .pass)
+        #expect(r.lines == ["2: A: p = mmap anon 2p -> 0x10000000", "3: A: mlock p 1p -> ok",
+                            "4: expect resident A p 2p = 10 -> 10", "5: expect locked A p 1p = yes -> yes"])
+        let token = try #require(ReplayToken.parse(r.token))
+        let edited = text.replacingOccurrences(of: "mlock p 1p", with: "mlock p 2p")
+        var o = RunOptions()
+        o.auditEveryStep = true
+        #expect(ReplayToken.misfit(token, try ScenarioParser.parse(text, file: "t.uvm"), source: text, options: o) == nil)
+        #expect(ReplayToken.misfit(token, try ScenarioParser.parse(edited, file: "t.uvm"), source: edited, options: o) != nil)
+        #expect(sourceLines(text).count == 6 && sourceLines(text)[1] == "A: p = mmap anon 2p\r")
+    }
+}
