@@ -390,3 +390,16 @@ func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], 
         #expect(sourceLines(text).count == 6 && sourceLines(text)[1] == "A: p = mmap anon 2p\r")
     }
 }
+
+@Suite struct LockOrderPageTests {
+    /// W10: the page draws the order first seen and the reverse that closed the inversion.
+    @Test func theInversionOfW10ShowsBothOrders() async throws {
+        let (path, text) = try catalogText("W10")
+        let r = try await look(text, policy: [("vnode-fault", "lock-early")], trace: true)
+        guard case .bug(let f) = r.outcome, f.kind == .lockOrder else { Issue.record("expected a lock-order BUG, got \(r.outcome.summary)"); return }
+        let page = HTMLReport.render(file: path, source: text, report: r, replay: "")
+        #expect(page.contains("<svg id=\"lockorders\""))
+        #expect(page.contains(">first order</text>") && page.contains("<g class=\"order now\"><text class=\"label\" x=\"4\" y=\"87\">now</text>"))
+        #expect(page.contains(">object vnode db</text>") && page.contains(">vnode db</text>"))
+    }
+}
