@@ -125,9 +125,7 @@ public final class ScenarioRunner {
         guard options.trace else { return }
         // Threads that went to sleep after the last switch the timeline saw.
         for t in sched.threads where t.state == .blocked && !sleeping.contains(t.id) {
-            let at = timeline.last { $0.thread == t.id }?.step ?? sched.steps
-            timeline.append(.init(step: at, thread: t.id, kind: .blocked(on: t.waitingFor?.waitDescription ?? "?", heldBy: t.waitingFor?.holders.map(\.name) ?? [])))
-            sleeping.insert(t.id)
+            noteSleep(t, at: timeline.last { $0.thread == t.id }?.step ?? sched.steps)
         }
         if let f = sched.failure, let t = sched.current {
             timeline.append(.init(step: sched.steps, thread: t.id, kind: .failed(kind: f.kind.rawValue)))
@@ -136,6 +134,13 @@ public final class ScenarioRunner {
 
     private func noteFailure() { noteFailure("at the failure (step \(sched.steps))") }
 
+    /// `t` went to sleep at `step`, on what it waits for now.
+    private func noteSleep(_ t: SimThread, at step: Int) {
+        timeline.append(.init(step: step, thread: t.id, kind: .blocked(on: t.waitingFor?.waitDescription ?? "?",
+                                                                      heldBy: t.waitingFor?.holders.map(\.name) ?? [])))
+        sleeping.insert(t.id)
+    }
+
     /// The timeline's view of a step: who ran, and, when another thread ran before, whether that
     /// one went to sleep or was preempted.
     private func noteStep() {
@@ -143,8 +148,7 @@ public final class ScenarioRunner {
         if let last = lastStepThread, last !== me, let at = timeline.last?.step {
             switch last.state {
             case .blocked:
-                timeline.append(.init(step: at, thread: last.id, kind: .blocked(on: last.waitingFor?.waitDescription ?? "?", heldBy: last.waitingFor?.holders.map(\.name) ?? [])))
-                sleeping.insert(last.id)
+                noteSleep(last, at: at)
             case .runnable:
                 timeline.append(.init(step: at, thread: last.id, kind: .preempted(by: me.name)))
             case .idle, .finished:
@@ -220,8 +224,9 @@ public final class ScenarioRunner {
         capture(.outcome, "at the end of the scenario, before the final exits (step \(sched.steps))")
         let klwp = kernelThread()
         let exitAll: () async throws -> Void = { [unowned self] in
-            self.threadLines[klwp.thread.id] = (0, "the final exits of every process")
-            if self.options.trace { self.timeline.append(.init(step: self.sched.steps, thread: klwp.thread.id, kind: .begin(line: 0, text: "the final exits of every process"))) }
+            let what = "the final exits of every process"
+            self.threadLines[klwp.thread.id] = (0, what)
+            if self.options.trace { self.timeline.append(.init(step: self.sched.steps, thread: klwp.thread.id, kind: .begin(line: 0, text: what))) }
             do {
                 try await self.kernel.shutdown(on: klwp)
             } catch {
