@@ -156,6 +156,14 @@ func look(_ text: String, at moments: [ShowMoment] = [.outcome], policy: [(Strin
         #expect(rows.count < 10, "operation level: \(rows.count) rows")
     }
 
+    /// A FAIL's timeline marks the line whose result was not the expected one, and ends with it.
+    @Test func aFailIsMarkedOnItsLine() async throws {
+        let r = try await look("proc A\nA: p = mmap anon 1p\nA: mlock p 1p => EINVAL\n", trace: true)
+        let table = try #require(r.timeline?.render())
+        #expect(table.contains("3: mlock p 1p -> ok   (not what the line expects)"), "\(table)")
+        #expect(table.hasSuffix("FAIL line 3: expected EINVAL, got ok"))
+    }
+
     /// The Chrome trace-event JSON parses, with one slice per line that ran.
     @Test func chromeTraceParses() async throws {
         let (_, text) = try catalogText("W09")
