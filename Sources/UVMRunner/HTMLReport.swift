@@ -26,6 +26,9 @@ public enum HTMLReport {
             if let graph = waitForGraph(snapshot, report.outcome) {
                 body.append("<h2>Wait-for graph</h2>\(graph)")
             }
+            if let orders = lockOrders(report.outcome) {
+                body.append("<h2>The two lock orders</h2>\(orders)")
+            }
             body.append("<h2>Address spaces \(esc(snapshot.moment))</h2>\(legend)")
             for p in snapshot.processes where !p.exited && !p.entries.isEmpty {
                 body.append(layers(p, snapshot))
@@ -84,9 +87,8 @@ public enum HTMLReport {
     // MARK: The scenario and the timeline
 
     static func sourceListing(_ source: String) -> String {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
-        let rows = lines.enumerated().map { i, l in
-            "<span class=\"src\" id=\"L\(i + 1)\"><span class=\"no\">\(i + 1)</span>\(esc(String(l).trailingSpacesTrimmed))</span>"
+        let rows = sourceLines(source).enumerated().map { i, l in
+            "<span class=\"src\" id=\"L\(i + 1)\"><span class=\"no\">\(i + 1)</span>\(esc(l.trailingSpacesTrimmed))</span>"
         }
         return "<pre class=\"listing\">\(rows.joined())</pre>"
     }
@@ -289,6 +291,32 @@ public enum HTMLReport {
         return "<svg id=\"waitfor\" xmlns=\"http://www.w3.org/2000/svg\" width=\"560\" height=\"330\">" + svg.joined() + "</svg>"
     }
 
+    /// A lock-order inversion's two orders, as its explanation gives them ("first order: X then
+    /// Y (A, step 7)", "now: Y then X (A, step 10)"): each a row of two locks and an arrow.
+    static func lockOrders(_ outcome: Outcome) -> String? {
+        guard case .bug(let f) = outcome, f.kind == .lockOrder else { return nil }
+        let orders: [(label: String, first: String, second: String, seen: String)] = f.details.compactMap { d in
+            guard let colon = d.range(of: ": "), let then = d.range(of: " then ") else { return nil }
+            let rest = d[then.upperBound...]
+            let paren = rest.range(of: " (", options: .backwards)
+            return (String(d[..<colon.lowerBound]), String(d[colon.upperBound..<then.lowerBound]),
+                    String(rest[..<(paren?.lowerBound ?? rest.endIndex)]),
+                    paren.map { String(rest[$0.upperBound...].dropLast()) } ?? "")
+        }
+        guard !orders.isEmpty else { return nil }
+        var svg = ["<defs><marker id=\"order\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0 0 L10 5 L0 10 z\"/></marker></defs>"]
+        for (i, o) in orders.enumerated() {
+            let y = 10.0 + Double(i) * 56
+            let cls = i == orders.count - 1 ? "order now" : "order"
+            svg.append("<g class=\"\(cls)\"><text class=\"label\" x=\"4\" y=\"\(fmt(y + 21))\">\(esc(o.label))</text>"
+                       + "<rect x=\"110\" y=\"\(fmt(y))\" width=\"200\" height=\"32\" rx=\"6\"/><text x=\"210\" y=\"\(fmt(y + 21))\">\(esc(o.first))</text>"
+                       + "<line x1=\"312\" y1=\"\(fmt(y + 16))\" x2=\"388\" y2=\"\(fmt(y + 16))\" marker-end=\"url(#order)\"/>"
+                       + "<rect x=\"390\" y=\"\(fmt(y))\" width=\"200\" height=\"32\" rx=\"6\"/><text x=\"490\" y=\"\(fmt(y + 21))\">\(esc(o.second))</text>"
+                       + "<text class=\"label\" x=\"600\" y=\"\(fmt(y + 21))\">\(esc(o.seen))</text></g>")
+        }
+        return "<svg id=\"lockorders\" xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"\(fmt(20 + Double(orders.count) * 56))\">" + svg.joined() + "</svg>"
+    }
+
     // MARK: Text, style and script
 
     static func outcomeClass(_ o: Outcome) -> String {
@@ -341,6 +369,8 @@ public enum HTMLReport {
     .wfg circle{fill:#cfe3ff;stroke:#4a7bd0} .wfg rect{fill:#fff3c4;stroke:#b90} .wfg text{text-anchor:middle}
     line.wait{stroke:#c33;stroke-width:1.5} text.edge{fill:#c33;text-anchor:middle}
     .cap.stale{color:#c00;font-weight:bold}
+    .order rect{fill:#cfe3ff;stroke:#4a7bd0} .order.now rect{fill:#ffd0c8;stroke:#c33} .order line{stroke:#333;stroke-width:1.5}
+    .order text{text-anchor:middle} .order text.label{text-anchor:start}
     """
 
     /// The slider lights the lines running at the chosen step, in the listing and on the lanes.

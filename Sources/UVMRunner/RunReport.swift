@@ -142,7 +142,7 @@ public enum ReplayToken {
     /// the policy in force, and whether the audit runs at every step (which changes what a run
     /// detects, and where).
     public static func fingerprint(_ scenario: Scenario, source: String, options: RunOptions) -> String {
-        fingerprint(scenario, lines: source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init), options: options)
+        fingerprint(scenario, lines: sourceLines(source), options: options)
     }
 
     static func fingerprint(_ scenario: Scenario, lines: [String], options: RunOptions) -> String {

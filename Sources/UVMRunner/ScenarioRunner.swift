@@ -52,7 +52,7 @@ public final class ScenarioRunner {
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
-        self.source = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        self.source = sourceLines(source)
         self.options = options
         snapshots = options.showState ? Array(repeating: nil, count: options.showAt.count) : []
         let strategy: any ScheduleStrategy
@@ -125,9 +125,7 @@ public final class ScenarioRunner {
         guard options.trace else { return }
         // Threads that went to sleep after the last switch the timeline saw.
         for t in sched.threads where t.state == .blocked && !sleeping.contains(t.id) {
-            let at = timeline.last { $0.thread == t.id }?.step ?? sched.steps
-            timeline.append(.init(step: at, thread: t.id, kind: .blocked(on: t.waitingFor?.waitDescription ?? "?", heldBy: t.waitingFor?.holders.map(\.name) ?? [])))
-            sleeping.insert(t.id)
+            noteSleep(t, at: timeline.last { $0.thread == t.id }?.step ?? sched.steps)
         }
         if let f = sched.failure, let t = sched.current {
             timeline.append(.init(step: sched.steps, thread: t.id, kind: .failed(kind: f.kind.rawValue)))
@@ -136,6 +134,13 @@ public final class ScenarioRunner {
 
     private func noteFailure() { noteFailure("at the failure (step \(sched.steps))") }
 
+    /// `t` went to sleep at `step`, on what it waits for now.
+    private func noteSleep(_ t: SimThread, at step: Int) {
+        timeline.append(.init(step: step, thread: t.id, kind: .blocked(on: t.waitingFor?.waitDescription ?? "?",
+                                                                      heldBy: t.waitingFor?.holders.map(\.name) ?? [])))
+        sleeping.insert(t.id)
+    }
+
     /// The timeline's view of a step: who ran, and, when another thread ran before, whether that
     /// one went to sleep or was preempted.
     private func noteStep() {
@@ -143,8 +148,7 @@ public final class ScenarioRunner {
         if let last = lastStepThread, last !== me, let at = timeline.last?.step {
             switch last.state {
             case .blocked:
-                timeline.append(.init(step: at, thread: last.id, kind: .blocked(on: last.waitingFor?.waitDescription ?? "?", heldBy: last.waitingFor?.holders.map(\.name) ?? [])))
-                sleeping.insert(last.id)
+                noteSleep(last, at: at)
             case .runnable:
                 timeline.append(.init(step: at, thread: last.id, kind: .preempted(by: me.name)))
             case .idle, .finished:
@@ -152,7 +156,10 @@ public final class ScenarioRunner {
             }
         }
         if sleeping.remove(me.id) != nil { timeline.append(.init(step: step.step, thread: me.id, kind: .resumed)) }
-        timeline.append(.init(step: step.step, thread: me.id, kind: .step(reason: Timeline.words(step.reason), note: step.note)))
+        // The switch point before a line is the line's own row (`begin`, at the same step).
+        if step.reason != .preempt {
+            timeline.append(.init(step: step.step, thread: me.id, kind: .step(reason: Timeline.words(step.reason), note: step.note)))
+        }
         lastStepThread = me
     }
 
@@ -217,8 +224,9 @@ public final class ScenarioRunner {
         capture(.outcome, "at the end of the scenario, before the final exits (step \(sched.steps))")
         let klwp = kernelThread()
         let exitAll: () async throws -> Void = { [unowned self] in
-            self.threadLines[klwp.thread.id] = (0, "the final exits of every process")
-            if self.options.trace { self.timeline.append(.init(step: self.sched.steps, thread: klwp.thread.id, kind: .begin(line: 0, text: "the final exits of every process"))) }
+            let what = "the final exits of every process"
+            self.threadLines[klwp.thread.id] = (0, what)
+            if self.options.trace { self.timeline.append(.init(step: self.sched.steps, thread: klwp.thread.id, kind: .begin(line: 0, text: what))) }
             do {
                 try await self.kernel.shutdown(on: klwp)
             } catch {
@@ -344,7 +352,8 @@ public final class ScenarioRunner {
         let ps = UInt64(kernel.pageSize)
         capture(.beforeLine(e.location.line), "just before the expect of line \(e.location.line) (after step \(sched.steps))")
         func expectEqual(_ what: String, _ expected: String, _ got: String) {
-            lines.append("\(e.location.line): expect \(what) = \(expected) -> \(got)")
+            // The whole line, as an operation is echoed: a range's address and length included.
+            lines.append("\(e.location.line): \(sourceText(e.location.line)) -> \(got)")
             if expected != got && firstFail == nil {
                 firstFail = .fail(line: e.location.line, expected: "\(what) = \(expected)", got: got)
                 noteFailure("at the expect of line \(e.location.line) (after step \(sched.steps))")
@@ -547,6 +556,12 @@ public final class ScenarioRunner {
                          timeline: options.trace ? Timeline(threads: sched.threads.map(\.name), events: timeline, outcome: outcome) : nil,
                          snapshots: snapshots)
     }
+}
+
+/// The lines of a scenario's text, numbered as the parser numbers them. Split on Unicode scalars:
+/// in a file with CRLF line ends, "\r\n" is one Character, which a split on "\n" never finds.
+public func sourceLines(_ text: String) -> [String] {
+    text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
 }
 
 func byteString(_ b: UInt8) -> String { "0x" + (b < 16 ? "0" : "") + String(b, radix: 16) }

@@ -114,9 +114,9 @@ public enum Show {
         }))
         for p in s.processes {
             let title = "proc \(p.name) (pid \(p.pid))" + (p.exited ? " exited" : "") + (p.futureWiring ? " mlockall(future)" : "")
-                + " wired \(p.wiredPages) pages"
+                + " wired \(p.wiredPages) pages" + (!p.exited && p.entries.isEmpty ? ", nothing mapped" : "")
             out.append(ShowSection(id: "map \(p.name)", title: title,
-                                   columns: p.exited ? [] : ["START", "END", "PRT", "MAX", "INH", "RES", "FLAGS", "BACKING"],
+                                   columns: p.entries.isEmpty ? [] : ["START", "END", "PRT", "MAX", "INH", "RES", "FLAGS", "BACKING"],
                                    minWidths: [16, 16, 4, 4, 6, 5, 6], rows: p.entries.map { e in
                 var backing: [String] = []
                 if let o = e.object { backing.append("\(o) @\(hex(e.offset))") }
@@ -210,6 +210,7 @@ extension Array where Element: Hashable {
 }
 
 extension String {
-    var trailingSpacesTrimmed: String { String(reversed().drop { $0 == " " }.reversed()) }
+    /// Without trailing blanks (a CRLF line's "\r" included).
+    var trailingSpacesTrimmed: String { String(reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()) }
     var trimmingSpaces: String { String(drop { $0 == " " }).trailingSpacesTrimmed }
 }

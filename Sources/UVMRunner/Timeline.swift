@@ -43,7 +43,7 @@ public struct Timeline: Sendable, Equatable {
     static func words(_ reason: SwitchReason) -> String {
         switch reason {
         case .start: "start"
-        case .preempt: "may be preempted before"
+        case .preempt: "before line"
         case .lockAcquire: "acquire"
         case .lockRelease: "release"
         case .busyWait: "wait for"
@@ -59,8 +59,8 @@ public struct Timeline: Sendable, Equatable {
         public var step: Int
         public var thread: Int
         public var text: String
-        /// A preemption or a sleep: what makes an interleaving.
-        public var marked: Bool
+        /// A line's start, to which its result is added when nothing comes between.
+        var startsLine = false
     }
 
     /// The rows shown: at operation level a line and its result share a row when nothing of
@@ -70,24 +70,25 @@ public struct Timeline: Sendable, Equatable {
         for e in events {
             switch e.kind {
             case .begin(let line, let text):
-                rows.append(Row(step: e.step, thread: e.thread, text: line == 0 ? text : "\(line): \(Self.withoutActor(text))", marked: false))
+                rows.append(Row(step: e.step, thread: e.thread, text: line == 0 ? text : "\(line): \(Self.withoutActor(text))", startsLine: true))
             case .end(_, let result, let failed):
                 let text = "-> \(result)" + (failed ? "   (not what the line expects)" : "")
-                if !steps, let last = rows.last, last.thread == e.thread, !last.marked, last.text.first?.isNumber == true {
+                if !steps, let last = rows.last, last.thread == e.thread, last.startsLine {
                     rows[rows.count - 1].text += " " + text
+                    rows[rows.count - 1].startsLine = false
                 } else {
-                    rows.append(Row(step: e.step, thread: e.thread, text: "   " + text, marked: false))
+                    rows.append(Row(step: e.step, thread: e.thread, text: "   " + text))
                 }
             case .step(let reason, let note):
-                if steps { rows.append(Row(step: e.step, thread: e.thread, text: "   . \(reason)" + (note.isEmpty ? "" : " \(note)"), marked: false)) }
+                if steps { rows.append(Row(step: e.step, thread: e.thread, text: "   . \(reason)" + (note.isEmpty ? "" : " \(note)"))) }
             case .blocked(let on, let heldBy):
-                rows.append(Row(step: e.step, thread: e.thread, text: "   sleeps on \(on)" + (heldBy.isEmpty ? "" : " (held by \(heldBy.joined(separator: ", ")))"), marked: true))
+                rows.append(Row(step: e.step, thread: e.thread, text: "   sleeps on \(on)" + (heldBy.isEmpty ? "" : " (held by \(heldBy.joined(separator: ", ")))")))
             case .preempted(let by):
-                rows.append(Row(step: e.step, thread: e.thread, text: "   >> preempted, \(by) runs", marked: true))
+                rows.append(Row(step: e.step, thread: e.thread, text: "   >> preempted, \(by) runs"))
             case .resumed:
-                rows.append(Row(step: e.step, thread: e.thread, text: "   runs again", marked: false))
+                rows.append(Row(step: e.step, thread: e.thread, text: "   runs again"))
             case .failed(let kind):
-                rows.append(Row(step: e.step, thread: e.thread, text: "   ** BUG \(kind) here", marked: true))
+                rows.append(Row(step: e.step, thread: e.thread, text: "   ** BUG \(kind) here"))
             }
         }
         return rows

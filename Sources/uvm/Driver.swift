@@ -126,7 +126,11 @@ enum Driver {
             } catch {
                 throw scenarioError(error.description)
             }
-            if !json { printRow(rows.last!, header: rows.count == 1) }
+            if !json {
+                printRow(rows.last!, header: rows.count == 1)
+                // Each row as it is finished, even into a pipe (fflush(NULL) flushes every stream).
+                fflush(nil)
+            }
             if let reportDir {
                 index.append(try await catalogReports(rows.last!, scenario, text, path, o.policy, to: reportDir))
             }
@@ -186,13 +190,18 @@ enum Driver {
     private static func printRow(_ r: CatalogRow, header: Bool) {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         if header {
-            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 18) + pad("found", 58) + "modern")
+            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 18) + pad("found", 68) + "modern")
         }
         let expected = r.entry.bugs.isEmpty ? "PASS, data copied" : r.entry.bugs.joined(separator: "|")
         var found = "-"
         if !r.entry.bugs.isEmpty {
             if let h = r.historic, let f = h.found {
-                found = "\(f.outcome.kindName) in \(h.schedules) sched, \(String(format: "%.2f", h.seconds)) s; shrunk \(r.shrunkSteps ?? f.steps) steps, depth " + (r.depth.map(String.init) ?? ">3")
+                let shrunk = switch r.shrunkSteps {
+                case let n? where n < f.steps: "shrunk to \(n) steps"
+                case let n? where n > f.steps: "\(n) steps at the least depth"
+                default: "not shrunk, \(f.steps) steps"
+                }
+                found = "\(f.outcome.kindName) in \(h.schedules) sched, \(String(format: "%.2f", h.seconds)) s; \(shrunk), depth " + (r.depth.map(String.init) ?? ">3")
                 if r.campaign.count > 1 {
                     let secs = r.campaign.map(\.seconds).sorted()
                     found += String(format: " (median %.2f s, worst %.2f s)", secs[secs.count / 2], secs.last!)
@@ -203,7 +212,7 @@ enum Driver {
         }
         let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" }
             ?? "pass, \(r.modern.schedules) sched, " + (r.modern.complete ? "every schedule" : r.modern.exhausted ? "dfs exhausted" : "dfs NOT exhausted")
-        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 18) + pad(found, 58) + modern)
+        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 18) + pad(found, 68) + modern)
     }
 
     private static func jsonRow(_ r: CatalogRow) -> String {

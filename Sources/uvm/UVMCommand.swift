@@ -11,6 +11,19 @@ struct UVMCommand: AsyncParsableCommand {
         abstract: "A BSD-style virtual memory system under a deterministic scheduler.",
         version: "swift-uvm 0.1.0",
         subcommands: [Run.self, Explore.self, Replay.self, ShowCommand.self, Report.self, Check.self, BenchCommand.self, Fuzz.self])
+
+    /// A mistyped command is named with the nearest real one ("did you mean"), instead of the
+    /// parser's "unexpected arguments".
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if let word = arguments.first, !word.hasPrefix("-"), !names.contains(word) {
+            let hint = Spelling.nearest(word, among: names).map { "; did you mean '\($0)'?" }
+            Driver.printError("uvm: no command '\(word)'" + (hint ?? "; the commands: \(names.joined(separator: ", "))"))
+            exit(withError: ExitCode(64))
+        }
+        await main(nil)
+    }
 }
 
 struct Common: ParsableArguments {
@@ -130,8 +143,10 @@ struct Report: AsyncParsableCommand {
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the bug catalog under its historic policies and under modern.")
     @Argument(help: "The catalog directory.") var dir: String = "scenarios/catalog"
-    @Option(help: "Schedules to explore under policy modern, per entry.") var modernRuns: Int = 200
-    @Option(help: "At most this many schedules looking for each historic BUG.") var historicRuns: Int = 10_000
+    @Option(help: "Random and PCT schedules under policy modern, per entry, after the whole preemption-bounded DFS tree (at most \(CatalogOptions().dfsBudget) schedules).")
+    var modernRuns: Int = CatalogOptions().modernRuns
+    @Option(help: "At most this many schedules, and \(Int(CatalogOptions().historicSeconds)) s, looking for each historic BUG.")
+    var historicRuns: Int = CatalogOptions().historicRuns
     @Option(help: "Master seeds for the time-to-find campaign (median and worst).") var seeds: Int = 1
     @Option(help: "Write an HTML report of each entry, its historic BUG and its modern run, and an index page, to this directory.")
     var report: String?

@@ -156,6 +156,14 @@ func look(_ text: String, at moments: [ShowMoment] = [.outcome], policy: [(Strin
         #expect(rows.count < 10, "operation level: \(rows.count) rows")
     }
 
+    /// A FAIL's timeline marks the line whose result was not the expected one, and ends with it.
+    @Test func aFailIsMarkedOnItsLine() async throws {
+        let r = try await look("proc A\nA: p = mmap anon 1p\nA: mlock p 1p => EINVAL\n", trace: true)
+        let table = try #require(r.timeline?.render())
+        #expect(table.contains("3: mlock p 1p -> ok   (not what the line expects)"), "\(table)")
+        #expect(table.hasSuffix("FAIL line 3: expected EINVAL, got ok"))
+    }
+
     /// The Chrome trace-event JSON parses, with one slice per line that ran.
     @Test func chromeTraceParses() async throws {
         let (_, text) = try catalogText("W09")
@@ -358,5 +366,48 @@ func schemaProblems(_ value: Any, _ schema: [String: Any], root: [String: Any], 
         let page = HTMLReport.catalogIndex([w1, w13])
         #expect(page.contains("<tr><td>W1</td><td><code>truncate=free</code></td><td>use-after-free</td><td><a href=\"W1-historic.html\">BUG use-after-free: page 0 &lt;freed&gt;</a></td><td><a href=\"W1-modern.html\">PASS</a></td></tr>"))
         #expect(page.contains("<tr><td>W13</td><td><code>(modern only)</code></td><td>PASS</td><td>-</td><td><a href=\"W13-modern.html\">PASS</a></td></tr>"))
+    }
+}
+
+@Suite struct SpellingTests {
+    @Test func aMistypedCommandIsNamed() {
+        let commands = ["run", "explore", "replay", "show", "report", "check", "bench", "fuzz", "help"]
+        #expect(Spelling.nearest("rnu", among: commands) == "run")
+        #expect(Spelling.nearest("shwo", among: commands) == "show")
+        #expect(Spelling.nearest("explroe", among: commands) == "explore")
+        #expect(Spelling.nearest("zzzzzz", among: commands) == nil)
+        #expect(Spelling.editDistance("", "abc") == 3 && Spelling.editDistance("kitten", "sitting") == 3)
+    }
+}
+
+@Suite struct EchoTests {
+    /// A file with CRLF line ends echoes each line as written, expectations whole, and its
+    /// token's fingerprint sees every line (a split on "\n" would see one line of it).
+    @Test func aCRLFFileEchoesItsLinesAndItsFingerprintSeesThem() async throws {
+        let text = "proc A\r\nA: p = mmap anon 2p\r\nA: mlock p 1p => ok\r\nexpect resident A p 2p = 10\r\nexpect locked A p 1p = yes\r\n"
+        let r = try await run(text)
+        #expect(r.outcome == .pass)
+        #expect(r.lines == ["2: A: p = mmap anon 2p -> 0x10000000", "3: A: mlock p 1p -> ok",
+                            "4: expect resident A p 2p = 10 -> 10", "5: expect locked A p 1p = yes -> yes"])
+        let token = try #require(ReplayToken.parse(r.token))
+        let edited = text.replacingOccurrences(of: "mlock p 1p", with: "mlock p 2p")
+        var o = RunOptions()
+        o.auditEveryStep = true
+        #expect(ReplayToken.misfit(token, try ScenarioParser.parse(text, file: "t.uvm"), source: text, options: o) == nil)
+        #expect(ReplayToken.misfit(token, try ScenarioParser.parse(edited, file: "t.uvm"), source: edited, options: o) != nil)
+        #expect(sourceLines(text).count == 6 && sourceLines(text)[1] == "A: p = mmap anon 2p\r")
+    }
+}
+
+@Suite struct LockOrderPageTests {
+    /// W10: the page draws the order first seen and the reverse that closed the inversion.
+    @Test func theInversionOfW10ShowsBothOrders() async throws {
+        let (path, text) = try catalogText("W10")
+        let r = try await look(text, policy: [("vnode-fault", "lock-early")], trace: true)
+        guard case .bug(let f) = r.outcome, f.kind == .lockOrder else { Issue.record("expected a lock-order BUG, got \(r.outcome.summary)"); return }
+        let page = HTMLReport.render(file: path, source: text, report: r, replay: "")
+        #expect(page.contains("<svg id=\"lockorders\""))
+        #expect(page.contains(">first order</text>") && page.contains("<g class=\"order now\"><text class=\"label\" x=\"4\" y=\"87\">now</text>"))
+        #expect(page.contains(">object vnode db</text>") && page.contains(">vnode db</text>"))
     }
 }
