@@ -272,8 +272,18 @@ public enum ScenarioParser {
         if token.kind == .word {
             let capitals = { (rest: Substring) in !rest.isEmpty && rest.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) } }
             if token.text == "ok" { return .ok }
-            if token.text.hasPrefix("SIG"), capitals(token.text.dropFirst(3)) { return .signal(token.text) }
-            if token.text.hasPrefix("E"), capitals(token.text.dropFirst()) { return .errno(token.text) }
+            if token.text.hasPrefix("SIG"), capitals(token.text.dropFirst(3)) {
+                guard ResultNames.signals.contains(token.text) else {
+                    throw reader.failure("no signal is named '\(token.text)' (sys/signal.h: SIGSEGV, SIGBUS, SIGKILL, ...)", at: token)
+                }
+                return .signal(token.text)
+            }
+            if token.text.hasPrefix("E"), capitals(token.text.dropFirst()) {
+                guard ResultNames.errnos.contains(token.text) else {
+                    throw reader.failure("no errno is named '\(token.text)' (sys/errno.h: EINVAL, ENOMEM, EAGAIN, ...)", at: token)
+                }
+                return .errno(token.text)
+            }
             return nil
         }
         if LineReader.isBits(token) { return .bits(token.text) }

@@ -49,6 +49,9 @@ struct Explore: AsyncParsableCommand {
                 Driver.printError("  \(n) schedules, \(Int(Double(n) / max(secs, 1e-9))) schedules/s, \(distinct) distinct traces")
             }
         }
+        // Every file is read and parsed before any is explored: a typo in the last file is
+        // reported at once, not after the first files' minutes of search.
+        for file in files { _ = try Driver.load(file) }
         var worst: Int32 = 0
         for file in files {
             e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
@@ -114,7 +117,7 @@ extension Driver {
 
     /// The source lines of a (reduced) scenario: setup lines and the operations it still has.
     static func keptLines(_ s: Scenario, _ text: String) -> [String] {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = sourceLines(text)
         var keep = Set<Int>()
         for st in s.statements {
             keep.insert(st.location.line)

@@ -1,5 +1,5 @@
-// The audit's rules about wired residency, swap slots and file caches: each is shown to catch the state it
-// forbids, built by hand behind the kernel's back (as a planted bug would leave it).
+// The audit's rules about wired residency, swap slots and file caches: each is shown to catch
+// the state it forbids, built by hand behind the kernel's back (as a planted bug would leave it).
 
 import Testing
 import UVMCheck

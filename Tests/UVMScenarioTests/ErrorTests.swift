@@ -20,6 +20,8 @@ import Testing
         ("A: load 4p", 1, 9, "expected an ADDR (like buf, buf+2p, 0x10000) after 'load', found '4p'"),
         ("A: load buf+", 1, 13, "expected a SIZE (like 4K, 2p, 0x1000) after '+' in an ADDR, found end of line"),
         ("A: load buf => maybe", 1, 16, "expected a result (ok, an errno like EINVAL, SIGSEGV, SIGBUS, a byte like 0x42, page bits like 0110, or a number), found 'maybe'"),
+        ("A: load buf => ok|EFOO", 1, 19, "no errno is named 'EFOO' (sys/errno.h: EINVAL, ENOMEM, EAGAIN, ...)"),
+        ("A: load buf => SIGSEG", 1, 16, "no signal is named 'SIGSEG' (sys/signal.h: SIGSEGV, SIGBUS, SIGKILL, ...)"),
         ("A: load buf => ok EAGAIN", 1, 19, "expected '|' or end of line after the result 'ok', found 'EAGAIN'"),
         ("A: load buf =>", 1, 15, "expected a result (ok, an errno like EINVAL, SIGSEGV, SIGBUS, a byte like 0x42, page bits like 0110, or a number), found end of line"),
         ("expect resident A buf 2p = 0120", 1, 28, "expected page bits (a 0 or 1 per page, like 0110) after 'expect resident ... =', found '0120'"),
