@@ -19,7 +19,6 @@ extension UVM {
         for queue in [PageQueue.inactive, .active] {
             for pg in mem.pages where pg.queue == queue && pg !== sparing {
                 sched.sometimes(pg.isBusy && pg.wireCount == 0, "the page daemon skipped a busy page")
-                sched.sometimes(pg.wireCount > 0 && pg.owner != nil, "the page daemon skipped a wired page")
                 guard isReclaimable(pg) else { continue }
                 if let target, freed >= target { return freed }
                 if try await reclaim(pg) { freed += 1 }

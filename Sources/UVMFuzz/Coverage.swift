@@ -75,7 +75,6 @@ public enum KernelSites {
         "an unmap waited for a vslock's I/O",
         "the page daemon kept a page written during its page-out",
         "the page daemon skipped a busy page",
-        "the page daemon skipped a wired page",
         "truncation met a loaned page",
         "truncation met a page held by a vslock",
     ]
