@@ -306,18 +306,35 @@ extension Kernel {
             }
         }
         try await map.lock.exit()
+        // Every object referenced above is detached again, whatever happens to the advice: a
+        // flush that fails (EIO) stops the advice, not the references' release.
+        var failure: (any Error)?
         for (obj, pages) in files {
-            if advice == .free {
-                try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: true) }
-            } else {
-                for idx in pages where obj.contains(idx) {
-                    try await obj.lock.enter()
-                    let missing = { if case .needIO = obj.lookup(idx) { return true }; return false }()
-                    try await obj.lock.exit()
-                    if missing { _ = try await obj.pageIn(idx) }
-                }
+            do {
+                if failure == nil { try await apply(advice, to: obj, pages) }
+            } catch let abort as SimAbort {
+                throw abort
+            } catch {
+                failure = error
             }
             try await obj.detach()
+        }
+        if let failure { throw failure }
+    }
+
+    /// MADV_FREE's file part (uvm_map_clean with PGO_FREE: written back, then freed), or
+    /// MADV_WILLNEED's read-ahead, whose read errors are ignored as uvm_readahead ignores them.
+    private func apply(_ advice: Advice, to obj: VnodeObject, _ pages: Range<UInt64>) async throws {
+        if advice == .free {
+            try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: true) }
+            return
+        }
+        for idx in pages where obj.contains(idx) {
+            try await obj.lock.enter()
+            let missing = { if case .needIO = obj.lookup(idx) { return true }; return false }()
+            try await obj.lock.exit()
+            // A read error comes back as the page-in's result, and the hint ignores it.
+            if missing { _ = try await obj.pageIn(idx) }
         }
     }
 
