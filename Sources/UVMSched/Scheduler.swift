@@ -18,7 +18,9 @@ import DequeModule
 }
 
 /// Thrown from a switch point after the run has failed: unwinds a simulated thread.
-public struct SimAbort: Error {}
+public struct SimAbort: Error {
+    @inlinable public init() {}
+}
 
 /// What a thread's task runs: its body, then the scheduler's end-of-thread bookkeeping.
 private final class ThreadStart {
@@ -244,7 +246,7 @@ public final class Scheduler {
     public private(set) var threads: [SimThread] = []
     public private(set) var current: SimThread?
     /// Runnable threads in creation order.
-    private var runnable: [SimThread] = []
+    @usableFromInline var runnable: [SimThread] = []
     private var strategy: any ScheduleStrategy
     /// Choices made where more than one thread could run: the replay token's payload.
     public private(set) var choices: [Int] = []
@@ -297,12 +299,21 @@ public final class Scheduler {
 
     // MARK: Switch points
 
-    /// A point where the kernel could switch threads. Fast when only one thread can run.
+    /// A point where the kernel could switch threads. Inlined into its callers: when only one
+    /// thread can run (most steps of most runs) it costs the step's bookkeeping and no
+    /// suspension, not even an async frame.
+    @inlinable
     public func switchPoint(_ reason: SwitchReason, _ note: @autoclosure () -> String = "") async throws {
         guard let me = current else { preconditionFailure("switch point outside a simulated thread") }
         record(me, reason, note())
         if failure != nil { throw SimAbort() }
         if runnable.count < 2 { return }
+        try await offerSwitch(me)
+    }
+
+    /// The strategy's choice at a switch point with other runnable threads.
+    @usableFromInline
+    func offerSwitch(_ me: SimThread) async throws {
         let idx = runnable.firstIndex(of: me)!
         let next = pick(current: idx)
         if next === me { return }
@@ -349,7 +360,8 @@ public final class Scheduler {
 
     // MARK: Internals
 
-    private func record(_ t: SimThread, _ reason: SwitchReason, _ note: @autoclosure () -> String) {
+    @usableFromInline
+    func record(_ t: SimThread, _ reason: SwitchReason, _ note: @autoclosure () -> String) {
         steps += 1
         traceHash = (traceHash ^ UInt64(t.id &* 31 &+ Int(reason.rawValue))) &* 0x100_0000_01b3
         if recordTrace {
