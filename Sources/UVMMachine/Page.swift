@@ -52,8 +52,9 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public private(set) var busyOwner: SimThread?
     /// Contents; nil means all zeros.
     public var data: [UInt8]?
-    /// The page's mapping, when it has one: most pages have at most one (pv_entry in the
-    /// vm_page_md of NetBSD's x86 pmap, pp_pte), so that one costs no allocation.
+    /// The page's first mapping, kept in the page as NetBSD's x86 pmap keeps it in the page's
+    /// pmap_page (x86/include/pmap_pv.h: pp_pte): most pages have one mapping at most, and it
+    /// then costs no pv entry allocation.
     private var firstMapping: PVEntry?
     private var extras: PageExtras?
     /// Wirings that hold the page (each wiring that covers it holds one).
@@ -92,16 +93,9 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     }
 
     /// What happened to the page, in traced runs (see `PhysMem.historyContext`).
-    public var history: [String] {
-        get { extras?.history ?? [] }
-        set { extra.history = newValue }
-    }
+    public var history: [String] { extras?.history ?? [] }
 
-    /// The history, to append to in place.
-    var extraHistory: [String] {
-        get { extra.history }
-        _modify { yield &extra.history }
-    }
+    func appendHistory(_ event: String) { extra.history.append(event) }
 
     // MARK: Mappings (the pv list)
 

@@ -68,7 +68,7 @@ public final class PhysMem {
     /// Adds an event to the page's history (traced runs only).
     public func note(_ pg: VMPage, _ event: @autoclosure () -> String) {
         guard let context = historyContext, !pg.fictitious else { return }
-        pg.extraHistory.append("\(context()): \(event())")
+        pg.appendHistory("\(context()): \(event())")
     }
 
     /// uvm_pagefree: the page goes back on the free list. The caller has removed it from its

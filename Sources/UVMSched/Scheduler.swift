@@ -12,9 +12,10 @@
 
 import DequeModule
 
-/// The global actor every simulated thread runs on.
+/// The global actor every simulated thread runs on, on a host thread of its own (SimExecutor).
 @globalActor public actor Sim {
     public static let shared = Sim()
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { SimExecutor.shared.asUnownedSerialExecutor() }
 }
 
 /// Thrown from a switch point after the run has failed: unwinds a simulated thread.
@@ -290,9 +291,9 @@ public final class Scheduler {
         }
         guard !runnable.isEmpty else { return nil }
         let first = pick(current: nil)
-        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-            driver = c
-            resume(first)
+        // The caller too waits on Sim's thread, so the run's end wakes no host thread either.
+        await withTaskExecutorPreference(SimExecutor.shared) {
+            await park { $0.driver = $1; $0.resume(first) }
         }
         return failure
     }
@@ -388,11 +389,18 @@ public final class Scheduler {
 
     /// Parks `me` and resumes `next`: exactly one thread is ever unparked.
     private func handOff(from me: SimThread, to next: SimThread) async {
-        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-            me.continuation = c
-            resume(next)
-        }
+        await park { me.continuation = $1; $0.resume(next) }
         current = me
+    }
+
+    /// Suspends the caller, giving `body` the continuation that resumes it. The continuation
+    /// resumes on `Sim`'s own thread, so the thread that resumes it runs the resumed task next,
+    /// with no host thread woken (see SimExecutor).
+    private func park(_ body: @escaping (Scheduler, UnsafeContinuation<Void, Never>) -> Void) async {
+        let parts = UncheckedBox((self, body))
+        await withUnsafeContinuation(isolation: Sim.shared) { @Sendable (c: UnsafeContinuation<Void, Never>) in
+            parts.value.1(parts.value.0, c)
+        }
     }
 
     /// Lets `t` run: resumes its continuation, or starts its task the first time.
@@ -404,7 +412,7 @@ public final class Scheduler {
         } else {
             let start = UncheckedBox(ThreadStart(sched: self, thread: t))
             // Safe: only the one unparked thread ever touches kernel state, on the Sim actor.
-            Task { @Sim in await start.value.run() }
+            Task(executorPreference: SimExecutor.shared) { await start.value.run() }
         }
     }
 
