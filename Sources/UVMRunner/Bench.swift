@@ -266,13 +266,15 @@ public enum Bench {
     private static let fourThreads: String = {
         var lines = ["machine ram=64p", "file db size=4p fill=0x41", "proc A", "thread T in A", "proc B", "thread U in B",
                      "A: f = mmap file=db 4p shared prot=r", "B: g = mmap file=db 4p shared prot=r"]
-        let threads = [("A", "a", "f", "0x11"), ("T", "t", "f", "0x22"), ("B", "b", "g", "0x33"), ("U", "u", "g", "0x44")]
-        for (thread, region, _, _) in threads { lines.append("\(thread == "T" ? "A" : thread == "U" ? "B" : thread): \(region) = mmap anon 2p") }
+        let threads: [(thread: String, proc: String, region: String, file: String, byte: String)] = [
+            ("A", "A", "a", "f", "0x11"), ("T", "A", "t", "f", "0x22"), ("B", "B", "b", "g", "0x33"), ("U", "B", "u", "g", "0x44")]
+        for t in threads { lines.append("\(t.proc): \(t.region) = mmap anon 2p") }
         lines.append("together")
-        for (t, r, f, byte) in threads {
+        for t in threads {
+            let (r, f, byte) = (t.region, t.file, t.byte)
             lines += ["fill \(r) 1p \(byte) => ok", "load \(r) => \(byte)", "load \(f)+1p => 0x41", "mlock \(r) 2p => ok",
                       "store \(r)+1p \(byte) => ok", "munlock \(r) 2p => ok", "check \(r) 1p \(byte) => ok",
-                      "load \(f)+3p => 0x41"].map { "  \(t): \($0)" }
+                      "load \(f)+3p => 0x41"].map { "  \(t.thread): \($0)" }
         }
         lines.append("end")
         return lines.joined(separator: "\n")
