@@ -38,6 +38,9 @@ public struct PVEntry {
     public let vpn: UInt64
 }
 
+/// A page's metadata is one small class instance (112 bytes of heap with its header), created
+/// when the frame is first allocated: what most pages never need (a second mapping, a history,
+/// sleepers on PG_BUSY) lives in `PageExtras`, made on first use.
 public final class VMPage: KernelLock, CustomStringConvertible {
     /// Physical frame number; fake device pages have negative numbers.
     public let pfn: Int
@@ -47,40 +50,88 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public var offset: UInt64 = 0
     /// PG_BUSY: someone is working on the page without its owner's lock.
     public private(set) var busyOwner: SimThread?
+    /// Contents; nil means all zeros.
+    public var data: [UInt8]?
+    /// The page's first mapping, kept in the page as NetBSD's x86 pmap keeps it in the page's
+    /// pmap_page (x86/include/pmap_pv.h: pp_pte): most pages have one mapping at most, and it
+    /// then costs no pv entry allocation.
+    private var firstMapping: PVEntry?
+    private var extras: PageExtras?
+    /// Wirings that hold the page (each wiring that covers it holds one).
+    public var wireCount: Int32 = 0
+    /// Loans of the page to the kernel.
+    public var loanCount: Int32 = 0
+    /// Bumped on every allocation, so a stale reference to a reused page is detectable.
+    public private(set) var generation: UInt32 = 0
     /// PG_RELEASED: free the page when it is unbusied (or when its last hold goes).
     public var released = false
     /// PG_CLEAN is false: the page differs from its backing store.
     public var dirty = false
     /// PG_FAKE: allocated, contents not yet valid.
     public var fake = false
-    /// A device page (the device pager's fake page): belongs to no object and to no free list.
-    public let fictitious: Bool
-    /// Wirings that hold the page (each wiring that covers it holds one).
-    public var wireCount: Int32 = 0
-    /// Loans of the page to the kernel.
-    public var loanCount: Int32 = 0
     public var queue: PageQueue = .free
-    /// Bumped on every allocation, so a stale reference to a reused page is detectable.
-    public private(set) var generation: UInt32 = 0
-    /// Contents; nil means all zeros.
-    public var data: [UInt8]?
-    /// Mappings of this page in pmaps.
-    public var pvList: [PVEntry] = []
-    /// What happened to the page, in traced runs (see `PhysMem.historyContext`).
-    public var history: [String] = []
-    /// Waiters for PG_BUSY to clear (PG_WANTED).
-    private var busyWaiters: [SimThread] = []
 
     package init(pfn: Int) {
         self.pfn = pfn
-        self.fictitious = false
     }
 
-    /// A fake page for device memory: not a physical page of the machine.
+    /// A fake page for device memory: not a physical page of the machine. Serials start at 1.
     public init(fictitiousSerial: Int) {
+        precondition(fictitiousSerial > 0, "fictitious page serials start at 1")
         self.pfn = -fictitiousSerial
-        self.fictitious = true
         self.queue = .none
+    }
+
+    /// A device page (the device pager's fake page): belongs to no object and to no free list.
+    public var fictitious: Bool { pfn < 0 }
+
+    private var extra: PageExtras {
+        if let extras { return extras }
+        let e = PageExtras()
+        extras = e
+        return e
+    }
+
+    /// What happened to the page, in traced runs (see `PhysMem.historyContext`).
+    public var history: [String] { extras?.history ?? [] }
+
+    func appendHistory(_ event: String) { extra.history.append(event) }
+
+    // MARK: Mappings (the pv list)
+
+    /// Whether some pmap maps the page.
+    public var isMapped: Bool { firstMapping != nil }
+
+    /// Mappings of this page in pmaps.
+    public var pvList: [PVEntry] {
+        guard let firstMapping else { return [] }
+        return [firstMapping] + (extras?.moreMappings ?? [])
+    }
+
+    func addMapping(_ pv: PVEntry) {
+        if firstMapping == nil { firstMapping = pv } else { extra.moreMappings.append(pv) }
+    }
+
+    func removeMapping(_ pmap: Pmap, _ vpn: UInt64) {
+        if let first = firstMapping, first.pmap === pmap, first.vpn == vpn {
+            firstMapping = extras?.moreMappings.popLast()
+        } else if let e = extras, let i = e.moreMappings.firstIndex(where: { $0.pmap === pmap && $0.vpn == vpn }) {
+            e.moreMappings.remove(at: i)
+        }
+    }
+
+    func forEachMapping(_ body: (PVEntry) -> Void) {
+        guard let firstMapping else { return }
+        body(firstMapping)
+        extras?.moreMappings.forEach(body)
+    }
+
+    /// Forgets every mapping, returning them.
+    func takeMappings() -> [PVEntry] {
+        let all = pvList
+        firstMapping = nil
+        extras?.moreMappings.removeAll()
+        return all
     }
 
     public var isBusy: Bool { busyOwner != nil }
@@ -165,8 +216,9 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public func clearBusy(_ sched: Scheduler) {
         busyOwner?.dropHeld(self)
         busyOwner = nil
-        for t in busyWaiters { sched.wake(t) }
-        busyWaiters.removeAll()
+        guard let e = extras, !e.busyWaiters.isEmpty else { return }
+        for t in e.busyWaiters { sched.wake(t) }
+        e.busyWaiters.removeAll()
     }
 
     /// Sleeps until the page is unbusied (uvm_pagewait). The caller must drop the owner's lock
@@ -190,7 +242,7 @@ public final class VMPage: KernelLock, CustomStringConvertible {
             throw sched.abort(KernelFailure(.deadlock, "\(sched.current!.name) waits for \(self), which it keeps busy itself",
                                             details: ["\(sched.current!.name) waits for \(waitDescription) held by \(sched.current!.name)"]))
         }
-        busyWaiters.append(sched.current!)
+        extra.busyWaiters.append(sched.current!)
         try await sched.block(on: self, .busyWait)
     }
 
@@ -203,4 +255,13 @@ public final class VMPage: KernelLock, CustomStringConvertible {
         wireCount = 0
         loanCount = 0
     }
+}
+
+/// The parts of a page's metadata that most pages never need.
+final class PageExtras {
+    /// Mappings after the first (a page shared between address spaces).
+    var moreMappings: [PVEntry] = []
+    var history: [String] = []
+    /// Waiters for PG_BUSY to clear (PG_WANTED).
+    var busyWaiters: [SimThread] = []
 }

@@ -68,7 +68,7 @@ public final class PhysMem {
     /// Adds an event to the page's history (traced runs only).
     public func note(_ pg: VMPage, _ event: @autoclosure () -> String) {
         guard let context = historyContext, !pg.fictitious else { return }
-        pg.history.append("\(context()): \(event())")
+        pg.appendHistory("\(context()): \(event())")
     }
 
     /// uvm_pagefree: the page goes back on the free list. The caller has removed it from its
@@ -79,7 +79,7 @@ public final class PhysMem {
         if pg.wireCount != 0 {
             throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed with wire count \(pg.wireCount)"))
         }
-        if pg.loanCount != 0 || pg.isBusy || !pg.pvList.isEmpty {
+        if pg.loanCount != 0 || pg.isBusy || pg.isMapped {
             throw sched.abort(KernelFailure(.panic, "uvm_pagefree: \(pg) freed while loaned, busy or mapped"))
         }
         note(pg, "freed")

@@ -2,64 +2,120 @@
 //
 // It is only a cache (docs/wiring.md, *Wirings hold pages*, chs's goal in the VM_FAULT_WIREMAX
 // commit): any entry may be dropped at any time and a fault rebuilds it. Each entry records the
-// page and the protection the hardware allows; `wired` exists only for the historic
-// unwire-through-the-pmap policy.
+// page and the protection the hardware allows.
+//
+// Layout. Like a hardware page table's last level, entries sit in page-table pages of 512 slots
+// (x86-64's PTP: 2 MiB of address space each), found by the virtual page number's upper bits. A
+// lookup costs one hash of the page-table page's number, and none at all when it is the page
+// table the previous lookup used, as in a run of faults over consecutive pages.
 
 import UVMSched
 
 public struct PTE {
     public let page: VMPage
     public var prot: VMProt
-    public var wired: Bool
 }
 
 public final class Pmap {
-    public private(set) var entries: [UInt64: PTE] = [:]
+    /// Slots per page-table page (PTP), a power of two.
+    static let slotsPerTable: UInt64 = 512
+
+    /// One page-table page: `slotsPerTable` entries and how many are valid.
+    final class PageTable {
+        var slots = [PTE?](repeating: nil, count: Int(Pmap.slotsPerTable))
+        var valid = 0
+    }
+
+    /// Page-table pages by number (virtual page number / `slotsPerTable`); a page table with no
+    /// valid entry is freed, so an address space costs what it maps.
+    private var tables: [UInt64: PageTable] = [:]
+    /// The page table of the last lookup (a one-entry TLB for the page-table walk).
+    private var lastTable: (number: UInt64, table: PageTable)?
+    /// Valid entries (pmap_resident_count).
+    public private(set) var count = 0
     public let pageShift: Int
 
     public init(pageShift: Int) { self.pageShift = pageShift }
 
+    private func table(_ number: UInt64) -> PageTable? {
+        if let last = lastTable, last.number == number { return last.table }
+        guard let t = tables[number] else { return nil }
+        lastTable = (number, t)
+        return t
+    }
+
+    private static func split(_ vpn: UInt64) -> (table: UInt64, slot: Int) {
+        (vpn / slotsPerTable, Int(vpn % slotsPerTable))
+    }
+
     /// pmap_enter: maps virtual page `vpn` to `page` with `prot`, replacing any old mapping.
-    public func enter(vpn: UInt64, page: VMPage, prot: VMProt, wired: Bool = false) {
-        if let old = entries[vpn] {
+    public func enter(vpn: UInt64, page: VMPage, prot: VMProt) {
+        let (n, i) = Self.split(vpn)
+        let t: PageTable
+        if let existing = table(n) {
+            t = existing
+        } else {
+            t = PageTable()
+            tables[n] = t
+            lastTable = (n, t)
+        }
+        if let old = t.slots[i] {
             if old.page === page {
-                entries[vpn]!.prot = prot
-                entries[vpn]!.wired = wired || old.wired
+                t.slots[i]!.prot = prot
                 return
             }
-            removeMapping(vpn)
+            old.page.removeMapping(self, vpn)
+        } else {
+            t.valid += 1
+            count += 1
         }
-        entries[vpn] = PTE(page: page, prot: prot, wired: wired)
-        page.pvList.append(PVEntry(pmap: self, vpn: vpn))
+        t.slots[i] = PTE(page: page, prot: prot)
+        page.addMapping(PVEntry(pmap: self, vpn: vpn))
     }
 
     /// pmap_extract.
-    public func extract(vpn: UInt64) -> PTE? { entries[vpn] }
+    public func extract(vpn: UInt64) -> PTE? {
+        let (n, i) = Self.split(vpn)
+        return table(n)?.slots[i]
+    }
 
-    /// pmap_remove over [lo, hi) virtual pages. O(entries) when the range is larger than the map.
+    /// Calls `body` with each page table that holds part of `range` and the slots of the range
+    /// in it, in address order: by page-table number when the range spans fewer page tables than
+    /// the pmap has, else over the pmap's page tables, so a range as wide as the address space
+    /// costs what is mapped.
+    private func forEachTable(in range: Range<UInt64>, _ body: (UInt64, PageTable, Range<Int>) -> Void) {
+        guard !range.isEmpty else { return }
+        let first = range.lowerBound / Self.slotsPerTable, last = (range.upperBound - 1) / Self.slotsPerTable
+        let numbers = last - first < UInt64(tables.count)
+            ? Array(first...last)
+            : tables.keys.filter { (first...last).contains($0) }.sorted()
+        for n in numbers {
+            guard let t = table(n) else { continue }
+            let base = n * Self.slotsPerTable
+            let lo = Int(max(range.lowerBound, base) - base)
+            let hi = Int(min(range.upperBound - base, Self.slotsPerTable))
+            body(n, t, lo..<hi)
+        }
+    }
+
+    /// pmap_remove over [lo, hi) virtual pages.
     public func remove(vpns range: Range<UInt64>) {
-        if UInt64(entries.count) < UInt64(range.count) {
-            for vpn in entries.keys.filter({ range.contains($0) }).sorted() { removeMapping(vpn) }
-        } else {
-            for vpn in range where entries[vpn] != nil { removeMapping(vpn) }
+        forEachTable(in: range) { n, t, slots in
+            for i in slots where t.slots[i] != nil { removeMapping(n, t, i) }
         }
     }
 
     /// pmap_protect: lowers the protection of the mappings in range (never raises it).
     public func protect(vpns range: Range<UInt64>, _ prot: VMProt) {
         if prot.isEmpty { remove(vpns: range); return }
-        let keys = UInt64(entries.count) < UInt64(range.count)
-            ? entries.keys.filter { range.contains($0) }
-            : range.filter { entries[$0] != nil }
-        for vpn in keys { entries[vpn]!.prot.formIntersection(prot) }
+        forEachTable(in: range) { _, t, slots in
+            for i in slots where t.slots[i] != nil { t.slots[i]!.prot.formIntersection(prot) }
+        }
     }
-
-    /// pmap_unwire: clears the wired bit (it does not unwire the page).
-    public func unwire(vpn: UInt64) { entries[vpn]?.wired = false }
 
     /// pmap_remove_all: the address space is going away.
     public func removeAll() {
-        for vpn in entries.keys.sorted() { removeMapping(vpn) }
+        remove(vpns: 0..<UInt64.max)
     }
 
     /// pmap_page_protect: lowers every mapping of `page` in every pmap; `.none` removes them all,
@@ -67,17 +123,60 @@ public final class Pmap {
     /// commit).
     public static func pageProtect(_ page: VMPage, _ prot: VMProt) {
         if prot.isEmpty {
-            for pv in page.pvList { pv.pmap.entries[pv.vpn] = nil }
-            page.pvList.removeAll()
+            for pv in page.takeMappings() { pv.pmap.invalidate(pv.vpn) }
         } else {
-            for pv in page.pvList { pv.pmap.entries[pv.vpn]!.prot.formIntersection(prot) }
+            page.forEachMapping { pv in pv.pmap.lower(pv.vpn, prot) }
         }
     }
 
-    private func removeMapping(_ vpn: UInt64) {
-        guard let pte = entries.removeValue(forKey: vpn) else { return }
-        if let i = pte.page.pvList.firstIndex(where: { $0.pmap === self && $0.vpn == vpn }) {
-            pte.page.pvList.remove(at: i)
+    /// Drops the entry for `vpn`, whose page has already forgotten the mapping.
+    private func invalidate(_ vpn: UInt64) {
+        let (n, i) = Self.split(vpn)
+        guard let t = table(n), t.slots[i] != nil else { return }
+        clear(n, t, i)
+    }
+
+    private func lower(_ vpn: UInt64, _ prot: VMProt) {
+        let (n, i) = Self.split(vpn)
+        table(n)?.slots[i]?.prot.formIntersection(prot)
+    }
+
+    private func removeMapping(_ n: UInt64, _ t: PageTable, _ i: Int) {
+        guard let pte = t.slots[i] else { return }
+        pte.page.removeMapping(self, n * Self.slotsPerTable + UInt64(i))
+        clear(n, t, i)
+    }
+
+    /// Empties slot `i`, freeing its page table when it was the last valid entry.
+    private func clear(_ n: UInt64, _ t: PageTable, _ i: Int) {
+        t.slots[i] = nil
+        t.valid -= 1
+        count -= 1
+        if t.valid == 0 {
+            tables[n] = nil
+            if lastTable?.number == n { lastTable = nil }
+        }
+    }
+
+    /// The valid entries in address order, as (virtual page, entry) pairs.
+    public var entries: Entries { Entries(pmap: self) }
+
+    /// The pmap's entries as a sequence, with their count.
+    public struct Entries: Sequence {
+        let pmap: Pmap
+        public var count: Int { pmap.count }
+        public var isEmpty: Bool { pmap.count == 0 }
+
+        public func makeIterator() -> IndexingIterator<[(key: UInt64, value: PTE)]> {
+            var out: [(key: UInt64, value: PTE)] = []
+            out.reserveCapacity(pmap.count)
+            for n in pmap.tables.keys.sorted() {
+                let t = pmap.tables[n]!
+                for (i, pte) in t.slots.enumerated() {
+                    if let pte { out.append((n * Pmap.slotsPerTable + UInt64(i), pte)) }
+                }
+            }
+            return out.makeIterator()
         }
     }
 }

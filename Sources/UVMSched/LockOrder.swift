@@ -39,27 +39,33 @@ public final class LockOrder {
         public let acquiring: String
     }
 
-    /// Where each edge A → B was first seen, in a square matrix over class numbers (row A,
-    /// column B): an acquisition tests its held classes with one index each.
-    private var edges: [Site?] = []
+    /// Where each edge was first seen.
+    private var sites: [Site] = []
+    /// Per edge A → B, in a square matrix over class numbers (row A, column B): 1 + the edge's
+    /// index in `sites`, or 0 if never seen. An acquisition tests its held classes with one
+    /// index each, and a run that sees few edges allocates a small matrix of integers.
+    private var edges: [Int32] = []
     private var width = 0
 
-    private func edge(_ a: Int, _ b: Int) -> Site? { a < width && b < width ? edges[a * width + b] : nil }
+    private func hasEdge(_ a: Int, _ b: Int) -> Bool { a < width && b < width && edges[a * width + b] != 0 }
+
+    private func edge(_ a: Int, _ b: Int) -> Site? { hasEdge(a, b) ? sites[Int(edges[a * width + b]) - 1] : nil }
 
     private func record(_ a: Int, _ b: Int, _ site: Site) {
         if max(a, b) >= width {
             let wider = max(16, (max(a, b) + 1) * 2)
-            var grown = [Site?](repeating: nil, count: wider * wider)
+            var grown = [Int32](repeating: 0, count: wider * wider)
             for r in 0..<width { for c in 0..<width { grown[r * wider + c] = edges[r * width + c] } }
             (edges, width) = (grown, wider)
         }
-        edges[a * width + b] = site
+        sites.append(site)
+        edges[a * width + b] = Int32(sites.count)
     }
 
     /// Every edge recorded so far, as (from, to) class numbers: what orders this run used.
     public var recordedEdges: [(from: Int, to: Int)] {
         var out: [(from: Int, to: Int)] = []
-        for a in 0..<width { for b in 0..<width where edges[a * width + b] != nil { out.append((a, b)) } }
+        for a in 0..<width { for b in 0..<width where edges[a * width + b] != 0 { out.append((a, b)) } }
         return out
     }
 
@@ -74,7 +80,7 @@ public final class LockOrder {
         let b = lock.lockClassID
         for held in t.heldLocks {
             let a = held.lockClassID
-            if a == b || edge(a, b) != nil { continue }
+            if a == b || hasEdge(a, b) { continue }
             if let path = self.path(from: b, to: a) {
                 if let deadlock = sched.deadlockIfBlocked(on: lock) { throw sched.abort(deadlock) }
                 let first = path.map { "\($0.holding) then \($0.acquiring) (\($0.thread), step \($0.step))" }

@@ -29,7 +29,7 @@ public final class KMutex: KernelLock {
     public let lockName: String
     public private(set) var owner: SimThread?
     private var waiters = Deque<SimThread>()
-    private unowned let sched: Scheduler
+    @usableFromInline unowned let sched: Scheduler
 
     public init(_ sched: Scheduler, class lockClass: String, name: String) {
         self.sched = sched
@@ -41,19 +41,35 @@ public final class KMutex: KernelLock {
     public var holders: [SimThread] { owner.map { [$0] } ?? [] }
     public func isHeld(by t: SimThread?) -> Bool { t != nil && owner === t }
 
-    /// mutex_enter: blocks until the lock is ours.
+    /// mutex_enter: blocks until the lock is ours. Inlined into its callers, as the switch point
+    /// is: an uncontended acquisition suspends nothing.
+    @inlinable
     public func enter() async throws {
         try await sched.switchPoint(.lockAcquire, lockName)
+        if try !takeOrQueue() { try await waitForHandOver() }
+    }
+
+    /// Takes the free lock for the running thread, or queues it as a waiter (returns false).
+    @usableFromInline
+    func takeOrQueue() throws -> Bool {
         let me = sched.current!
         if owner === me { throw sched.abort(KernelFailure(.panic, "mutex_enter: locking against myself: \(lockName)")) }
         try sched.lockOrder.willAcquire(self, by: me, sched: sched)
-        if owner == nil {
-            owner = me
-        } else {
+        guard owner == nil else {
             waiters.append(me)
-            try await sched.block(on: self, .lockAcquire)
-            assert(owner === me)
+            return false
         }
+        owner = me
+        me.heldLocks.append(self)
+        return true
+    }
+
+    /// Sleeps until `exit` hands the lock over.
+    @usableFromInline
+    func waitForHandOver() async throws {
+        let me = sched.current!
+        try await sched.block(on: self, .lockAcquire)
+        assert(owner === me)
         me.heldLocks.append(self)
     }
 
@@ -67,7 +83,14 @@ public final class KMutex: KernelLock {
     }
 
     /// mutex_exit: hands the lock to the first waiter, if any.
+    @inlinable
     public func exit() async throws {
+        try release()
+        try await sched.switchPoint(.lockRelease, lockName)
+    }
+
+    @usableFromInline
+    func release() throws {
         let me = sched.current!
         guard owner === me else {
             throw sched.abort(KernelFailure(.panic, "mutex_exit: \(lockName) not owned by \(me.name)"))
@@ -79,7 +102,6 @@ public final class KMutex: KernelLock {
         } else {
             owner = nil
         }
-        try await sched.switchPoint(.lockRelease, lockName)
     }
 }
 
@@ -94,7 +116,7 @@ public final class RWLock: KernelLock {
     public private(set) var writer: SimThread?
     public private(set) var readers: [SimThread] = []
     private var waiters = Deque<(SimThread, Mode)>()
-    private unowned let sched: Scheduler
+    @usableFromInline unowned let sched: Scheduler
 
     public init(_ sched: Scheduler, class lockClass: String, name: String) {
         self.sched = sched
@@ -118,18 +140,33 @@ public final class RWLock: KernelLock {
         }
     }
 
-    /// rw_enter: blocks until granted in `mode`.
+    /// rw_enter: blocks until granted in `mode`. Inlined, as `KMutex.enter` is.
+    @inlinable
     public func enter(_ mode: Mode) async throws {
         try await sched.switchPoint(.lockAcquire, lockName)
+        if try !takeOrQueue(mode) { try await waitForGrant() }
+    }
+
+    /// Grants the lock to the running thread in `mode`, or queues it as a waiter (returns false).
+    @usableFromInline
+    func takeOrQueue(_ mode: Mode) throws -> Bool {
         let me = sched.current!
         if isHeld(by: me) { throw sched.abort(KernelFailure(.panic, "rw_enter: locking against myself: \(lockName)")) }
         try sched.lockOrder.willAcquire(self, by: me, sched: sched)
-        if grantable(mode) {
-            grant(me, mode)
-        } else {
+        guard grantable(mode) else {
             waiters.append((me, mode))
-            try await sched.block(on: self, .lockAcquire)
+            return false
         }
+        grant(me, mode)
+        me.heldLocks.append(self)
+        return true
+    }
+
+    /// Sleeps until a release grants the lock.
+    @usableFromInline
+    func waitForGrant() async throws {
+        let me = sched.current!
+        try await sched.block(on: self, .lockAcquire)
         me.heldLocks.append(self)
     }
 
@@ -144,6 +181,7 @@ public final class RWLock: KernelLock {
     }
 
     /// rw_exit.
+    @inlinable
     public func exit() async throws {
         try exitWithoutSwitch()
         try await sched.switchPoint(.lockRelease, lockName)

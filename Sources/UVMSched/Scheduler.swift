@@ -12,13 +12,16 @@
 
 import DequeModule
 
-/// The global actor every simulated thread runs on.
+/// The global actor every simulated thread runs on, on a host thread of its own (SimExecutor).
 @globalActor public actor Sim {
     public static let shared = Sim()
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { SimExecutor.shared.asUnownedSerialExecutor() }
 }
 
 /// Thrown from a switch point after the run has failed: unwinds a simulated thread.
-public struct SimAbort: Error {}
+public struct SimAbort: Error {
+    @inlinable public init() {}
+}
 
 /// What a thread's task runs: its body, then the scheduler's end-of-thread bookkeeping.
 private final class ThreadStart {
@@ -244,7 +247,7 @@ public final class Scheduler {
     public private(set) var threads: [SimThread] = []
     public private(set) var current: SimThread?
     /// Runnable threads in creation order.
-    private var runnable: [SimThread] = []
+    @usableFromInline var runnable: [SimThread] = []
     private var strategy: any ScheduleStrategy
     /// Choices made where more than one thread could run: the replay token's payload.
     public private(set) var choices: [Int] = []
@@ -288,21 +291,30 @@ public final class Scheduler {
         }
         guard !runnable.isEmpty else { return nil }
         let first = pick(current: nil)
-        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-            driver = c
-            resume(first)
+        // The caller too waits on Sim's thread, so the run's end wakes no host thread either.
+        await withTaskExecutorPreference(SimExecutor.shared) {
+            await park { $0.driver = $1; $0.resume(first) }
         }
         return failure
     }
 
     // MARK: Switch points
 
-    /// A point where the kernel could switch threads. Fast when only one thread can run.
+    /// A point where the kernel could switch threads. Inlined into its callers: when only one
+    /// thread can run (most steps of most runs) it costs the step's bookkeeping and no
+    /// suspension, not even an async frame.
+    @inlinable
     public func switchPoint(_ reason: SwitchReason, _ note: @autoclosure () -> String = "") async throws {
         guard let me = current else { preconditionFailure("switch point outside a simulated thread") }
         record(me, reason, note())
         if failure != nil { throw SimAbort() }
         if runnable.count < 2 { return }
+        try await offerSwitch(me)
+    }
+
+    /// The strategy's choice at a switch point with other runnable threads.
+    @usableFromInline
+    func offerSwitch(_ me: SimThread) async throws {
         let idx = runnable.firstIndex(of: me)!
         let next = pick(current: idx)
         if next === me { return }
@@ -349,7 +361,8 @@ public final class Scheduler {
 
     // MARK: Internals
 
-    private func record(_ t: SimThread, _ reason: SwitchReason, _ note: @autoclosure () -> String) {
+    @usableFromInline
+    func record(_ t: SimThread, _ reason: SwitchReason, _ note: @autoclosure () -> String) {
         steps += 1
         traceHash = (traceHash ^ UInt64(t.id &* 31 &+ Int(reason.rawValue))) &* 0x100_0000_01b3
         if recordTrace {
@@ -376,11 +389,18 @@ public final class Scheduler {
 
     /// Parks `me` and resumes `next`: exactly one thread is ever unparked.
     private func handOff(from me: SimThread, to next: SimThread) async {
-        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
-            me.continuation = c
-            resume(next)
-        }
+        await park { me.continuation = $1; $0.resume(next) }
         current = me
+    }
+
+    /// Suspends the caller, giving `body` the continuation that resumes it. The continuation
+    /// resumes on `Sim`'s own thread, so the thread that resumes it runs the resumed task next,
+    /// with no host thread woken (see SimExecutor).
+    private func park(_ body: @escaping (Scheduler, UnsafeContinuation<Void, Never>) -> Void) async {
+        let parts = UncheckedBox((self, body))
+        await withUnsafeContinuation(isolation: Sim.shared) { @Sendable (c: UnsafeContinuation<Void, Never>) in
+            parts.value.1(parts.value.0, c)
+        }
     }
 
     /// Lets `t` run: resumes its continuation, or starts its task the first time.
@@ -392,7 +412,7 @@ public final class Scheduler {
         } else {
             let start = UncheckedBox(ThreadStart(sched: self, thread: t))
             // Safe: only the one unparked thread ever touches kernel state, on the Sim actor.
-            Task { @Sim in await start.value.run() }
+            Task(executorPreference: SimExecutor.shared) { await start.value.run() }
         }
     }
 

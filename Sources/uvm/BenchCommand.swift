@@ -1,4 +1,4 @@
-// `uvm bench`: the performance figures, ours beside the host kernel's.
+// `uvm bench`: the performance figures, ours beside the host kernel's and the targets.
 
 import ArgumentParser
 import UVMRunner
@@ -6,13 +6,23 @@ import UVMRunner
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Print the performance figures (build with -c release).")
     @Option(help: "Divide the work by this factor for a quick run.") var scale: Int = 1
-    @Option(help: "Only this group: faults, wiring or schedules (for profiling).") var only: String?
+    @Option(help: "Only this group: \(Bench.groups.joined(separator: ", ")).") var only: String?
 
     func run() async throws {
         guard scale >= 1 else { throw ValidationError("--scale must be at least 1") }
-        for f in await Bench.run(scale: scale, only: only) {
-            let v = f.value >= 100 ? String(Int(f.value.rounded())) : String(Double(Int(f.value * 100)) / 100)
-            print("\(f.name.padding(36))\(v.leftPad(10)) \(f.unit)   target: \(f.target)")
+        if let only, !Bench.groups.contains(only) {
+            throw ValidationError("--only takes one of \(Bench.groups.joined(separator: ", ")), not '\(only)'")
         }
+        print("figure".padding(42) + "ours".leftPad(10) + "  " + "unit".padding(20) + "host".leftPad(10) + "   target")
+        for f in await Bench.run(scale: scale, only: only) {
+            let verdict = f.met.map { $0 ? "  met" : "  NOT MET" } ?? ""
+            print(f.name.padding(42) + figure(f.value).leftPad(10) + "  " + f.unit.padding(20)
+                  + (f.host.map(figure) ?? "-").leftPad(10) + "   " + f.target + verdict)
+        }
+    }
+
+    private func figure(_ v: Double) -> String {
+        guard v.isFinite else { return "-" }
+        return v >= 100 ? String(Int(v.rounded())) : String(Double(Int(v * 100)) / 100)
     }
 }
