@@ -275,7 +275,7 @@ private struct Auditor {
         for pg in mem.pages {
             if pg.isFree {
                 free += 1
-                if pg.wireCount != 0 || pg.loanCount != 0 || !pg.pvList.isEmpty || pg.isBusy || pg.owner != nil {
+                if pg.wireCount != 0 || pg.loanCount != 0 || pg.isMapped || pg.isBusy || pg.owner != nil {
                     fail("free \(pg) is wired, loaned, mapped, busy or owned")
                 }
                 continue

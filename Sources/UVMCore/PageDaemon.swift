@@ -57,7 +57,7 @@ extension UVM {
         try unbusy(pg)
         // Written to meanwhile (the copy on swap is stale), mapped again, wired, or let go of by
         // its owner (then freed by the unbusy): keep it, and give the slot back.
-        guard pg.owner === owner, isReclaimable(pg), pg.pvList.isEmpty, !pg.dirty else {
+        guard pg.owner === owner, isReclaimable(pg), !pg.isMapped, !pg.dirty else {
             sched.sometimes(pg.dirty, "the page daemon kept a page written during its page-out")
             swap.free(slot)
             try await owner.lock.exit()
@@ -91,7 +91,7 @@ extension UVM {
                 return false
             }
         }
-        guard pg.owner === obj, isReclaimable(pg), !pg.dirty, pg.pvList.isEmpty else {
+        guard pg.owner === obj, isReclaimable(pg), !pg.dirty, !pg.isMapped else {
             try await obj.lock.exit()
             return false
         }

@@ -75,7 +75,6 @@ public final class VnodeObject: UVMObject {
             try await lock.exit()
             return .error(.noMemory)
         }
-        pg.fake = true
         try pg.setBusy(sched)
         try await lock.exit()
 
@@ -102,7 +101,6 @@ public final class VnodeObject: UVMObject {
 
         try await lock.enter()
         pg.data = data
-        pg.fake = false
         uvm.mem.stats.pageIns += 1
         pg.clearBusy(sched)
         if pg.released {

@@ -67,8 +67,6 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public var released = false
     /// PG_CLEAN is false: the page differs from its backing store.
     public var dirty = false
-    /// PG_FAKE: allocated, contents not yet valid.
-    public var fake = false
     public var queue: PageQueue = .free
 
     package init(pfn: Int) {
@@ -251,7 +249,6 @@ public final class VMPage: KernelLock, CustomStringConvertible {
         queue = .none
         released = false
         dirty = false
-        fake = false
         wireCount = 0
         loanCount = 0
     }

@@ -27,7 +27,7 @@ enum Value {
 @Sim
 public final class ScenarioRunner {
     let scenario: Scenario
-    let source: [String]
+    let source: SourceText
     let options: RunOptions
     let sched: Scheduler
     private(set) var kernel: Kernel!
@@ -52,7 +52,7 @@ public final class ScenarioRunner {
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
-        self.source = sourceLines(source)
+        self.source = SourceText.of(source)
         self.options = options
         snapshots = options.showState ? Array(repeating: nil, count: options.showAt.count) : []
         let strategy: any ScheduleStrategy
@@ -333,16 +333,8 @@ public final class ScenarioRunner {
         }
     }
 
-    /// Each line of the file as an operation prints it: no comment, no expectation, trimmed.
-    private lazy var sourceTexts: [String] = source.map { line in
-        var text = Substring(line)
-        if let hash = text.firstIndex(of: "#") { text = text[..<hash] }
-        if let arrow = text.indices.first(where: { text[$0...].hasPrefix("=>") }) { text = text[..<arrow] }
-        return String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
-    }
-
     private func sourceText(_ line: Int) -> String {
-        line >= 1 && line <= sourceTexts.count ? sourceTexts[line - 1] : ""
+        line >= 1 && line <= source.printed.count ? source.printed[line - 1] : ""
     }
 
     // MARK: Expectations (checked between operations, when no thread runs)
@@ -549,12 +541,44 @@ public final class ScenarioRunner {
         let origin = options.replay != nil ? options.replayOrigin ?? "x" : options.dfs != nil ? "d" : options.seed == 0 ? "f"
             : (options.pct != nil ? "p" : "r") + String(options.seed)
         let token = ReplayToken.encode(sched.choices, origin: origin,
-                                       fingerprint: ReplayToken.fingerprint(scenario, lines: source, options: options))
+                                       fingerprint: ReplayToken.fingerprint(scenario, lines: source.lines, options: options))
         return RunReport(outcome: outcome, lines: lines, token: token, steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
                          stateHash: stateHash, trace: trace,
                          timeline: options.trace ? Timeline(threads: sched.threads.map(\.name), events: timeline, outcome: outcome) : nil,
                          snapshots: snapshots)
+    }
+}
+
+/// A scenario's text as the runner reads it: its lines, and each line as an operation prints it
+/// (no comment, no expectation, trimmed), made once per text rather than once per run. An
+/// exploration runs one text thousands of times, so the last text is kept; the same string
+/// compares equal at once.
+@Sim
+final class SourceText {
+    let text: String
+    let lines: [String]
+    let printed: [String]
+
+    private static var last: SourceText?
+
+    static func of(_ text: String) -> SourceText {
+        if let last, last.text == text { return last }
+        let made = SourceText(text)
+        last = made
+        return made
+    }
+
+    private init(_ text: String) {
+        self.text = text
+        lines = sourceLines(text)
+        printed = lines.map { line in
+            let code = line.prefix { $0 != "#" }
+            let text = code.range(of: "=>").map { code[..<$0.lowerBound] } ?? code
+            let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+            guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return "" }
+            return String(text[first...last])
+        }
     }
 }
 

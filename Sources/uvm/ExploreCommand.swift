@@ -99,6 +99,7 @@ extension Driver {
             print(String(format: "shrunk in %.2f s (%d runs)", shrunk.seconds, shrunk.runs))
             if let cut = shrunk.cutShort { print("shrinking cut short (\(cut.description)): the smallest failure found so far") }
             print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "not measured"))
+            print("steps: \(again.steps) in the shrunk schedule")
             if !shrunk.droppedLines.isEmpty {
                 print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
                 for line in keptLines(shrunk.scenario, text) { print("  " + line) }

@@ -214,7 +214,7 @@ import UVMSched
         let shrinkSeconds = try #require(UVMExecutable.number(after: "shrunk in ", in: explore.output))
         #expect(shrinkSeconds <= 5, "\(entry.id): shrinking took \(shrinkSeconds) s")
         #expect(!explore.output.contains("cut short"))
-        let steps = try #require(UVMExecutable.number(after: "trace (", in: explore.output))
+        let steps = try #require(UVMExecutable.number(after: "steps: ", in: explore.output))
         #expect(steps <= 60, "\(entry.id): \(steps) steps")
         let depth = try #require(UVMExecutable.number(after: "depth: ", in: explore.output))
         #expect(depth <= 3)
