@@ -9,6 +9,11 @@ public enum RunJSON {
     /// The document for `report` of `file`. `replay` is the command that reproduces it; `extra`
     /// adds fields of the command that ran it (explore's schedule count).
     public static func document(file: String, report: RunReport, replay: String? = nil, extra: [String: Any] = [:]) -> String {
+        text(object(file: file, report: report, replay: replay, extra: extra))
+    }
+
+    /// The same document as an object, for a command that prints several in one (explore).
+    public static func object(file: String, report: RunReport, replay: String? = nil, extra: [String: Any] = [:]) -> [String: Any] {
         var d: [String: Any] = ["file": file, "exitCode": Int(report.outcome.exitCode), "summary": report.outcome.summary,
                                 "token": report.token, "steps": report.steps, "decisions": report.decisions, "threads": report.threads]
         switch report.outcome {
@@ -34,7 +39,7 @@ public enum RunJSON {
         if !states.isEmpty { d["states"] = states }
         if report.snapshots.count == 2, let a = report.snapshots[0], let b = report.snapshots[1] { d["diff"] = Show.diff(a, b) }
         for (k, v) in extra { d[k] = v }
-        return text(d)
+        return d
     }
 
     /// `value` as compact JSON with sorted keys (the same run gives the same bytes).

@@ -53,17 +53,24 @@ struct Explore: AsyncParsableCommand {
         // reported at once, not after the first files' minutes of search.
         for file in files { _ = try Driver.load(file) }
         var worst: Int32 = 0
+        var documents: [[String: Any]] = []
         for file in files {
             e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
-            worst = max(worst, try await Driver.explore(file, try common.options(), e, save: save, steps: steps, json: common.json))
+            let (code, document) = try await Driver.explore(file, try common.options(), e, save: save, steps: steps, json: common.json)
+            worst = max(worst, code)
+            documents.append(document)
         }
+        // One document for the whole command, however many files.
+        if common.json { print(RunJSON.text(["files": documents, "exitCode": Int(worst)])) }
         if worst != 0 { throw ExitCode(worst) }
     }
 }
 
 extension Driver {
+    /// Explores `file`; prints its result as text, or returns it as an object for the one JSON
+    /// document of the whole command.
     static func explore(_ file: String, _ o: RunOptions, _ e: ExploreOptions, save: String?, steps: Bool,
-                        json: Bool) async throws -> Int32 {
+                        json: Bool) async throws -> (code: Int32, json: [String: Any]) {
         let (scenario, text) = try load(file)
         let finding: ExploreFinding
         do {
@@ -72,15 +79,21 @@ extension Driver {
             throw scenarioError(error.description)
         }
         let result = finding.exploration
+        let rate = Double(result.schedules) / max(result.seconds, 1e-9)
+        var search: [String: Any] = ["schedules": result.schedules, "seconds": result.seconds, "rate": rate,
+                                     "distinct": result.distinctTraces, "strategy": e.strategy.rawValue,
+                                     "everySchedule": result.complete, "dfsExhausted": result.exhausted,
+                                     "pctDepth": e.depth, "pctBound": result.pctBound(depth: e.depth),
+                                     "preemptionBound": e.preemptions]
+        if let reached = result.limitReached { search["limitReached"] = reached.description }
+        let policy = o.policy.map { $0.value.isEmpty ? $0.knob : "\($0.knob)=\($0.value)" }
         if let divergence = result.divergence {
-            print("\(file): REPLAY DIVERGED: \(divergence)")
-            return 2
+            if !json { print("\(file): REPLAY DIVERGED: \(divergence)") }
+            return (2, ["file": file, "outcome": "REPLAY DIVERGED", "divergence": divergence, "exitCode": 2,
+                        "search": search, "policy": policy])
         }
         guard let shrunk = finding.shrunk, let again = finding.traced else {
-            let rate = Double(result.schedules) / max(result.seconds, 1e-9)
-            if json {
-                print(#"{"file":\#(quote(file)),"outcome":"PASS","schedules":\#(result.schedules)}"#)
-            } else {
+            if !json {
                 if let reached = result.limitReached, case .memory = reached { print("\(file): search stopped: \(reached.description)") }
                 if e.strategy == .dfs {
                     print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.complete ? "every schedule run" : result.exhausted ? "space exhausted" : "not exhausted"))
@@ -88,32 +101,43 @@ extension Driver {
                     print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, \(e.strategy.rawValue)" + (result.complete ? ", every schedule run" : result.exhausted ? ", dfs exhausted" : "") + "; PCT bound per schedule for depth \(e.depth): \(result.pctBound(depth: e.depth)))")
                 }
             }
-            return 0
+            return (0, ["file": file, "outcome": "PASS", "exitCode": 0, "search": search, "policy": policy])
+        }
+        var saved: (path: String, token: String)?
+        if let save, !shrunk.droppedLines.isEmpty {
+            saved = try await saveShrunk(file, keptLines(shrunk.scenario, text), choices: again.token, into: save, o)
         }
         if json {
             // The token must replay on the file named: the shrunk scenario's would not.
-            printJSON(file, shrunk.fullScenarioReport, schedules: result.schedules)
-        } else {
-            print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
-            if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
-            print(String(format: "shrunk in %.2f s (%d runs)", shrunk.seconds, shrunk.runs))
-            if let cut = shrunk.cutShort { print("shrinking cut short (\(cut.description)): the smallest failure found so far") }
-            print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "not measured"))
-            print("steps: \(again.steps) in the shrunk schedule")
-            if !shrunk.droppedLines.isEmpty {
-                print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
-                for line in keptLines(shrunk.scenario, text) { print("  " + line) }
-            }
-            if let timeline = again.timeline { print(timeline.render(steps: steps)) }
-            print("replay: " + replayCommand(file, shrunk.fullScenarioReport, o))
-            if let save, !shrunk.droppedLines.isEmpty {
-                let (path, token) = try await saveShrunk(file, keptLines(shrunk.scenario, text), choices: again.token, into: save, o)
-                print("the shrunk scenario, saved as \(path): uvm replay \(path) \(token)" + replayWords(o))
-            } else if !shrunk.droppedLines.isEmpty {
-                print("(--save DIR writes the shrunk scenario with the token that replays it)")
-            }
+            var shrinking: [String: Any] = ["seconds": shrunk.seconds, "runs": shrunk.runs, "steps": again.steps,
+                                            "droppedLines": shrunk.droppedLines, "kept": keptLines(shrunk.scenario, text)]
+            if let depth = shrunk.depth { shrinking["depth"] = depth }
+            if let cut = shrunk.cutShort { shrinking["cutShort"] = cut.description }
+            if let saved { shrinking["savedAs"] = saved.path; shrinking["savedToken"] = saved.token }
+            let document = RunJSON.object(file: file, report: shrunk.fullScenarioReport,
+                                          replay: replayCommand(file, shrunk.fullScenarioReport, o),
+                                          extra: ["search": search, "shrinking": shrinking, "policy": policy,
+                                                  "schedules": result.schedules])
+            return (again.outcome.exitCode, document)
         }
-        return again.outcome.exitCode
+        print("\(file): \(again.outcome.summary) after \(result.schedules) schedule(s)")
+        if case .bug(let f) = again.outcome { for d in f.details { print("  " + d) } }
+        print(String(format: "shrunk in %.2f s (%d runs)", shrunk.seconds, shrunk.runs))
+        if let cut = shrunk.cutShort { print("shrinking cut short (\(cut.description)): the smallest failure found so far") }
+        print("depth: " + (shrunk.depth.map { "\($0) preemption(s)" } ?? "not measured"))
+        print("steps: \(again.steps) in the shrunk schedule")
+        if !shrunk.droppedLines.isEmpty {
+            print("shrunk: lines \(shrunk.droppedLines.map(String.init).joined(separator: ", ")) are not needed; the scenario without them:")
+            for line in keptLines(shrunk.scenario, text) { print("  " + line) }
+        }
+        if let timeline = again.timeline { print(timeline.render(steps: steps)) }
+        print("replay: " + replayCommand(file, shrunk.fullScenarioReport, o))
+        if let saved {
+            print("the shrunk scenario, saved as \(saved.path): uvm replay \(saved.path) \(saved.token)" + replayWords(o))
+        } else if !shrunk.droppedLines.isEmpty {
+            print("(--save DIR writes the shrunk scenario with the token that replays it)")
+        }
+        return (again.outcome.exitCode, [:])
     }
 
     /// The source lines of a (reduced) scenario: setup lines and the operations it still has.
@@ -131,8 +155,6 @@ extension Driver {
         }
         return keep.sorted().filter { $0 >= 1 && $0 <= lines.count }.map { lines[$0 - 1] }
     }
-
-    /// `uvm check`: every catalog entry, both ways, as a table. Returns whether all held.
 
     /// Writes the shrunk scenario as DIR/NAME.shrunk.uvm and replays it there, so the token it
     /// prints carries that file's fingerprint (a token made for the whole file would be refused).

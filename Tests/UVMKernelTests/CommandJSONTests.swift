@@ -1,0 +1,51 @@
+// `explore --json` and `bench --json` print one document each, whatever the number of files,
+// and each fits its schema in docs/schema/.
+
+import Foundation
+import Testing
+
+@Suite(.serialized) struct CommandJSONTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func schema(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("docs/schema/\(name).schema.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    func document(_ output: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "one document: \(output.prefix(200))")
+    }
+
+    @Test func exploreOfTwoFilesIsOneDocumentWithTheTextsFacts() throws {
+        let schema = try schema("explore")
+        let pass = Self.root.appendingPathComponent("scenarios/examples/trust/shmat-where-an-attachment-was-unmapped.uvm").path
+        let bug = Self.root.appendingPathComponent("scenarios/catalog/W02-vslock-same-page-twice.uvm").path
+        let run = try UVMExecutable.run(["explore", "--json", "--runs", "20", pass, bug, "--policy", "vslock=busy"])
+        #expect(run.status == 2)
+        let doc = try document(run.output)
+        #expect(schemaProblems(doc, schema, root: schema).isEmpty, "\(schemaProblems(doc, schema, root: schema))")
+        let files = try #require(doc["files"] as? [[String: Any]])
+        #expect(files.map { $0["outcome"] as? String } == ["PASS", "BUG"])
+        #expect(doc["exitCode"] as? Int == 2)
+        let search = try #require(files[1]["search"] as? [String: Any])
+        #expect(search["strategy"] as? String == "portfolio" && (search["schedules"] as? Int ?? 0) >= 1)
+        #expect((files[1]["policy"] as? [String]) == ["vslock=busy"])
+        let shrinking = try #require(files[1]["shrinking"] as? [String: Any])
+        #expect(shrinking["depth"] as? Int == 0)
+        // The token printed replays on the file named, not on the shrunk scenario.
+        let token = try #require(files[1]["token"] as? String)
+        let replay = try UVMExecutable.run(["replay", bug, token, "--policy", "vslock=busy"])
+        #expect(replay.status == 2)
+    }
+
+    @Test func benchIsOneDocumentOfFigures() throws {
+        let schema = try schema("bench")
+        let run = try UVMExecutable.run(["bench", "--json", "--scale", "1000", "--only", "machine"])
+        #expect(run.status == 0)
+        let doc = try document(run.output)
+        #expect(schemaProblems(doc, schema, root: schema).isEmpty, "\(schemaProblems(doc, schema, root: schema))")
+        let figures = try #require(doc["figures"] as? [[String: Any]])
+        #expect(figures.contains { ($0["name"] as? String)?.contains("16G") == true })
+    }
+}
