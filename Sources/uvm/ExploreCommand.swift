@@ -19,6 +19,7 @@ struct Explore: AsyncParsableCommand {
     @Option(help: "Explore shard I of N (I/N): every N-th seed, so a campaign can run on many machines.") var shard: String?
     @Option(help: "Write each shrunk failing scenario into this directory, with the token that replays it there.") var save: String?
     @Flag(help: "Show every switch point in the failure's timeline.") var steps = false
+    @Flag(help: "Print the progress line in a log too (it is shown in place on a terminal).") var progress = false
     @OptionGroup var common: Common
 
     func run() async throws {
@@ -44,11 +45,8 @@ struct Explore: AsyncParsableCommand {
             }
             e.shard = (parts[0], parts[1])
         }
-        if !common.json {
-            e.progress = { n, secs, distinct in
-                Driver.printError("  \(n) schedules, \(Int(Double(n) / max(secs, 1e-9))) schedules/s, \(distinct) distinct traces")
-            }
-        }
+        let terminal = isatty(STDERR_FILENO) != 0
+        let showProgress = !common.json && (terminal || progress)
         // Every file is read and parsed before any is explored: a typo in the last file is
         // reported at once, not after the first files' minutes of search.
         for file in files { _ = try Driver.load(file) }
@@ -56,8 +54,22 @@ struct Explore: AsyncParsableCommand {
         var documents: [[String: Any]] = []
         for file in files {
             e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
+            if showProgress {
+                // In place on a terminal (a line of its own in a log, with --progress): how far
+                // through its runs or its time the file is, the rate, and what is left.
+                let (runs, time) = (runs, time)
+                e.progress = { n, secs, distinct in
+                    let rate = Double(n) / max(secs, 1e-9)
+                    let byRuns = Double(n) / Double(runs), byTime = time.map { secs / $0 } ?? 0
+                    let done = min(1, max(byRuns, byTime))
+                    let eta = done > 0 ? secs * (1 - done) / done : 0
+                    let line = "\(file): \(Int(done * 100))% (\(n) schedules, \(Int(rate))/s, \(distinct) distinct), about \(Int(eta.rounded())) s left"
+                    FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+                }
+            }
             let (code, document) = try await Driver.explore(file, try common.options(), e, save: save, steps: steps, json: common.json)
             worst = max(worst, code)
+            if showProgress && terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             documents.append(document)
         }
         // One document for the whole command, however many files.
