@@ -29,7 +29,7 @@ public struct BenchFigure: Sendable {
 @Sim
 public enum Bench {
     /// The groups `--only` accepts, in the order a full run measures them.
-    nonisolated public static let groups = ["machine", "faults", "maps", "fork", "schedules", "wiring"]
+    nonisolated public static let groups = ["machine", "faults", "maps", "fork", "schedules", "wiring", "shrinking"]
 
     /// Runs every benchmark, or one group; `scale` shrinks the work for a quick check (1 = full
     /// size). However large the scale, each benchmark keeps a few pages and runs, so every figure
@@ -45,8 +45,30 @@ public enum Bench {
             case "maps": out += await maps(entries: scaled(60_000), pairs: scaled(20_000))
             case "fork": out += await fork(pages: scaled(65_536))
             case "schedules": out += await schedules(runs: scaled(4000))
+            case "shrinking": out += await shrinking(catalog: "scenarios/catalog")
             default: out += await wiring(pages: scaled(16_384)) + pageDaemon(pages: scaled(16_384))
             }
+        }
+        return out
+    }
+
+    /// What shrinking costs: each catalog entry (read from `catalog`, relative to the current
+    /// directory; none when run elsewhere) found under its historic knobs and shrunk, within the
+    /// issue's bounds of 5 s and 60 steps.
+    static func shrinking(catalog: String) async -> [BenchFigure] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: catalog)) ?? []).filter { $0.hasSuffix(".uvm") }.sorted()
+        var out: [BenchFigure] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: catalog + "/" + file, encoding: .utf8),
+                  let entry = CatalogEntry.parse(text, file: file), !entry.knobs.isEmpty,
+                  let scenario = try? ScenarioParser.parse(text, file: file) else { continue }
+            var base = RunOptions()
+            base.policy = entry.knobs
+            guard let f = try? await Shrinker.figures(scenario, source: text, base: base, runs: 10_000, seconds: 30) else { continue }
+            out.append(atMost("shrink \(entry.id): time", f.seconds, "s", 5, "≤ 5 s"))
+            out.append(atMost("shrink \(entry.id): steps left", Double(f.steps), "steps", 60, "≤ 60"))
+            out.append(BenchFigure(name: "shrink \(entry.id): peak resident", value: Double(f.peakResidentBytes) / 1_048_576,
+                                   unit: "MiB", target: "-"))
         }
         return out
     }
@@ -102,13 +124,13 @@ public enum Bench {
 
         // A touched page: its record (with room for one mapping) made at the high-water mark;
         // then its entry in a pmap, which belongs to the mapping, not the page.
-        let before = residentBytes()
+        let before = ResidentSet.bytes()
         let mem = PhysMem(pageCount: touched, pageSize: 4096, wiredMax: touched)
         for _ in 0..<touched { _ = mem.alloc(owner: nil) }
-        let allocated = residentBytes()
+        let allocated = ResidentSet.bytes()
         let pmap = Pmap(pageShift: 12)
         for (vpn, pg) in mem.pages.enumerated() { pmap.enter(vpn: UInt64(vpn), page: pg, prot: .read) }
-        let mapped = residentBytes()
+        let mapped = ResidentSet.bytes()
         withExtendedLifetime((mem, pmap)) {}
         let n = Double(touched)
         return [
@@ -429,23 +451,6 @@ public enum Bench {
         var u = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
         return u.ru_maxrss * 1024
-        #else
-        return 0
-        #endif
-    }
-
-    /// The resident set size, from /proc/self/statm (0 where there is no /proc).
-    private static func residentBytes() -> Int {
-        #if canImport(Glibc)
-        let fd = open("/proc/self/statm", O_RDONLY)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 128)
-        let n = read(fd, &buf, buf.count)
-        guard n > 0 else { return 0 }
-        let fields = String(decoding: buf[..<n], as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
         #else
         return 0
         #endif
