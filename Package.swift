@@ -5,17 +5,13 @@ import PackageDescription
 
 // Kernel code is plain (non-isolated) classes whose async functions run on their caller's actor,
 // so every simulated thread runs on the one `Sim` actor and the scheduler alone decides who runs.
-//
-// One simulated thread runs at a time, so the runtime's dynamic exclusivity checks (over half of
-// a fault's cost) guard nothing in release builds; debug builds and tests keep them. The flag
-// that turns them off is an unsafe flag, which SwiftPM refuses in a package fetched as a
-// dependency, so a checkout under another package's `checkouts/` leaves it out: the `UVM`
-// library stays usable as a dependency, and this repository's own builds stay fast.
-let fetchedAsDependency = #filePath.contains("/checkouts/")
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
-] + (fetchedAsDependency ? [] : [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))])
+    // One simulated thread runs at a time, so the runtime's dynamic exclusivity checks (over half
+    // of a fault's cost) guard nothing in release builds; debug builds and tests keep them.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
 
 let package = Package(
     name: "swift-uvm",
