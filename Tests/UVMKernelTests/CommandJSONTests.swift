@@ -1,5 +1,5 @@
-// `explore --json` and `bench --json` print one document each, whatever the number of files,
-// and each fits its schema in docs/schema/.
+// `explore`, `bench`, `check` and `fuzz` with `--json` print one document each, whatever the
+// number of files, and each fits its schema in docs/schema/.
 
 import Foundation
 import Testing
@@ -47,5 +47,33 @@ import Testing
         #expect(schemaProblems(doc, schema, root: schema).isEmpty, "\(schemaProblems(doc, schema, root: schema))")
         let figures = try #require(doc["figures"] as? [[String: Any]])
         #expect(figures.contains { ($0["name"] as? String)?.contains("16G") == true })
+    }
+
+    @Test func checkIsOneArrayOfRows() throws {
+        let schema = try schema("check")
+        let dir = NSTemporaryDirectory() + "uvm-check-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for entry in ["W02-vslock-same-page-twice.uvm", "W13-write-from-own-mapping.uvm"] {
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent("scenarios/catalog/\(entry)").path,
+                                             toPath: dir + "/" + entry)
+        }
+        let run = try UVMExecutable.run(["check", dir, "--json", "--modern-runs", "5"])
+        #expect(run.status == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [Any])
+        #expect(schemaProblems(rows, schema, root: schema).isEmpty, "\(schemaProblems(rows, schema, root: schema))")
+        #expect(rows.count == 2)
+    }
+
+    @Test func aFuzzCampaignIsOneDocument() throws {
+        let schema = try schema("fuzz")
+        let out = NSTemporaryDirectory() + "uvm-fuzz-json-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let run = try UVMExecutable.run(["fuzz", "--json", "--runs", "2", "--seed", "11", "--out", out, "--policy", "truncate=free",
+                                         "--keep-going", "--shrink-time", "1"])
+        let doc = try document(run.output)
+        #expect(schemaProblems(doc, schema, root: schema).isEmpty, "\(schemaProblems(doc, schema, root: schema))")
+        #expect(doc["scenarios"] as? Int == 2)
+        #expect(run.status == ((doc["findings"] as? [Any])?.isEmpty == false ? 2 : 0))
     }
 }
