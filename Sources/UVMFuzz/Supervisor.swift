@@ -137,7 +137,3 @@ extension FuzzResult {
         earlierCrash = earlierCrash ?? other.earlierCrash
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -16,33 +16,11 @@ public struct CatalogEntry: Sendable {
     public var bugs: [String]
     public var file: String
 
-    /// Reads a catalog scenario's header. The `# catalog:` line is exact; without one, the
-    /// entry is read from the file as a person wrote it: KNOB=VALUE words and BUG kinds named in
-    /// its comments, historic `policy` lines, and an id from the file name (W1-...). Nil if
-    /// nothing says what the entry expects.
+    /// Reads a catalog scenario's header line, `# catalog: id=W1 seed=000 knob=K=V[,K=V] bug=KIND[|KIND]`
+    /// (`knob=none bug=none` for an entry that only runs under modern). Nil without one: what an
+    /// entry expects is never guessed from its prose.
     public static func parse(_ text: String, file: String) -> CatalogEntry? {
-        let lines = text.split(separator: "\n").map(String.init)
-        if let line = lines.first(where: { $0.hasPrefix("# catalog:") }) { return parseExact(line, file: file) }
-        let comments = lines.filter { $0.hasPrefix("#") }.joined(separator: " ")
-        var knobs: [(String, String)] = []
-        for (knob, values) in Policy.knobs {
-            for value in values.dropFirst() where comments.contains("\(knob)=\(value)") { knobs.append((knob, value)) }
-        }
-        for line in lines where line.hasPrefix("policy ") {
-            let words = line.dropFirst("policy ".count).split(separator: "#")[0].split(separator: " ")
-            for w in words {
-                let kv = w.split(separator: "=", maxSplits: 1).map(String.init)
-                if kv.count == 2, !knobs.contains(where: { $0.0 == kv[0] && $0.1 == kv[1] }),
-                   Policy.knobs.contains(where: { $0.name == kv[0] && $0.values.dropFirst().contains(kv[1]) }) {
-                    knobs.append((kv[0], kv[1]))
-                }
-            }
-        }
-        let bugs = FailureKind.allCases.map(\.rawValue).filter { comments.contains($0) }
-        guard !knobs.isEmpty || !bugs.isEmpty || comments.contains("modern") else { return nil }
-        let base = file.split(separator: "/").last.map(String.init) ?? file
-        let id = base.prefix { $0 != "-" && $0 != "." && $0 != "_" }
-        return CatalogEntry(id: String(id), seed: "-", knobs: knobs, bugs: knobs.isEmpty ? [] : bugs, file: file)
+        text.split(separator: "\n").first { $0.hasPrefix("# catalog:") }.flatMap { parseExact(String($0), file: file) }
     }
 
     private static func parseExact(_ line: String, file: String) -> CatalogEntry? {

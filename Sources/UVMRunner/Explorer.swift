@@ -92,7 +92,7 @@ public enum Explorer {
             result.found = probe
             result.schedules = 1
             result.distinctTraces = 1
-            result.seconds = seconds(clock.now - start)
+            result.seconds = (clock.now - start).seconds
             result.slowestRun = clock.now - start
             return result
         }
@@ -107,14 +107,14 @@ public enum Explorer {
         var traces = Set<UInt64>()
         var lastProgress = clock.now
         while result.schedules < options.runs {
-            if let limit = options.seconds, seconds(clock.now - start) > limit { break }
+            if let limit = options.seconds, (clock.now - start).seconds > limit { break }
             if let reached = options.limits.exceeded(slowestRun: slowest) {
                 result.limitReached = reached
                 break
             }
-            if let progress = options.progress, seconds(clock.now - lastProgress) >= 1 {
+            if let progress = options.progress, (clock.now - lastProgress).seconds >= 1 {
                 lastProgress = clock.now
-                progress(result.schedules, seconds(clock.now - start), traces.count)
+                progress(result.schedules, (clock.now - start).seconds, traces.count)
             }
             var o = base
             var log: DFSStrategy.Log?
@@ -174,15 +174,17 @@ public enum Explorer {
                 }
             }
         }
-        result.seconds = seconds(clock.now - start)
+        result.seconds = (clock.now - start).seconds
         result.distinctTraces = traces.count
         result.slowestRun = slowest
         return result
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
+}
+
+extension Duration {
+    /// In seconds, as a Double (for rates and reports).
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension Outcome {

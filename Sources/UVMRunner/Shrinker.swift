@@ -68,7 +68,7 @@ public enum Shrinker {
         return ShrinkResult(scenario: session.best.scenario, report: session.best.report,
                             fullScenarioReport: fullScenarioReport, depth: session.best.preemptions,
                             droppedLines: droppableLines(of: scenario).filter { !kept.contains($0) }.sorted(),
-                            cutShort: session.stopped, runs: session.runs, seconds: Explorer.seconds(clock.now - start),
+                            cutShort: session.stopped, runs: session.runs, seconds: (clock.now - start).seconds,
                             peakResidentBytes: session.peakResidentBytes)
     }
 

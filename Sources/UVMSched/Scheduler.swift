@@ -477,11 +477,13 @@ public final class Scheduler {
         return nil
     }
 
+    /// The deadlock of `cycle`, each thread waiting for what the next holds; the first waits for
+    /// `object` (it may be about to block on it rather than blocked already).
     private func describe(cycle: [SimThread], waitingOn object: any Waitable) -> KernelFailure {
-        var lines = ["\(cycle[0].name) waits for \(object.waitDescription)" + " held by \(object.holders.map(\.name).joined(separator: ", "))"]
-        for t in cycle.dropFirst() {
-            let w = t.waitingFor!
-            lines.append("\(t.name) waits for \(w.waitDescription) held by \(w.holders.map(\.name).joined(separator: ", "))")
+        let lines = cycle.enumerated().map { i, t in
+            let w = i == 0 ? object : t.waitingFor!
+            let by = w.holders.map(\.name).joined(separator: ", ")
+            return "\(t.name) waits for \(w.waitDescription)" + (by.isEmpty ? "" : " held by \(by)")
         }
         return KernelFailure(.deadlock, "wait-for cycle: " + cycle.map(\.name).joined(separator: " -> ") + " -> " + cycle[0].name, details: lines)
     }
@@ -509,15 +511,8 @@ public final class Scheduler {
             cycle.reverse()
             if best == nil || cycle.count < best!.count { best = cycle }
         }
+        if let cycle = best { return describe(cycle: cycle, waitingOn: cycle[0].waitingFor!) }
         var lines: [String] = []
-        if let cycle = best {
-            for t in cycle {
-                let w = t.waitingFor!
-                let by = w.holders.map(\.name).joined(separator: ", ")
-                lines.append("\(t.name) waits for \(w.waitDescription)" + (by.isEmpty ? "" : " held by \(by)"))
-            }
-            return KernelFailure(.deadlock, "wait-for cycle: " + cycle.map(\.name).joined(separator: " -> ") + " -> " + cycle[0].name, details: lines)
-        }
         for t in blocked {
             lines.append("\(t.name) sleeps on \(t.waitingFor?.waitDescription ?? "?") and nothing can wake it")
         }

@@ -188,9 +188,8 @@ enum Driver {
     }
 
     private static func printRow(_ r: CatalogRow, header: Bool) {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         if header {
-            print(pad("id", 5) + pad("seed", 5) + pad("historic knob", 32) + pad("expected BUG", 18) + pad("found", 68) + "modern")
+            print("id".padding(5) + "seed".padding(5) + "historic knob".padding(32) + "expected BUG".padding(18) + "found".padding(68) + "modern")
         }
         let expected = r.entry.bugs.isEmpty ? "PASS, data copied" : r.entry.bugs.joined(separator: "|")
         var found = "-"
@@ -212,7 +211,7 @@ enum Driver {
         }
         let modern = r.modern.found.map { "FAIL: \($0.outcome.summary)" }
             ?? "pass, \(r.modern.schedules) sched, " + (r.modern.complete ? "every schedule" : r.modern.exhausted ? "dfs exhausted" : "dfs NOT exhausted")
-        print(pad(r.entry.id, 5) + pad(r.entry.seed, 5) + pad(knobText(r.entry), 32) + pad(expected, 18) + pad(found, 68) + modern)
+        print(r.entry.id.padding(5) + r.entry.seed.padding(5) + knobText(r.entry).padding(32) + expected.padding(18) + found.padding(68) + modern)
     }
 
     private static func jsonRow(_ r: CatalogRow) -> String {

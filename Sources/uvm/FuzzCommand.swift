@@ -175,7 +175,7 @@ enum KnobTable {
                          result.stats.seconds, result.stats.scenarios, finding?.linesAfter))
             if !json {
                 let r = rows.last!
-                print(r.knobs.padding(toLength: 32, withPad: " ", startingAt: 0) + " " + r.kind.padding(toLength: 16, withPad: " ", startingAt: 0)
+                print(r.knobs.padding(32) + r.kind.padding(16)
                       + " " + (r.found.map { String(format: "%@ in %.1f s, %d scenarios, reproducer of %d lines", $0, r.seconds, r.scenarios, r.lines ?? 0) }
                                ?? String(format: "not found in %.0f s (%d scenarios)", r.seconds, r.scenarios)))
             }
