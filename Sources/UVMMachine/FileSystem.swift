@@ -11,12 +11,12 @@ public final class Vnode: CustomStringConvertible {
     public let name: String
     public let id: Int
     /// File size in bytes (v_size).
-    public var size: UInt64
+    public package(set) var size: UInt64
     /// The vnode (inode) lock.
     public let lock: RWLock
     /// A bad disk block: every read of it while allocated, and every write to it, fails
     /// (fault injection: `file ... badpage=N`).
-    public var badBlock: UInt64?
+    public package(set) var badBlock: UInt64?
     /// Disk blocks of one page each that were written since the file was made; a missing block
     /// reads as the file's initial contents: `fill` below `fillEnd`, zeros past it (a hole).
     private var blocks: [UInt64: [UInt8]] = [:]
@@ -104,7 +104,7 @@ public final class CharDevice: CustomStringConvertible {
     public let name: String
     public let pattern: UInt8
     /// Every byte the device received in its last write transfer.
-    public var received: [UInt8] = []
+    public package(set) var received: [UInt8] = []
 
     public init(name: String, pattern: UInt8) {
         self.name = name

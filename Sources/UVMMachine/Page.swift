@@ -45,29 +45,29 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     /// Physical frame number; fake device pages have negative numbers.
     public let pfn: Int
     /// The owner: an object (with `offset`) or an anon; nil when free or held only by loans.
-    public var owner: (any PageOwner)?
+    public package(set) var owner: (any PageOwner)?
     /// Byte offset in the owning object.
-    public var offset: UInt64 = 0
+    public package(set) var offset: UInt64 = 0
     /// PG_BUSY: someone is working on the page without its owner's lock.
     public private(set) var busyOwner: SimThread?
     /// Contents; nil means all zeros.
-    public var data: [UInt8]?
+    public package(set) var data: [UInt8]?
     /// The page's first mapping, kept in the page as NetBSD's x86 pmap keeps it in the page's
     /// pmap_page (x86/include/pmap_pv.h: pp_pte): most pages have one mapping at most, and it
     /// then costs no pv entry allocation.
     private var firstMapping: PVEntry?
     private var extras: PageExtras?
     /// Wirings that hold the page (each wiring that covers it holds one).
-    public var wireCount: Int32 = 0
+    public package(set) var wireCount: Int32 = 0
     /// Loans of the page to the kernel.
-    public var loanCount: Int32 = 0
+    public package(set) var loanCount: Int32 = 0
     /// Bumped on every allocation, so a stale reference to a reused page is detectable.
     public private(set) var generation: UInt32 = 0
     /// PG_RELEASED: free the page when it is unbusied (or when its last hold goes).
-    public var released = false
+    public package(set) var released = false
     /// PG_CLEAN is false: the page differs from its backing store.
-    public var dirty = false
-    public var queue: PageQueue = .free
+    public package(set) var dirty = false
+    public package(set) var queue: PageQueue = .free
 
     package init(pfn: Int) {
         self.pfn = pfn

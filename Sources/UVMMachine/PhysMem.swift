@@ -23,7 +23,7 @@ public final class PhysMem {
     /// check and the wiring are apart (faults switch threads), so the grant is held meanwhile.
     public private(set) var wiredReserved = 0
     /// vmstat -s style counters.
-    public var stats = Stats()
+    public package(set) var stats = Stats()
 
     public struct Stats: Sendable {
         public var faults = 0, zeroFills = 0, cowFaults = 0, pageIns = 0, pageOuts = 0

@@ -13,7 +13,7 @@ import UVMSched
 
 public struct PTE {
     public let page: VMPage
-    public var prot: VMProt
+    public package(set) var prot: VMProt
 }
 
 public final class Pmap {

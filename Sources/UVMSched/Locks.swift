@@ -237,7 +237,7 @@ public final class WaitChannel: Waitable {
     private var sleepers: [SimThread] = []
     private unowned let sched: Scheduler
     /// Threads that would wake this channel when they make progress (for the wait-for graph).
-    public var holders: [SimThread] = []
+    public package(set) var holders: [SimThread] = []
 
     public init(_ sched: Scheduler, name: String) {
         self.sched = sched
