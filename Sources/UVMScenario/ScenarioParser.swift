@@ -54,17 +54,21 @@ public enum ScenarioParser {
         return Scenario(file: file, statements: statements)
     }
 
-    /// Reads and parses the scenario at `path`, which is also the file name in its locations.
-    /// A file that cannot be read is reported at line 0, column 0: no line of it is to blame.
-    public static func parse(contentsOf path: String) throws(ScenarioError) -> Scenario {
-        let nowhere = SourceLocation(file: path, line: 0, column: 0)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ScenarioError(location: nowhere, message: "expected a readable scenario file")
+    /// Reads and parses the scenario at `path`, which is also the file name in its locations;
+    /// returns it with its text. A file that cannot be read is reported for the file as a whole
+    /// (`FILE: no such file`): no line of it is to blame.
+    public static func parse(contentsOf path: String) throws(ScenarioError) -> (scenario: Scenario, text: String) {
+        let wholeFile = SourceLocation(file: path, line: 0, column: 0)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw ScenarioError(location: wholeFile, message: "no such file")
         }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw ScenarioError(location: nowhere, message: "expected a scenario file in UTF-8")
+        if attributes[.type] as? FileAttributeType == .typeDirectory {
+            throw ScenarioError(location: wholeFile, message: "is a directory, not a scenario file")
         }
-        return try parse(text, file: path)
+        guard let data = FileManager.default.contents(atPath: path), let text = String(validating: data, as: UTF8.self) else {
+            throw ScenarioError(location: wholeFile, message: "not a readable UTF-8 text file")
+        }
+        return (try parse(text, file: path), text)
     }
 
     /// What one line is, before `parse` fits it into the block structure.

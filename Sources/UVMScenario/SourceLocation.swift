@@ -13,8 +13,9 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
         self.column = column
     }
 
-    /// `FILE:LINE:COLUMN`, the form compilers use, so editors can jump to it.
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `FILE:LINE:COLUMN`, the form compilers use, so editors can jump to it; just `FILE` for the
+    /// file as a whole (line 0: it could not be read, no line of it is to blame).
+    public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
 }
 
 /// The first mistake in a scenario file. A scenario with a mistake does not run at all, so the

@@ -44,16 +44,8 @@ enum Driver {
 
     /// Parses `file`, or prints its error and exits 64.
     static func load(_ file: String) throws -> (Scenario, String) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw scenarioError("\(file): no such file")
-        }
-        guard !isDirectory.boolValue else { throw scenarioError("\(file): is a directory, not a scenario file") }
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            throw scenarioError("\(file): not a readable UTF-8 text file")
-        }
         do {
-            return (try ScenarioParser.parse(text, file: file), text)
+            return try ScenarioParser.parse(contentsOf: file)
         } catch {
             throw scenarioError(error.description)
         }

@@ -112,7 +112,8 @@ import Testing
         let path = "/tmp/uvm-scenario-test-\(UInt64.random(in: 0 ... .max)).uvm"
         try "proc A\nA: exit\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let scenario = try ScenarioParser.parse(contentsOf: path)
+        let (scenario, text) = try ScenarioParser.parse(contentsOf: path)
+        #expect(text == "proc A\nA: exit\n")
         #expect(scenario.file == path)
         #expect(scenario.statements.map(\.location) == [UVMScenario.SourceLocation(file: path, line: 1, column: 1),
                                                         UVMScenario.SourceLocation(file: path, line: 2, column: 1)])
@@ -120,8 +121,14 @@ import Testing
 
     @Test func unreadableFile() {
         #expect(throws: ScenarioError(location: UVMScenario.SourceLocation(file: "/nonexistent/x.uvm", line: 0, column: 0),
-                                      message: "expected a readable scenario file")) {
+                                      message: "no such file")) {
             try ScenarioParser.parse(contentsOf: "/nonexistent/x.uvm")
         }
+        #expect(throws: ScenarioError(location: UVMScenario.SourceLocation(file: "/tmp", line: 0, column: 0),
+                                      message: "is a directory, not a scenario file")) {
+            try ScenarioParser.parse(contentsOf: "/tmp")
+        }
+        #expect(ScenarioError(location: UVMScenario.SourceLocation(file: "x.uvm", line: 0, column: 0), message: "no such file")
+            .description == "x.uvm: no such file")
     }
 }
