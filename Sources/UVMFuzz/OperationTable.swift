@@ -172,7 +172,7 @@ public struct OperationSpec: Sendable {
         return out
     }
 
-    /// The line as SCENARIOS.md writes it: `mmap file=FILE MAPPING-LENGTH [off=FILE-OFFSET] ...`.
+    /// The line as docs/scenario-language.md writes it: `mmap file=FILE MAPPING-LENGTH [off=FILE-OFFSET] ...`.
     public var synopsis: String {
         ([keyword] + pieces.map { piece in
             switch piece {

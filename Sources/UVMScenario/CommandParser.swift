@@ -1,10 +1,10 @@
 // The operations' arguments: one small grammar per operation, after the `ACTOR: [VAR =]` prefix.
-// Positional arguments come first in the order SCENARIOS.md gives; optional ones follow in any
-// order.
+// Positional arguments come first in the order docs/scenario-language.md gives; optional ones
+// follow in any order.
 
 enum CommandParser {
-    /// Every operation, in the order of SCENARIOS.md; also tells a line that forgot its `ACTOR:`
-    /// from one that is not a statement at all.
+    /// Every operation, in the order of docs/scenario-language.md; also tells a line that forgot
+    /// its `ACTOR:` from one that is not a statement at all.
     static let names = [
         "mmap", "munmap", "mprotect", "minherit", "madvise", "msync", "mincore", "load", "store", "fill", "check",
         "mlock", "munlock", "mlockall", "munlockall", "shmget", "shmat", "shmdt", "shmctl",

@@ -1,6 +1,6 @@
 // Reading one line's tokens as typed values. Every failure is reported at the column of the token
 // that is wrong (or at the end of the line when something is missing) and says what was expected
-// there, in the words SCENARIOS.md uses.
+// there, in the words docs/scenario-language.md uses.
 
 /// The argument types, as the messages name them.
 enum Expected {
