@@ -214,7 +214,7 @@ private struct Auditor {
                     }
                     if let pg = k.uvm.page(backing: e, va: va) {
                         expected[pg.pfn, default: 0] += 1
-                    } else if settled, anon != nil || (e.object.map { !($0 is VnodeObject) } ?? false) {
+                    } else if settled, anon != nil || (e.object.map { !$0.pagesFollowFileSize } ?? false) {
                         fail("\(vm.name): \(hex(va)) is in a wired entry but not resident")
                     }
                     va += UInt64(k.pageSize)

@@ -18,6 +18,8 @@ public final class AnonObject: UVMObject, SwapBacked {
     public override func contains(_ idx: UInt64) -> Bool { uvm.bytes(pages: idx) < size }
 
     public override func isSwappedOut(_ idx: UInt64) -> Bool { pages[idx] == nil && swapSlots[idx] != nil }
+    public override var swappedOut: [UInt64: Int] { swapSlots }
+    public override var pagerName: String { "aobj" }
 
     /// Resident pages are returned; swapped ones need I/O; missing ones are zero-filled at once
     /// (uao_get).

@@ -12,6 +12,8 @@ public final class DeviceObject: UVMObject {
     /// Fake pages by page index, created on first fault and kept for the life of the object.
     private var fakePages: [UInt64: VMPage] = [:]
 
+    public override var pagerName: String { "device" }
+
     /// The device keeps its object (refs 0); mappings take references.
     public init(_ uvm: UVM, device: CharDevice) {
         self.device = device

@@ -116,6 +116,17 @@ open class UVMObject: PageOwner {
     /// Whether page `idx` is on swap rather than resident (an aobj's page the page daemon took).
     open func isSwappedOut(_ idx: UInt64) -> Bool { false }
 
+    /// The swap slots of the pages that are on swap, by page index (none but a swap-backed
+    /// pager's).
+    open var swappedOut: [UInt64: Int] { [:] }
+
+    /// The pager's name, as `uvm show` labels its objects: uvm_vnodeops, uvm_aobj, uvm_deviceops.
+    open var pagerName: String { "object" }
+
+    /// Whether the object's pages follow a file's size: truncation (uvm_vnp_setsize) may take a
+    /// page out from under a wired entry, so such a page need not stay resident.
+    open var pagesFollowFileSize: Bool { false }
+
     /// Whether page `idx` lies inside the object (false past a vnode's end of file).
     open func contains(_ idx: UInt64) -> Bool { true }
 

@@ -22,6 +22,8 @@ public final class VnodeObject: UVMObject {
 
     /// Pages that hold file data: those that start before the end of file.
     public override func contains(_ idx: UInt64) -> Bool { uvm.bytes(pages: idx) < vnode.size }
+    public override var pagerName: String { "vnode" }
+    public override var pagesFollowFileSize: Bool { true }
 
     /// The last mapping went away: the pages stay cached for the vnode (UBC).
     package override func terminate() async throws {}

@@ -240,10 +240,9 @@ public struct StateSnapshot: Sendable, Equatable {
             })
         }
         let objectViews = objects.map { o -> ObjectView in
-            let swapped = (o as? AnonObject)?.swapSlots ?? [:]
+            let swapped = o.swappedOut
             let indexes = Set(o.pages.keys).union(swapped.keys).sorted()
-            let kind = o is VnodeObject ? "vnode" : o is AnonObject ? "aobj" : o is DeviceObject ? "device" : "object"
-            return ObjectView(name: o.name, kind: kind, refs: o.refs,
+            return ObjectView(name: o.name, kind: o.pagerName, refs: o.refs,
                               pages: indexes.map { ObjectPageView(index: $0, page: view(o.pages[$0]), swapSlot: swapped[$0]) })
         }
 
