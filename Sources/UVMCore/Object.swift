@@ -127,6 +127,15 @@ open class UVMObject: PageOwner {
     /// page out from under a wired entry, so such a page need not stay resident.
     open var pagesFollowFileSize: Bool { false }
 
+    /// Whether the object's pages are written back to a store of their own (a file) rather
+    /// than to swap: msync and madvise write them back (pgo_put), and willneed reads them ahead.
+    open var hasBackingStore: Bool { false }
+
+    /// pgo_put: writes the dirty pages of `pages` back to the store and, with `invalidate`,
+    /// frees the clean unwired ones; the pager takes the locks its store needs. A pager with no
+    /// store of its own has nothing to write.
+    open func put(pages: Range<UInt64>, invalidate: Bool) async throws {}
+
     /// Whether page `idx` lies inside the object (false past a vnode's end of file).
     open func contains(_ idx: UInt64) -> Bool { true }
 

@@ -279,7 +279,7 @@ extension Kernel {
             throw Errno.EBUSY
         }
         // File pages are handled after the map lock is dropped: the vnode lock comes first.
-        var files: [(VnodeObject, Range<UInt64>)] = []
+        var files: [(UVMObject, Range<UInt64>)] = []
         let shift = UInt64(uvm.pageShift)
         for e in map.entries(in: lo, hi) {
             let s = max(lo, e.start), t = min(hi, e.end)
@@ -287,7 +287,7 @@ extension Kernel {
             switch advice {
             case .free:
                 try await uvm.freeAnons(map, e, s, t)
-                if let obj = e.object as? VnodeObject, !e.copyOnWrite {
+                if let obj = e.object, obj.hasBackingStore, !e.copyOnWrite {
                     obj.reference()
                     files.append((obj, objectPages))
                 }
@@ -299,7 +299,7 @@ extension Kernel {
             case .willneed:
                 // uvm_map_willneed asks uvm_readahead for the entry's range, which reads at most
                 // RA_WINSIZE_MAX (8 MAXPHYS) of it: the advice costs a window, not the range.
-                if let obj = e.object as? VnodeObject {
+                if let obj = e.object, obj.hasBackingStore {
                     obj.reference()
                     files.append((obj, objectPages.lowerBound..<min(objectPages.upperBound, objectPages.lowerBound + readAheadPages)))
                 }
@@ -308,14 +308,14 @@ extension Kernel {
         try await map.lock.exit()
         // Every object referenced above is detached again, whatever happens to the advice: a
         // flush that fails (EIO) stops the advice, not the references' release.
-        var failure: (any Error)?
+        var failure: Errno?
         for (obj, pages) in files {
             do {
                 if failure == nil { try await apply(advice, to: obj, pages) }
             } catch let abort as SimAbort {
                 throw abort
             } catch {
-                failure = error
+                failure = Errno(error)
             }
             try await obj.detach()
         }
@@ -324,9 +324,9 @@ extension Kernel {
 
     /// MADV_FREE's file part (uvm_map_clean with PGO_FREE: written back, then freed), or
     /// MADV_WILLNEED's read-ahead, whose read errors are ignored as uvm_readahead ignores them.
-    private func apply(_ advice: Advice, to obj: VnodeObject, _ pages: Range<UInt64>) async throws {
+    private func apply(_ advice: Advice, to obj: UVMObject, _ pages: Range<UInt64>) async throws {
         if advice == .free {
-            try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: true) }
+            try await obj.put(pages: pages, invalidate: true)
             return
         }
         for idx in pages where obj.contains(idx) {
@@ -372,21 +372,23 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.EBUSY
         }
-        var work: [(VnodeObject, Range<UInt64>)] = []
+        var work: [(UVMObject, Range<UInt64>)] = []
         for e in map.entries(in: lo, hi) {
-            guard let obj = e.object as? VnodeObject else { continue }
+            guard let obj = e.object, obj.hasBackingStore else { continue }
             let s = max(lo, e.start), t = min(hi, e.end)
             work.append((obj, e.objectPage(s, uvm.pageShift)..<(e.objectPage(t - 1, uvm.pageShift) + 1)))
             obj.reference()
         }
         try await map.lock.exit()
         // The vnode lock comes before the object lock; the map lock is no longer held.
-        var failure: (any Error)?
+        var failure: Errno?
         for (obj, pages) in work {
             do {
-                try await withVnodeLock(obj.vnode) { try await obj.flush(pages: pages, invalidate: invalidate) }
-            } catch let e as Errno {
-                failure = failure ?? e
+                try await obj.put(pages: pages, invalidate: invalidate)
+            } catch let abort as SimAbort {
+                throw abort
+            } catch {
+                failure = failure ?? Errno(error)
             }
             try await obj.detach()
         }
