@@ -176,7 +176,8 @@ import UVMSched
 
     /// Page busy is a lock in the global order: keeping a page busy while blocking on the vnode
     /// lock, in one thread, and waiting for a busy page while holding the vnode lock, in another,
-    /// is the seed-003 inversion, reported even when this schedule does not deadlock.
+    /// is the inversion of the 2021 OpenBSD uvm_vnode.c diff (catalog W10), reported even when
+    /// this schedule does not deadlock.
     @Test func pageBusyIsALockClassForTheOrder() async throws {
         let sched = Scheduler()
         let k = Kernel(sched: sched, config: MachineConfig(pageCount: 8))
