@@ -45,8 +45,8 @@ struct Explore: AsyncParsableCommand {
             }
             e.shard = (parts[0], parts[1])
         }
-        let terminal = isatty(STDERR_FILENO) != 0
-        let showProgress = !common.json && (terminal || progress)
+        let progressLine = ProgressLine()
+        let showProgress = progressLine.shown(json: common.json, asked: progress)
         // Every file is read and parsed before any is explored: a typo in the last file is
         // reported at once, not after the first files' minutes of search.
         for file in files { _ = try Driver.load(file) }
@@ -55,21 +55,16 @@ struct Explore: AsyncParsableCommand {
         for file in files {
             e.limits = ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
             if showProgress {
-                // In place on a terminal (a line of its own in a log, with --progress): how far
-                // through its runs or its time the file is, the rate, and what is left.
+                // How far through its runs or its time the file is, the rate, and what is left.
                 let (runs, time) = (runs, time)
                 e.progress = { n, secs, distinct in
-                    let rate = Double(n) / max(secs, 1e-9)
-                    let byRuns = Double(n) / Double(runs), byTime = time.map { secs / $0 } ?? 0
-                    let done = min(1, max(byRuns, byTime))
-                    let eta = done > 0 ? secs * (1 - done) / done : 0
-                    let line = "\(file): \(Int(done * 100))% (\(n) schedules, \(Int(rate))/s, \(distinct) distinct), about \(Int(eta.rounded())) s left"
-                    FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+                    let (percent, left) = ProgressLine.share(count: n, of: runs, elapsed: secs, of: time)
+                    progressLine.show("\(file): \(percent)% (\(n) schedules, \(Int(Double(n) / max(secs, 1e-9)))/s, \(distinct) distinct), about \(left) s left")
                 }
             }
             let (code, document) = try await Driver.explore(file, try common.options(), e, save: save, steps: steps, json: common.json)
             worst = max(worst, code)
-            if showProgress && terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if showProgress { progressLine.clear() }
             documents.append(document)
         }
         // One document for the whole command, however many files.

@@ -87,19 +87,17 @@ struct Fuzz: AsyncParsableCommand {
         o.shrinkSeconds = shrinkTime
         o.probePercent = probes
         if let shard, let s = FuzzUsage.shard(shard) { o.shard = s }
-        let terminal = isatty(STDERR_FILENO) != 0
-        if !common.json && (terminal || progress) {
-            // In place on a terminal (a line a second in a log, with --progress): how far through
-            // its runs or its time the campaign is, its rates, coverage, corpus and BUGs so far.
+        let progressLine = ProgressLine()
+        if progressLine.shown(json: common.json, asked: progress) {
+            // How far through its runs or its time the campaign is, its rates, coverage, corpus
+            // and BUGs so far.
             let (runs, seconds) = (o.scenarios, o.seconds)
             o.progress = { s in
                 let bugs = s.bugs.keys.sorted().map { "\($0) \(s.bugs[$0]!)" }.joined(separator: ", ")
                 let rate = Double(s.scenarios) / max(s.seconds, 1e-9)
-                let done = min(1, max(runs.map { Double(s.scenarios) / Double($0) } ?? 0, seconds.map { s.seconds / $0 } ?? 0))
-                let left = done > 0 ? Int((s.seconds * (1 - done) / done).rounded()) : 0
-                let line = "\(Int(done * 100))%: \(s.scenarios) scenarios (\(Int(rate))/s, \(Int(Double(s.schedules) / max(s.seconds, 1e-9))) schedules/s), coverage \(s.coverage), corpus \(s.corpus)"
-                    + (bugs.isEmpty ? "" : ", BUGs: " + bugs) + ", about \(left) s left"
-                FileHandle.standardError.write(Data((terminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+                let (percent, left) = ProgressLine.share(count: s.scenarios, of: runs, elapsed: s.seconds, of: seconds)
+                progressLine.show("\(percent)%: \(s.scenarios) scenarios (\(Int(rate))/s, \(Int(Double(s.schedules) / max(s.seconds, 1e-9))) schedules/s), coverage \(s.coverage), corpus \(s.corpus)"
+                    + (bugs.isEmpty ? "" : ", BUGs: " + bugs) + ", about \(left) s left")
             }
         }
         o.trapAtSeed = trapAtSeed
@@ -115,7 +113,7 @@ struct Fuzz: AsyncParsableCommand {
         } catch {
             throw Driver.scenarioError(error.description)
         }
-        if o.progress != nil && terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if o.progress != nil { progressLine.clear() }
         let s = result.stats
         if common.json {
             let findings = result.findings.map {
