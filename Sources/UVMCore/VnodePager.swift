@@ -26,19 +26,9 @@ public final class VnodeObject: UVMObject {
     public override var pagesFollowFileSize: Bool { true }
     public override var hasBackingStore: Bool { true }
 
-    /// uvn_put: the flush below under the vnode lock, which comes before the object lock. A run
-    /// that is being aborted keeps its locks (the scheduler tears everything down).
+    /// uvn_put: the flush below, under the vnode lock, which comes before the object lock.
     public override func put(pages: Range<UInt64>, invalidate: Bool) async throws {
-        try await vnode.lock.enter(.writer)
-        do {
-            try await flush(pages: pages, invalidate: invalidate)
-        } catch let abort as SimAbort {
-            throw abort
-        } catch {
-            try await vnode.lock.exit()
-            throw error
-        }
-        try await vnode.lock.exit()
+        try await vnode.withLock { try await flush(pages: pages, invalidate: invalidate) }
     }
 
     /// The last mapping went away: the pages stay cached for the vnode (UBC).

@@ -128,17 +128,12 @@ extension Kernel {
     /// Runs `body` with the vnode locked, releasing it whatever happens; pager failures become
     /// their errno.
     func withVnodeLock<T>(_ vnode: Vnode, _ body: () async throws -> T) async throws -> T {
-        try await vnode.lock.enter(.writer)
-        let result: T
         do {
-            result = try await body()
-        } catch let e as SimAbort {
-            throw e
+            return try await vnode.withLock(body)
+        } catch let abort as SimAbort {
+            throw abort
         } catch {
-            try await vnode.lock.exit()
             throw Errno(error)
         }
-        try await vnode.lock.exit()
-        return result
     }
 }

@@ -50,6 +50,23 @@ public final class Vnode: CustomStringConvertible {
 
     public var description: String { "vnode \(name)" }
 
+    /// Runs `body` with the vnode locked exclusively, releasing it however `body` ends, except
+    /// when the run is being aborted (the scheduler tears every lock down then).
+    public func withLock<T>(_ body: () async throws -> T) async throws -> T {
+        try await lock.enter(.writer)
+        let result: T
+        do {
+            result = try await body()
+        } catch let abort as SimAbort {
+            throw abort
+        } catch {
+            try await lock.exit()
+            throw error
+        }
+        try await lock.exit()
+        return result
+    }
+
     /// A disk transfer failed (EIO).
     public struct IOError: Error {}
 
