@@ -46,7 +46,7 @@ struct Fuzz: AsyncParsableCommand {
             return
         }
         if let knobTable {
-            try await KnobTable.run(catalog: knobTable, seconds: time ?? 600, seed: seed, schedules: schedules, json: common.json)
+            try await KnobTablePrinter.run(catalog: knobTable, seconds: time ?? 600, seed: seed, schedules: schedules, json: common.json)
             return
         }
         if printScenario {
@@ -147,57 +147,34 @@ extension Fuzz {
     }
 }
 
-/// `uvm fuzz --knob-table`: for every historic knob of the catalog (with the companion knob its
-/// entry uses), a campaign from nothing — no catalog scenario given — until it finds a BUG of
-/// the entry's kind, or the time runs out.
-enum KnobTable {
+/// `uvm fuzz --knob-table`: prints each catalog knob's campaign (KnobTable) as it ends, then the
+/// medians; exit 1 when a knob's BUG was not found in time.
+enum KnobTablePrinter {
     static func run(catalog: String, seconds: Double, seed: UInt64, schedules: Int, json: Bool) async throws {
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: catalog)) ?? []).filter { $0.hasSuffix(".uvm") }.sorted()
-        var entries: [CatalogEntry] = []
-        for file in files {
-            guard let text = try? String(contentsOfFile: catalog + "/" + file, encoding: .utf8),
-                  let entry = CatalogEntry.parse(text, file: file), !entry.knobs.isEmpty,
-                  !entries.contains(where: { $0.knobs.map { "\($0)=\($1)" } == entry.knobs.map { "\($0)=\($1)" } })
-            else { continue }
-            entries.append(entry)
-        }
+        let entries = KnobTable.entries(catalog: catalog)
         guard !entries.isEmpty else { throw Driver.scenarioError("\(catalog): no catalog entry with a historic knob") }
-        var rows: [(knobs: String, kind: String, found: String?, seconds: Double, scenarios: Int, lines: Int?)] = []
+        var rows: [KnobTable.Row] = []
         for entry in entries {
-            var o = FuzzOptions()
-            o.policy = entry.knobs
-            o.seconds = seconds
-            o.firstSeed = seed
-            o.schedules = schedules
-            o.keepGoing = true
-            o.stopKinds = Set(entry.bugs)
-            // Shrunk as a campaign shrinks, within a budget that keeps the table quick.
-            o.shrinkSeconds = 5
-            o.out = NSTemporaryDirectory() + "uvm-knob-table-\(entry.id)-\(getpid())"
-            let result: FuzzResult
-            do { result = try await Fuzzer.run(o) } catch { throw Driver.scenarioError(error.description) }
-            try? FileManager.default.removeItem(atPath: o.out)
-            let finding = result.findings.last.flatMap { entry.bugs.contains($0.kind) ? $0 : nil }
-            rows.append((entry.knobs.map { "\($0)=\($1)" }.joined(separator: ","), entry.bugs.joined(separator: "|"), finding?.kind,
-                         result.stats.seconds, result.stats.scenarios, finding?.linesAfter))
+            let row: KnobTable.Row
+            do { row = try await KnobTable.campaign(for: entry, seconds: seconds, seed: seed, schedules: schedules) }
+            catch { throw Driver.scenarioError(error.description) }
+            rows.append(row)
             if !json {
-                let r = rows.last!
-                print(r.knobs.padding(32) + r.kind.padding(16)
-                      + " " + (r.found.map { String(format: "%@ in %.1f s, %d scenarios, reproducer of %d lines", $0, r.seconds, r.scenarios, r.lines ?? 0) }
-                               ?? String(format: "not found in %.0f s (%d scenarios)", r.seconds, r.scenarios)))
+                print(row.knobWords.padding(32) + row.kinds.joined(separator: "|").padding(16) + " "
+                      + (row.finding.map { String(format: "%@ in %.1f s, %d scenarios, reproducer of %d lines", $0.kind, row.seconds, row.scenarios, $0.linesAfter) }
+                         ?? String(format: "not found in %.0f s (%d scenarios)", row.seconds, row.scenarios)))
             }
         }
-        let times = rows.filter { $0.found != nil }.map(\.seconds).sorted()
-        let median = times.isEmpty ? nil : times[times.count / 2]
-        let lengths = rows.compactMap(\.lines).sorted()
-        let medianLines = lengths.isEmpty ? nil : lengths[lengths.count / 2]
+        let found = rows.filter { $0.finding != nil }
+        let median = KnobTable.median(found.map(\.seconds))
+        let medianLines = KnobTable.median(found.compactMap(\.finding?.linesAfter))
         if json {
-            let items = rows.map { #"{"knobs":\#(Driver.quote($0.knobs)),"kind":\#(Driver.quote($0.kind)),"found":\#($0.found != nil),"seconds":\#($0.seconds),"scenarios":\#($0.scenarios),"reproducerLines":\#($0.lines.map(String.init) ?? "null")}"# }
-            print(#"{"rows":[\#(items.joined(separator: ","))],"found":\#(times.count),"of":\#(rows.count)}"#)
+            let items = rows.map { #"{"knobs":\#(Driver.quote($0.knobWords)),"kind":\#(Driver.quote($0.kinds.joined(separator: "|"))),"found":\#($0.finding != nil),"seconds":\#($0.seconds),"scenarios":\#($0.scenarios),"reproducerLines":\#($0.finding.map { String($0.linesAfter) } ?? "null")}"# }
+            print(#"{"rows":[\#(items.joined(separator: ","))],"found":\#(found.count),"of":\#(rows.count)}"#)
         } else {
-            print("\(times.count) of \(rows.count) knobs found" + (median.map { String(format: ", median %.1f s", $0) } ?? "")
+            print("\(found.count) of \(rows.count) knobs found" + (median.map { String(format: ", median %.1f s", $0) } ?? "")
                   + (medianLines.map { ", median reproducer \($0) lines" } ?? ""))
         }
-        if times.count < rows.count { throw ExitCode(1) }
+        if found.count < rows.count { throw ExitCode(1) }
     }
 }

@@ -1,5 +1,6 @@
-// The knob table's stop rule: a campaign that keeps going past other BUGs still stops at the
-// first BUG of the kind it looks for.
+// The knob table's stop rule (a campaign that keeps going past other BUGs still stops at the
+// first BUG of the kind it looks for), and what its reproducers are worth: each replays its BUG,
+// and the median one is short enough to read at a glance.
 
 import Foundation
 import Testing
@@ -19,5 +20,28 @@ import UVMFuzz
         let result = try await Fuzzer.run(o)
         #expect(result.findings.last?.kind == "lock-order")
         #expect(result.stats.scenarios < 200, "it stopped at the lock-order BUG")
+    }
+
+    /// The catalog's knobs whose campaigns find their BUG within a few scenarios (the slow ones
+    /// are the benchmark's, `uvm fuzz --knob-table`): every reproducer replays as the kind looked
+    /// for, and the median is at most 15 lines.
+    @Test func reproducersReplayAndTheMedianIsAtMostFifteenLines() async throws {
+        let catalog = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scenarios/catalog").path
+        let quick: Set = ["truncate=free", "vslock=entry", "wiring=shared-count", "unwire=pmap",
+                          "vnode-fault=lock-early", "vnode-fault=busy-then-lock", "wire-prot=current,unwire=pmap"]
+        let entries = KnobTable.entries(catalog: catalog).filter {
+            quick.contains($0.knobs.map { "\($0.knob)=\($0.value)" }.joined(separator: ","))
+        }
+        #expect(entries.count == quick.count)
+        var lengths: [Int] = []
+        for entry in entries {
+            let row = try await KnobTable.campaign(for: entry, seconds: 120, seed: 1, schedules: 4)
+            let finding = try #require(row.finding, "\(row.knobWords): no BUG of kind \(row.kinds) in \(row.scenarios) scenarios")
+            #expect(finding.replays, "\(row.knobWords): the reproducer does not replay its BUG")
+            lengths.append(finding.linesAfter)
+        }
+        let median = try #require(KnobTable.median(lengths))
+        #expect(median <= 15, "reproducer lengths \(lengths.sorted())")
     }
 }
