@@ -72,7 +72,9 @@ public final class Proc: CustomStringConvertible {
 /// A thread of a process; `kernel:` lines run on an LWP with no process.
 public final class LWP: CustomStringConvertible {
     public let name: String
-    public let proc: Proc?
+    /// l_proc. Unowned: the process owns its LWPs (`lwps`), and the kernel keeps every process,
+    /// exited ones too, as long as itself.
+    public unowned let proc: Proc?
     public let thread: SimThread
 
     init(name: String, proc: Proc?, thread: SimThread) {

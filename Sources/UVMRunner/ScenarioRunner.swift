@@ -83,8 +83,7 @@ public final class ScenarioRunner {
         model = ReferenceModel(pageSize: kernel.pageSize)
         kernel.uvm.policy = Self.policy(scenario, overrides: options.policy)
         if options.trace {
-            let s = sched
-            kernel.uvm.mem.historyContext = { "step \(s.steps), \(s.current?.name ?? "-")" }
+            kernel.uvm.mem.historyContext = { [unowned sched = sched] in "step \(sched.steps), \(sched.current?.name ?? "-")" }
         }
         installHooks()
         return report(try await runStatements())
@@ -97,7 +96,9 @@ public final class ScenarioRunner {
         let hashState = options.hashState
         let trace = options.trace
         if every || watchSteps || hashState || trace {
-            sched.stepHook = { [unowned self] in
+            // The scheduler belongs to the kernel: a strong `k` here would keep every run's
+            // machine alive after it ended.
+            sched.stepHook = { [unowned self, unowned k] in
                 if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
                 if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }

@@ -3,6 +3,7 @@
 
 import Testing
 import UVMRunner
+import UVMKernel
 import UVMScenario
 import UVMSched
 
@@ -174,5 +175,36 @@ import UVMSched
             A: load x => 0xa5
             """
         expectPass(try await run(text))
+    }
+
+    /// A run's machine is gone once the run is: nothing it built (processes and their threads,
+    /// maps, segments, the scheduler and its hooks) keeps it alive. A campaign runs millions.
+    @Test(arguments: [false, true])
+    func aRunLeavesNoMachineBehind(trace: Bool) async throws {
+        final class Weak { weak var object: AnyObject? }
+        final class Seen { var objects: [Weak] = [] }
+        let seen = Seen()
+        var o = RunOptions()
+        o.auditEveryStep = true
+        o.hashState = true
+        o.trace = trace
+        o.beforeOperation = { kernel, _ in
+            let parts: [AnyObject] = [kernel, kernel.sched, kernel.uvm] + kernel.procs + kernel.procs.map(\.map) + Array(kernel.lwps.values)
+            for part in parts where !seen.objects.contains(where: { $0.object === part }) {
+                let w = Weak()
+                w.object = part
+                seen.objects.append(w)
+            }
+        }
+        let report = try await run(Self.racy + """
+
+            A: s = shmget size=2p
+            A: m = shmat s
+            A: K = fork
+            K: store m 0x33
+            """, options: o)
+        expectPass(report)
+        #expect(seen.objects.count > 10)
+        #expect(seen.objects.allSatisfy { $0.object == nil }, "left alive: \(seen.objects.compactMap(\.object))")
     }
 }
