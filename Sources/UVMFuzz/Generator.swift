@@ -87,10 +87,11 @@ struct Generation {
         for _ in 0..<choices.count([25, 45, 30], from: 1) {
             let name = world.fresh("p")
             var words = ["proc", name]
-            if choices.percent(25) { words.append("uid=0") }
+            let isRoot = choices.percent(25)
+            if isRoot { words.append("uid=0") }
             if choices.percent(25) { words.append("memlock=\(choices.within(1...8))p") }
             lines.append(words.joined(separator: " "))
-            var p = ProcState(name: name, threads: [name])
+            var p = ProcState(name: name, threads: [name], isRoot: isRoot)
             for i in 0..<choices.count([35, 45, 20]) {
                 let thread = "\(name)t\(i + 1)"
                 p.threads.append(thread)
@@ -152,9 +153,16 @@ struct Generation {
             return (s, existing.pages)
         }
         let name = world.fresh("s")
-        let pages = choices.percent(12) ? choices.pages(near: world.wiredMax) : choices.within(1...3)
+        // A database's pattern: root makes a segment as big as the wired limit and locks it at
+        // once, before anything else is wired, so the segment alone meets the limit's edge.
+        let lockAtOnce = world.wiredBound == 0 && world.procs.first(where: { $0.name == proc })?.isRoot == true && choices.percent(30)
+        let pages = lockAtOnce || choices.percent(12) ? choices.pages(near: world.wiredMax) : choices.within(1...3)
         world.segments.append(name)
         lines.append("\(proc): \(name) = shmget size=\(pages)p")
+        if lockAtOnce {
+            lines.append("\(proc): shmctl \(name) lock")
+            world.wiredBound += pages
+        }
         return (name, pages)
     }
 

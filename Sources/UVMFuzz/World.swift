@@ -77,6 +77,8 @@ struct ProcState {
     var name: String
     var threads: [String]
     var alive = true
+    /// uid 0: may SHM_LOCK (sysv_shm.c: shmctl1 asks kauth for it).
+    var isRoot = false
 }
 
 struct Handle {
