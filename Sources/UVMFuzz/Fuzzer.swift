@@ -29,6 +29,9 @@ public struct FuzzOptions: Sendable {
     public var corpus: String?
     /// Shrinking budget per BUG, inside the time limit.
     public var shrinkSeconds = 30.0
+    /// A ceiling on the process's resident set, checked between scenarios: past it the
+    /// campaign stops with what it found (`uvm fuzz --max-memory`, 512 by default there).
+    public var maxResidentMegabytes: Int?
     /// Percent of scenarios mutated from the corpus rather than generated afresh.
     public var mutatePercent = 50
     /// Percent of arguments given an errno-probing value (unaligned, zero, 2^64−1, huge).
@@ -88,6 +91,9 @@ public struct FuzzResult: Sendable, Codable {
     /// A scenario an earlier campaign into the same directory left in flight (it was killed,
     /// or it trapped with no supervisor), kept the same way.
     public var earlierCrash: String?
+    /// Why the campaign stopped before its time or scenario limit, other than a BUG: the
+    /// memory ceiling ("resident set 530 MB past the 512 MB ceiling").
+    public var stoppedBy: String?
 }
 
 @Sim
@@ -128,9 +134,15 @@ public final class Fuzzer {
         }
         var seed = options.firstSeed &+ UInt64(options.shard.index)
         var lastProgress = clock.now
+        let memory = ResourceLimits(maxResidentBytes: options.maxResidentMegabytes.map { $0 << 20 })
+        var stoppedBy: String?
         while true {
             if let limit = options.scenarios, stats.scenarios >= limit { break }
             if let limit = options.seconds, elapsed() >= limit { break }
+            if let reached = memory.exceeded() {
+                stoppedBy = reached.description
+                break
+            }
             if let progress = options.progress, clock.now - lastProgress >= .seconds(1) {
                 lastProgress = clock.now
                 progress(snapshot())
@@ -141,7 +153,7 @@ public final class Fuzzer {
             seed &+= UInt64(max(options.shard.count, 1))
         }
         try? FileManager.default.removeItem(atPath: options.inFlight)
-        return FuzzResult(stats: snapshot(), findings: findings, earlierCrash: crash?.path)
+        return FuzzResult(stats: snapshot(), findings: findings, earlierCrash: crash?.path, stoppedBy: stoppedBy)
     }
 
     private func snapshot() -> FuzzStats {

@@ -135,5 +135,6 @@ extension FuzzResult {
         findings += other.findings
         crashes += other.crashes
         earlierCrash = earlierCrash ?? other.earlierCrash
+        stoppedBy = other.stoppedBy ?? stoppedBy
     }
 }

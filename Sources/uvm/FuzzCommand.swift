@@ -26,6 +26,7 @@ struct Fuzz: AsyncParsableCommand {
     @Option(help: "Print the coverage a corpus directory reaches, and exit.") var coverage: String?
     @Option(parsing: .upToNextOption, help: "Merge these campaigns' reproducers and corpora into --out and --corpus, and exit.")
     var merge: [String] = []
+    @Option(help: "Stop cleanly, with what was found, once a worker's resident set passes this many MB.") var maxMemory: Int = 512
     @Flag(help: "Print the progress line in a log too (it is shown in place on a terminal).") var progress = false
     @Flag(help: .hidden) var worker = false
     @Option(help: .hidden) var trapAtSeed: UInt64?
@@ -36,6 +37,7 @@ struct Fuzz: AsyncParsableCommand {
                                            probes: probes) {
             throw ValidationError(problem)
         }
+        guard maxMemory > 0, maxMemory <= 1 << 40 else { throw ValidationError("--max-memory must be a positive number of MB up to 2^40, found \(maxMemory)") }
     }
 
     func run() async throws {
@@ -86,6 +88,7 @@ struct Fuzz: AsyncParsableCommand {
         o.keepGoing = keepGoing
         o.shrinkSeconds = shrinkTime
         o.probePercent = probes
+        o.maxResidentMegabytes = maxMemory
         if let shard, let s = FuzzUsage.shard(shard) { o.shard = s }
         let progressLine = ProgressLine()
         if progressLine.shown(json: common.json, asked: progress) {
@@ -120,7 +123,7 @@ struct Fuzz: AsyncParsableCommand {
                 #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays),"linesBefore":\#($0.linesBefore),"linesAfter":\#($0.linesAfter)}"#
             }
             let crashes = result.crashes.map(Driver.quote).joined(separator: ",")
-            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))],"crashes":[\#(crashes)]}"#)
+            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))],"crashes":[\#(crashes)]\#(result.stoppedBy.map { #","stoppedBy":"# + Driver.quote($0) } ?? "")}"#)
         } else {
             print(String(format: "%d scenarios, %d schedules in %.1f s (%.0f scenarios/min), coverage %d, corpus %d, %d unrunnable, %d generator mistakes",
                          s.scenarios, s.schedules, s.seconds, Double(s.scenarios) / max(s.seconds, 1e-9) * 60, s.coverage, s.corpus,
@@ -131,6 +134,7 @@ struct Fuzz: AsyncParsableCommand {
                       + (f.replays ? "" : " (its replay did NOT show the BUG again)"))
                 print("  replay: uvm replay \(f.path) \(f.token) --audit")
             }
+            if let reason = result.stoppedBy { print("campaign stopped: \(reason)") }
             if let crash = result.earlierCrash { print("an earlier campaign into \(o.out) died running a scenario, kept as \(crash)") }
             for crash in result.crashes {
                 print("CRASH: the kernel trapped; the scenario it was running is \(crash) (uvm run --audit \(crash) shows the trap)")

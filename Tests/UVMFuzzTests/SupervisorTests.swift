@@ -53,3 +53,16 @@ private func campaign(_ arguments: [String], out: String) throws -> (status: Int
     #expect(Supervisor.withoutBudgetFlags(["--seed", "5", "--audit", "--time=30", "--runs", "9", "--out", "x"])
             == ["--audit", "--out", "x"])
 }
+
+/// Past `--max-memory` a campaign stops cleanly, says why, and keeps what it found: a 1 MB
+/// ceiling is past before the first scenario.
+@Test func theMemoryCeilingStopsTheCampaignCleanly() throws {
+    let out = NSTemporaryDirectory() + "uvm-supervisor-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let (status, output) = try campaign(["--runs", "50", "--max-memory", "1", "--json"], out: out)
+    #expect(status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    #expect(json["scenarios"] as? Int == 0)
+    let reason = try #require(json["stoppedBy"] as? String)
+    #expect(reason.hasSuffix("past the 1 MB ceiling"), "\(reason)")
+}
