@@ -128,10 +128,11 @@ extension Kernel {
     }
 
     /// munlock(2): an unmapped start is ENOMEM (uvm_map_pageable's EFAULT, as sys_munlock
-    /// turns it); a hole, or an entry nobody wired, is EINVAL (uvm_map_pageable refuses to
-    /// unwire what is not "really wired down"). The user wiring is cleared, system wirings (a
-    /// vslock in progress) stay. FreeBSD answers ENOMEM for both (vm_map_unwire's
-    /// KERN_INVALID_ARGUMENT, as its sys_munlock maps every failure).
+    /// turns it); a hole, or an entry nobody locked, is EINVAL (uvm_map_pageable refuses to
+    /// unwire what is not "really wired down"), a range only a vslock holds included
+    /// (`munlockFindsWired`). The user wiring is cleared, system wirings stay. FreeBSD answers
+    /// ENOMEM for both (vm_map_unwire's KERN_INVALID_ARGUMENT, as its sys_munlock maps every
+    /// failure).
     public func munlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
@@ -147,7 +148,7 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(\.isWired) else {
+        guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(uvm.munlockFindsWired) else {
             try await map.lock.exit()
             throw Errno.EINVAL
         }
