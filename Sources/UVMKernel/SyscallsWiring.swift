@@ -99,29 +99,34 @@ extension Kernel {
     }
 
     /// mlock(2). The limits are NetBSD's arithmetic: the whole range counts against wiredmax
-    /// and RLIMIT_MEMLOCK, even the part already locked. A failed wiring fault's error is
-    /// returned, EFAULT turned into ENOMEM (sys_mlock).
+    /// and RLIMIT_MEMLOCK, even the part already locked, and sys_mlock checks them before
+    /// uvm_map_pageable looks at the map, so a range past a limit is EAGAIN whatever holes,
+    /// PROT_NONE entries or unmapped start it has. A failed wiring fault's error is returned,
+    /// EFAULT turned into ENOMEM (sys_mlock).
     public func mlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
+        let pages = Int((hi - lo) >> UInt64(uvm.pageShift))
         let map = try await lockLiveMap(p)
+        guard reserveWiring(p, map, pages: pages, zeroLimitIsNone: false) else {
+            try await map.lock.exit()
+            throw Errno.EAGAIN
+        }
         var error: Errno?
         if map.lookup(lo) == nil {
             error = .ENOMEM
-        } else if lo == hi {
-            error = nil
-        } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
+        } else if lo != hi, !map.isFullyMapped(lo, hi)
+                    || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !reserveWiring(p, map, pages: Int((hi - lo) >> UInt64(uvm.pageShift)), zeroLimitIsNone: false) {
-            error = .EAGAIN
         }
         if lo == hi || error != nil {
+            uvm.mem.releaseWired(pages)
             try await map.lock.exit()
             if let error { throw error }
             return
         }
         do {
-            try await wireUser(map, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
+            try await wireUser(map, lo, hi, reserved: pages)
         } catch Errno.EFAULT {
             throw Errno.ENOMEM
         }
