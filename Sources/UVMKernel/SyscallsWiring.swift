@@ -1,9 +1,10 @@
 // The wiring system calls: mlock(2), munlock(2), mlockall(2), munlockall(2), and the kernel I/O
 // paths that wire user memory: vslock/vsunlock, physio, sysctl, and the device's DMA.
 //
-// Errnos are NetBSD's (uvm_mmap.c): mlock's bad range or unmapped start is ENOMEM, a hole or a
-// PROT_NONE entry EINVAL, a limit EAGAIN; munlock's every failure is ENOMEM; mlockall's limit is
-// ENOMEM, and an RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
+// Errnos are NetBSD's (uvm_mmap.c): mlock's bad range is ENOMEM, then a limit EAGAIN, then an
+// unmapped start ENOMEM and a hole or a PROT_NONE entry EINVAL; munlock's unmapped start is
+// ENOMEM, a hole or an unlocked entry EINVAL; mlockall's limit is ENOMEM, and an
+// RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
 // (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
 // (as copyin/copyout) and a limit EAGAIN.
 //
