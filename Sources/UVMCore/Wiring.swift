@@ -319,6 +319,17 @@ extension UVM {
         case (.sharedCount, .munlock): return (false, -e.systemWireCount)
         }
     }
+
+    /// Whether munlock finds the entry wired. uvm_map_pageable refuses to unwire an entry whose
+    /// wired_count is 0, and uvm_vslock wires pages through uvm_fault_wire without touching the
+    /// entry: a range under a vslock and nothing else is not locked as far as munlock can tell.
+    /// Under `wiring=shared-count` there is only the one count, which every wiring raises.
+    public func munlockFindsWired(_ e: MapEntry) -> Bool {
+        switch policy.wiring {
+        case .split: return e.userWired
+        case .sharedCount: return e.isWired
+        }
+    }
 }
 
 extension UVM {

@@ -1,9 +1,10 @@
 // The wiring system calls: mlock(2), munlock(2), mlockall(2), munlockall(2), and the kernel I/O
 // paths that wire user memory: vslock/vsunlock, physio, sysctl, and the device's DMA.
 //
-// Errnos are NetBSD's (uvm_mmap.c): mlock's bad range or unmapped start is ENOMEM, a hole or a
-// PROT_NONE entry EINVAL, a limit EAGAIN; munlock's every failure is ENOMEM; mlockall's limit is
-// ENOMEM, and an RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
+// Errnos are NetBSD's (uvm_mmap.c): mlock's bad range is ENOMEM, then a limit EAGAIN, then an
+// unmapped start ENOMEM and a hole or a PROT_NONE entry EINVAL; munlock's unmapped start is
+// ENOMEM, a hole or an unlocked entry EINVAL; mlockall's limit is ENOMEM, and an
+// RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
 // (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
 // (as copyin/copyout) and a limit EAGAIN.
 //
@@ -99,39 +100,45 @@ extension Kernel {
     }
 
     /// mlock(2). The limits are NetBSD's arithmetic: the whole range counts against wiredmax
-    /// and RLIMIT_MEMLOCK, even the part already locked. A failed wiring fault's error is
-    /// returned, EFAULT turned into ENOMEM (sys_mlock).
+    /// and RLIMIT_MEMLOCK, even the part already locked, and sys_mlock checks them before
+    /// uvm_map_pageable looks at the map, so a range past a limit is EAGAIN whatever holes,
+    /// PROT_NONE entries or unmapped start it has. A failed wiring fault's error is returned,
+    /// EFAULT turned into ENOMEM (sys_mlock).
     public func mlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
+        let pages = Int((hi - lo) >> UInt64(uvm.pageShift))
         let map = try await lockLiveMap(p)
+        guard reserveWiring(p, map, pages: pages, zeroLimitIsNone: false) else {
+            try await map.lock.exit()
+            throw Errno.EAGAIN
+        }
         var error: Errno?
         if map.lookup(lo) == nil {
             error = .ENOMEM
-        } else if lo == hi {
-            error = nil
-        } else if !map.isFullyMapped(lo, hi) || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
+        } else if lo != hi, !map.isFullyMapped(lo, hi)
+                    || map.entries(in: lo, hi).contains(where: { $0.protection.isEmpty }) {
             error = .EINVAL
-        } else if !reserveWiring(p, map, pages: Int((hi - lo) >> UInt64(uvm.pageShift)), zeroLimitIsNone: false) {
-            error = .EAGAIN
         }
         if lo == hi || error != nil {
+            uvm.mem.releaseWired(pages)
             try await map.lock.exit()
             if let error { throw error }
             return
         }
         do {
-            try await wireUser(map, lo, hi, reserved: Int((hi - lo) >> UInt64(uvm.pageShift)))
+            try await wireUser(map, lo, hi, reserved: pages)
         } catch Errno.EFAULT {
             throw Errno.ENOMEM
         }
     }
 
     /// munlock(2): an unmapped start is ENOMEM (uvm_map_pageable's EFAULT, as sys_munlock
-    /// turns it); a hole, or an entry nobody wired, is EINVAL (uvm_map_pageable refuses to
-    /// unwire what is not "really wired down"). The user wiring is cleared, system wirings (a
-    /// vslock in progress) stay. FreeBSD answers ENOMEM for both (vm_map_unwire's
-    /// KERN_INVALID_ARGUMENT, as its sys_munlock maps every failure).
+    /// turns it); a hole, or an entry nobody locked, is EINVAL (uvm_map_pageable refuses to
+    /// unwire what is not "really wired down"), a range only a vslock holds included
+    /// (`munlockFindsWired`). The user wiring is cleared, system wirings stay. FreeBSD answers
+    /// ENOMEM for both (vm_map_unwire's KERN_INVALID_ARGUMENT, as its sys_munlock maps every
+    /// failure).
     public func munlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
@@ -147,7 +154,7 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(\.isWired) else {
+        guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(uvm.munlockFindsWired) else {
             try await map.lock.exit()
             throw Errno.EINVAL
         }
