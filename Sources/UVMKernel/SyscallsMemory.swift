@@ -265,7 +265,7 @@ extension Kernel {
 
     /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
     /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
-    /// back and frees the object's; `willneed` reads the object's pages into the page cache, a
+    /// back and frees the object's, shared or private mapping alike; `willneed` reads the object's pages into the page cache, a
     /// read-ahead window of each entry.
     /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
     /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
@@ -294,7 +294,9 @@ extension Kernel {
             switch advice {
             case .free:
                 try await uvm.freeAnons(map, e, s, t)
-                if let obj = e.object, obj.hasBackingStore, !e.copyOnWrite {
+                // uvm_map_clean puts every entry's object with PGO_CLEANIT|PGO_FREE, a private
+                // mapping's file too: its pages are written back and leave the page cache.
+                if let obj = e.object, obj.hasBackingStore {
                     obj.reference()
                     files.append((obj, objectPages))
                 }

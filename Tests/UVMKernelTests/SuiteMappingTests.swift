@@ -36,4 +36,23 @@ import UVMSched
         #expect(r.result(2) == r.result(3), "\(r.transcript)")
         expectPass(r)
     }
+
+    /// uvm_map_clean's MADV_FREE puts every entry's object with PGO_CLEANIT|PGO_FREE, a
+    /// private mapping's file too: the private copy goes, the file's pages are written back and
+    /// leave the page cache, and the mapping reads the file again, as another mapping wrote it.
+    @Test func madviseFreeOfAPrivateFileMappingEmptiesThePageCache() async throws {
+        let text = """
+            file f size=2p fill=0x66
+            proc A
+            A: p = mmap file=f 2p private
+            A: s = mmap file=f 2p shared
+            A: store p 0x22 => ok
+            A: store s+1p 0x33 => ok
+            A: madvise p 2p free => ok
+            A: mincore p 2p => 00
+            A: load p => 0x66
+            A: load p+1p => 0x33
+            """
+        expectPass(try await run(text))
+    }
 }
