@@ -265,8 +265,8 @@ extension Kernel {
 
     /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
     /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
-    /// back and frees the object's, shared or private mapping alike; `willneed` reads the object's pages into the page cache, a
-    /// read-ahead window of each entry.
+    /// back and frees the object's, shared or private mapping alike; `willneed` reads the
+    /// object's pages into the page cache, a read-ahead window of each entry that has no amap.
     /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
     /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
     /// The advice is the MADV_* value: one sys_madvise does not know is EINVAL once the range is
@@ -308,7 +308,9 @@ extension Kernel {
             case .willneed:
                 // uvm_map_willneed asks uvm_readahead for the entry's range, which reads at most
                 // RA_WINSIZE_MAX (8 MAXPHYS) of it: the advice costs a window, not the range.
-                if let obj = e.object, obj.hasBackingStore {
+                // It prefetches only for an entry with no amap: once a private mapping has
+                // copied a page, its file is not read ahead.
+                if let obj = e.object, obj.hasBackingStore, e.amap == nil {
                     obj.reference()
                     files.append((obj, objectPages.lowerBound..<min(objectPages.upperBound, objectPages.lowerBound + readAheadPages)))
                 }

@@ -55,4 +55,24 @@ import UVMSched
             """
         expectPass(try await run(text))
     }
+
+    /// uvm_map_willneed prefetches only for an object entry without an amap: a private file
+    /// mapping that copied a page gets no read-ahead of its file, while one that was only read
+    /// (a read fault makes no amap for a file entry) does.
+    @Test func willneedSkipsAnEntryWithAnAmap() async throws {
+        let text = """
+            file f size=4p fill=0x66
+            file g size=4p fill=0x67
+            proc A
+            A: w = mmap file=f 4p private
+            A: store w 0x01 => ok
+            A: madvise w 4p willneed => ok
+            A: mincore w 4p => 1000
+            A: r = mmap file=g 4p private
+            A: load r => 0x67
+            A: madvise r 4p willneed => ok
+            A: mincore r 4p => 1111
+            """
+        expectPass(try await run(text))
+    }
 }
