@@ -70,9 +70,12 @@ extension Kernel {
         if shared && flags.contains(.alsoPrivate) { throw Errno.EINVAL }
         if case .anon = backing, flags.contains(.anonWithDescriptor) { throw Errno.EINVAL }
         if length == 0 {
-            // A zero-length anonymous mapping maps nothing and succeeds (uvm_mmap).
-            if case .anon = backing { return fixed ?? 0 }
-            throw Errno.EINVAL
+            // A zero-length anonymous mapping maps nothing and succeeds: uvm_mmap returns early,
+            // after sys_mmap has checked a MAP_FIXED address as for any length, and the caller
+            // gets the address it would have mapped at (the default one without MAP_FIXED).
+            guard case .anon = backing else { throw Errno.EINVAL }
+            guard let fixed else { return mmapBase }
+            return try fixedStart(fixed, pageOff: 0, size: 0)
         }
         guard maxProt.isSuperset(of: prot) else { throw Errno.EACCES }
         var maxProt = maxProt
@@ -96,15 +99,7 @@ extension Kernel {
             else { throw Errno.EINVAL }
         }
         var addr: UInt64? = nil
-        if let fixed {
-            guard fixed & pageMask == pageOff else { throw Errno.EINVAL }
-            let start = fixed - pageOff
-            // range_test: below the map is EINVAL, past its end EFBIG, wrapping EOVERFLOW.
-            guard case let (end, false) = start.addingReportingOverflow(size) else { throw Errno.EOVERFLOW }
-            guard start >= userMinAddress else { throw Errno.EINVAL }
-            guard end <= userMaxAddress else { throw Errno.EFBIG }
-            addr = start
-        }
+        if let fixed { addr = try fixedStart(fixed, pageOff: pageOff, size: size) }
         let object: UVMObject?
         switch backing {
         case .anon:
@@ -175,6 +170,18 @@ extension Kernel {
         }
         try await map.lock.exit()
         return start + pageOff
+    }
+
+    /// sys_mmap's MAP_FIXED checks: the address must have the file offset's remainder within
+    /// its page (EINVAL), and range_test refuses a mapping below the map (EINVAL), past its end
+    /// (EFBIG) or wrapping (EOVERFLOW). Returns where the mapping starts.
+    private func fixedStart(_ fixed: UInt64, pageOff: UInt64, size: UInt64) throws -> UInt64 {
+        guard fixed & pageMask == pageOff else { throw Errno.EINVAL }
+        let start = fixed - pageOff
+        guard case let (end, false) = start.addingReportingOverflow(size) else { throw Errno.EOVERFLOW }
+        guard start >= userMinAddress else { throw Errno.EINVAL }
+        guard end <= userMaxAddress else { throw Errno.EFBIG }
+        return start
     }
 
     /// munmap(2). A zero length, or a range with nothing mapped, succeeds once the range is in
@@ -258,8 +265,8 @@ extension Kernel {
 
     /// madvise(2): `dontneed` deactivates the range's pages (their data stays); `free` throws
     /// away the anonymous pages nobody else shares (they read as zeros next time) and writes
-    /// back and frees the object's; `willneed` reads the object's pages into the page cache, a
-    /// read-ahead window of each entry.
+    /// back and frees the object's, shared or private mapping alike; `willneed` reads the
+    /// object's pages into the page cache, a read-ahead window of each entry that has no amap.
     /// Like NetBSD's uvm_map_clean these never split entries; `dontneed` and `free` need the
     /// whole range mapped (EFAULT), and `free` refuses wired memory (EBUSY).
     /// The advice is the MADV_* value: one sys_madvise does not know is EINVAL once the range is
@@ -287,7 +294,9 @@ extension Kernel {
             switch advice {
             case .free:
                 try await uvm.freeAnons(map, e, s, t)
-                if let obj = e.object, obj.hasBackingStore, !e.copyOnWrite {
+                // uvm_map_clean puts every entry's object with PGO_CLEANIT|PGO_FREE, a private
+                // mapping's file too: its pages are written back and leave the page cache.
+                if let obj = e.object, obj.hasBackingStore {
                     obj.reference()
                     files.append((obj, objectPages))
                 }
@@ -299,7 +308,9 @@ extension Kernel {
             case .willneed:
                 // uvm_map_willneed asks uvm_readahead for the entry's range, which reads at most
                 // RA_WINSIZE_MAX (8 MAXPHYS) of it: the advice costs a window, not the range.
-                if let obj = e.object, obj.hasBackingStore {
+                // It prefetches only for an entry with no amap: once a private mapping has
+                // copied a page, its file is not read ahead.
+                if let obj = e.object, obj.hasBackingStore, e.amap == nil {
                     obj.reference()
                     files.append((obj, objectPages.lowerBound..<min(objectPages.upperBound, objectPages.lowerBound + readAheadPages)))
                 }
