@@ -74,10 +74,11 @@ extension Kernel {
         throw sched.abort(KernelFailure(.livelock, "ptrace at \(hex(va)) never found its page in place"))
     }
 
-    /// What uvm_io's copy returns when its fault fails: the trap's onfault handler hands back
-    /// uvm_fault's own error, so past the end of a file it is genfs_getpages' EINVAL (NetBSD's
-    /// t_ptrace_wait bytes_transfer_eof_pt_read_d / _pt_write_d), a read error EIO, no memory
-    /// ENOMEM; any other failure EFAULT.
+    /// What uvm_io's copy returns when its fault fails. It copies kernel to kernel (uiomove of a
+    /// UIO_SYSSPACE uio, kcopy), whose onfault handler keeps uvm_fault's own error where
+    /// copyin/copyout's always answer EFAULT: past the end of a file genfs_getpages' EINVAL
+    /// (NetBSD's t_ptrace bytes_transfer_eof_pt_read_d / _pt_write_d), a read error EIO, no
+    /// memory ENOMEM; anything else EFAULT.
     private func copyFaultError(_ result: FaultResult, _ entry: MapEntry, _ va: UInt64) -> Errno {
         switch result {
         case .sigbus:

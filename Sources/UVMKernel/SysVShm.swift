@@ -299,14 +299,14 @@ extension Kernel {
         }
     }
 
-    /// fork's shmfork, with both maps write-locked: the child's attachments (the map entries
-    /// were shared by fork).
+    /// fork's shmfork, with both maps write-locked: the child gets every attachment record of
+    /// the parent, each one more shm_nattch, whether or not the mapping itself was inherited
+    /// (minherit none, or munmapped): NetBSD's shmfork shares the whole shmmap list without
+    /// looking at the map, so the child's shmdt there succeeds and its exit detaches it.
     func shmFork(_ parent: VMSpace, _ child: VMSpace) {
         sched.assertHeld(parent.map.lock, .writer)
         sched.assertHeld(child.map.lock, .writer)
-        for a in parent.shmAttachments where child.map.lookup(a.address)?.object === a.segment.object {
-            child.shmAttachments.append(a)
-            a.segment.attachments += 1
-        }
+        child.shmAttachments = parent.shmAttachments
+        for a in parent.shmAttachments { a.segment.attachments += 1 }
     }
 }
