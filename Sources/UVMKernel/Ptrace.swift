@@ -7,7 +7,8 @@
 // faults at maximum protection too (VM_FAULT_WIREMAX, NetBSD uvm_fault.c, December 2001), a locked private mapping is
 // already anonymous and the write finds the wired anon in place: nothing wired is ever replaced.
 // Errnos: another uid without privilege EPERM, a dead target ESRCH, an unmapped address EINVAL
-// (uvm_map_extract), a protection the mapping can never have EACCES.
+// (uvm_map_extract), a protection the mapping can never have EACCES, a page past the end of
+// its file EINVAL (the fault's own error).
 //
 // Locking: ptrace faults with no lock held, then read-locks the target's map and reads or writes
 // the page behind the address before unlocking it, with no switch point in between; a busy page
@@ -46,9 +47,10 @@ extension Kernel {
             if result != .ok {
                 // Unmapped since the lookup: the same answer as if it had never been mapped.
                 try await map.lock.enter(.reader)
-                let stillMapped = map.lookup(va) != nil
+                let entry = map.lookup(va)
                 try await map.lock.exit()
-                throw stillMapped ? Errno.EFAULT : Errno.EINVAL
+                guard let entry else { throw Errno.EINVAL }
+                throw copyFaultError(result, entry, va)
             }
             try await map.lock.enter(.reader)
             if let e = map.lookup(va), let pg = uvm.pageIncludingDevice(backing: e, va: va), pg.isBusy {
@@ -70,6 +72,21 @@ extension Kernel {
             try await map.lock.exit()
         }
         throw sched.abort(KernelFailure(.livelock, "ptrace at \(hex(va)) never found its page in place"))
+    }
+
+    /// What uvm_io's copy returns when its fault fails. It copies kernel to kernel (uiomove of a
+    /// UIO_SYSSPACE uio, kcopy), whose onfault handler keeps uvm_fault's own error where
+    /// copyin/copyout's always answer EFAULT: past the end of a file genfs_getpages' EINVAL
+    /// (NetBSD's t_ptrace bytes_transfer_eof_pt_read_d / _pt_write_d), a read error EIO, no
+    /// memory ENOMEM; anything else EFAULT.
+    private func copyFaultError(_ result: FaultResult, _ entry: MapEntry, _ va: UInt64) -> Errno {
+        switch result {
+        case .sigbus:
+            let pastEOF = entry.object.map { !$0.contains(entry.objectPage(va, uvm.pageShift)) } ?? false
+            return pastEOF ? .EINVAL : .EIO
+        case .sigkill: return .ENOMEM
+        case .sigsegv, .ok: return .EFAULT
+        }
     }
 
     public func ptraceRead(_ lwp: LWP, target name: String, _ va: UInt64) async throws -> UInt8 {

@@ -72,6 +72,15 @@ public struct ShmStat: Sendable, Equatable {
 }
 
 extension Kernel {
+    /// shminfo.shmmni (param.c's SHMMNI): segments the machine may hold at once, a removed one
+    /// still attached included.
+    public static let shmMaxSegments = 128
+
+    /// shminfo.shmall, in pages, as shminit sizes it: a quarter of physical memory, at least 1024
+    /// pages. shmmax, the largest segment, is as many bytes; a segment's pages are committed, not
+    /// allocated, so both may exceed the machine's memory.
+    public var shmMaxPages: Int { max(config.pageCount / 4, 1024) }
+
     func segment(_ id: Int) throws -> ShmSegment {
         guard let s = shmSegments[id], !s.removed else { throw Errno.EINVAL }
         return s
@@ -82,7 +91,9 @@ extension Kernel {
     /// on a key in use is EEXIST, a missing key without IPC_CREAT ENOENT, a size larger than the
     /// existing segment's EINVAL, and the read and write bits of `mode` asked of an existing
     /// segment are checked as ipcperm does (EACCES). A new segment takes `mode`'s permission bits;
-    /// without a mode it is open to everyone (0666), and a lookup asks for nothing.
+    /// without a mode it is open to everyone (0666), and a lookup asks for nothing. Its limits, in
+    /// sys_shmget's order: a size of 0 or past shmmax EINVAL, shmmni segments already ENOSPC, more
+    /// pages than shmall in all ENOMEM.
     public func shmget(_ lwp: LWP, size: UInt64, key: UInt64? = nil, create: Bool = true, exclusive: Bool = false,
                        mode: UInt32? = nil) async throws -> Int {
         let p = try liveProc(lwp)
@@ -94,7 +105,11 @@ extension Kernel {
             return seg.id
         }
         guard create || key == nil else { throw Errno.ENOENT }
-        guard size > 0, size <= UInt64(config.pageCount * pageSize), let rounded = roundPage(size) else { throw Errno.EINVAL }
+        let (shmMax, overflow) = UInt64(shmMaxPages).multipliedReportingOverflow(by: UInt64(pageSize))
+        guard size > 0, overflow || size <= shmMax, let rounded = roundPage(size) else { throw Errno.EINVAL }
+        guard shmSegments.count < Self.shmMaxSegments else { throw Errno.ENOSPC }
+        let committed = shmSegments.values.reduce(0) { $0 + $1.size } >> UInt64(uvm.pageShift)
+        guard committed + rounded >> UInt64(uvm.pageShift) <= UInt64(shmMaxPages) else { throw Errno.ENOMEM }
         nextShmId += 1
         let obj = AnonObject(uvm, name: "shm \(nextShmId)", size: rounded)
         shmSegments[nextShmId] = ShmSegment(id: nextShmId, object: obj, size: rounded, requestedSize: size, key: key,
@@ -284,14 +299,14 @@ extension Kernel {
         }
     }
 
-    /// fork's shmfork, with both maps write-locked: the child's attachments (the map entries
-    /// were shared by fork).
+    /// fork's shmfork, with both maps write-locked: the child gets every attachment record of
+    /// the parent, each one more shm_nattch, whether or not the mapping itself was inherited
+    /// (minherit none, or munmapped): NetBSD's shmfork shares the whole shmmap list without
+    /// looking at the map, so the child's shmdt there succeeds and its exit detaches it.
     func shmFork(_ parent: VMSpace, _ child: VMSpace) {
         sched.assertHeld(parent.map.lock, .writer)
         sched.assertHeld(child.map.lock, .writer)
-        for a in parent.shmAttachments where child.map.lookup(a.address)?.object === a.segment.object {
-            child.shmAttachments.append(a)
-            a.segment.attachments += 1
-        }
+        child.shmAttachments = parent.shmAttachments
+        for a in parent.shmAttachments { a.segment.attachments += 1 }
     }
 }

@@ -21,7 +21,8 @@ extension Kernel {
     /// write(2) at `offset`: copies `length` bytes in from user memory at `from` (EFAULT, and
     /// nothing written, if it cannot), then writes them, extending the file if needed. A length
     /// past SSIZE_MAX is EINVAL (dofilewrite); a write ending past the largest file is EFBIG
-    /// before anything is copied (ffs_write checks um_maxfilesize first).
+    /// before anything is copied (ffs_write checks um_maxfilesize first), and so, here, is one
+    /// starting at a negative offset, which pwrite's VOP_SEEK refuses with EINVAL in NetBSD.
     @discardableResult
     public func write(_ lwp: LWP, file name: String, offset: UInt64, from: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
@@ -70,12 +71,13 @@ extension Kernel {
     }
 
     /// read(2) at `offset` into user memory at `to`; stops at end of file. Returns bytes read.
-    /// A length past SSIZE_MAX is EINVAL (dofileread).
+    /// An offset that is a negative off_t fails pread's VOP_SEEK (genfs_seek; LTP pread02) and a
+    /// length past SSIZE_MAX dofileread's check: both EINVAL, before any I/O.
     @discardableResult
     public func read(_ lwp: LWP, file name: String, offset: UInt64, to: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let vnode = try file(name)
-        guard length <= Self.maxTransfer else { throw Errno.EINVAL }
+        guard offset <= Self.maxFileSize, length <= Self.maxTransfer else { throw Errno.EINVAL }
         let obj = uvm.vnodeObject(vnode)
         // The copy-out faults at the first hole in the buffer (EFAULT): no more than the mapped
         // part of it is worth reading from the file.
