@@ -27,7 +27,8 @@ extension Kernel {
     public func write(_ lwp: LWP, file name: String, offset: UInt64, from: UInt64, length: UInt64) async throws -> UInt64 {
         let p = try liveProc(lwp)
         let vnode = try file(name)
-        guard length <= Self.maxTransfer else { throw Errno.EINVAL }
+        // A negative off_t is EINVAL before any size check (VOP_SEEK in sys_pwrite), as for read.
+        guard offset <= Self.maxFileSize, length <= Self.maxTransfer else { throw Errno.EINVAL }
         guard case (let end, false) = offset.addingReportingOverflow(length), end <= Self.maxFileSize else {
             throw Errno.EFBIG
         }

@@ -2,8 +2,8 @@
 // paths that wire user memory: vslock/vsunlock, physio, sysctl, and the device's DMA.
 //
 // Errnos are NetBSD's (uvm_mmap.c): mlock's bad range is ENOMEM, then a limit EAGAIN, then an
-// unmapped start ENOMEM and a hole or a PROT_NONE entry EINVAL; munlock's unmapped start is
-// ENOMEM, a hole or an unlocked entry EINVAL; mlockall's limit is ENOMEM, and an
+// unmapped start ENOMEM and a hole or a PROT_NONE entry EINVAL; munlock's every failure is
+// ENOMEM; mlockall's limit is ENOMEM, and an
 // RLIMIT_MEMLOCK of 0 is no limit for it. A wiring fault's own error passes up
 // (EINVAL past the end of a file), mlock turning EFAULT into ENOMEM. vslock's failure is EFAULT
 // (as copyin/copyout) and a limit EAGAIN.
@@ -133,30 +133,19 @@ extension Kernel {
         }
     }
 
-    /// munlock(2): an unmapped start is ENOMEM (uvm_map_pageable's EFAULT, as sys_munlock
-    /// turns it); a hole, or an entry nobody locked, is EINVAL (uvm_map_pageable refuses to
-    /// unwire what is not "really wired down"), a range only a vslock holds included
-    /// (`munlockFindsWired`). The user wiring is cleared, system wirings stay. FreeBSD answers
-    /// ENOMEM for both (vm_map_unwire's KERN_INVALID_ARGUMENT, as its sys_munlock maps every
-    /// failure).
+    /// munlock(2): every failure is ENOMEM, as sys_munlock turns whatever uvm_map_pageable
+    /// refuses into it: a bad range, an unmapped start, a hole, or an entry nobody locked (one
+    /// only a vslock holds included, `munlockFindsWired`). NetBSD's own t_mlock.c (mlock_err)
+    /// and FreeBSD's sys_munlock agree. The user wiring is cleared, system wirings stay.
     public func munlock(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
         let p = try liveProc(lwp)
         let (lo, hi) = try userRange(addr, len, else: .ENOMEM)
         let map = try await lockLiveMap(p)
-        if lo == hi {
-            // Nothing to unlock, but the start must be mapped (uvm_map_pageable looks it up).
-            let mapped = map.lookup(lo) != nil
-            try await map.lock.exit()
-            if !mapped { throw Errno.ENOMEM }
-            return
-        }
-        guard map.lookup(lo) != nil else {
+        // Even an empty range must start in a mapping (uvm_map_pageable looks it up).
+        guard map.lookup(lo) != nil,
+              lo == hi || (map.isFullyMapped(lo, hi) && map.entries(in: lo, hi).allSatisfy(uvm.munlockFindsWired)) else {
             try await map.lock.exit()
             throw Errno.ENOMEM
-        }
-        guard map.isFullyMapped(lo, hi), map.entries(in: lo, hi).allSatisfy(uvm.munlockFindsWired) else {
-            try await map.lock.exit()
-            throw Errno.EINVAL
         }
         for e in map.clip(lo, hi) {
             let (user, delta) = uvm.userWiringChange(e, .munlock)

@@ -38,12 +38,12 @@ import UVMSched
         }
     }
 
-    @Test func aWritePastTheLargestFileIsEFBIGAndAnAbsurdLengthEINVAL() async throws {
+    @Test func aWritePastTheLargestFileIsEFBIGAndANegativeOffsetOrAbsurdLengthEINVAL() async throws {
         try await expectQuickPass("""
             file db size=3000
             proc A
             A: b = mmap anon 1p
-            A: write db off=0xffffffffffff0000 from=b len=1p => EFBIG
+            A: write db off=0xffffffffffff0000 from=b len=1p => EINVAL
             A: write db off=0x7fffffffffffff00 from=b len=1p => EFBIG
             A: write db off=0 from=b len=0x8000000000000000 => EINVAL
             A: write db off=0 from=0xffffffffffffff00 len=1p => EFAULT

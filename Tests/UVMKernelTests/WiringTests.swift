@@ -15,9 +15,9 @@ import UVMSched
         ("A: b = mmap anon 2p\nA: munmap b+1p 1p", "A: mlock b 2p", "EINVAL"), // a hole
         ("A: b = mmap anon 1p prot=none", "A: mlock b 1p", "EINVAL"),          // PROT_NONE entry
         ("A: b = mmap anon 8p", "A: mlock b 8p", "EAGAIN"),                    // RLIMIT_MEMLOCK (4p)
-        ("A: b = mmap anon 2p", "A: munlock b 2p", "EINVAL"),                  // never locked
+        ("A: b = mmap anon 2p", "A: munlock b 2p", "ENOMEM"),                  // never locked
         ("A: b = mmap anon 2p", "A: munlock 0x20000000 1p", "ENOMEM"),         // unmapped start
-        ("A: b = mmap anon 2p\nA: mlock b 2p\nA: munmap b+1p 1p", "A: munlock b 2p", "EINVAL"), // a hole
+        ("A: b = mmap anon 2p\nA: mlock b 2p\nA: munmap b+1p 1p", "A: munlock b 2p", "ENOMEM"), // a hole
         ("A: b = mmap anon 8p", "A: mlockall current", "ENOMEM"),              // limit, mlockall
         ("A: b = mmap anon 2p", "A: vslock 0x20000000 1p", "EFAULT"),          // vslock unmapped
         ("A: b = mmap anon 1p prot=r", "A: vslock b 1p w", "EFAULT"),          // access not allowed
@@ -119,7 +119,7 @@ import UVMSched
             together
               A: physio tape read b 2p => ok
               T: physio tape read b+1p 1p => ok
-              T: munlock b 2p => ok|EINVAL
+              T: munlock b 2p => ok|ENOMEM
             end
             A: check b 2p 0x66 => ok
             expect wired = 0p
