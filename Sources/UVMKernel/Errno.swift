@@ -6,7 +6,7 @@ import UVMCore
 public enum Errno: Int32, Error, Sendable, CaseIterable {
     case EPERM = 1, ENOENT = 2, ESRCH = 3, EIO = 5, E2BIG = 7, EBADF = 9, EAGAIN = 35
     case ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17, EINVAL = 22
-    case EFBIG = 27, ENOSPC = 28, EIDRM = 82, EOVERFLOW = 84, ENOTSUP = 86
+    case EMFILE = 24, EFBIG = 27, ENOSPC = 28, EIDRM = 82, EOVERFLOW = 84, ENOTSUP = 86
 
     /// The BSD name, as scenarios print it: "EINVAL".
     public var name: String { String(describing: self) }
