@@ -33,8 +33,9 @@ public enum KnobTable {
     }
 
     /// Fuzzes under `entry`'s knobs until a BUG of its kind, shrinking it as a campaign does,
-    /// within a budget that keeps the table quick.
-    public static func campaign(for entry: CatalogEntry, seconds: Double, seed: UInt64, schedules: Int) async throws(FuzzError) -> Row {
+    /// within `shrinkSeconds` (a budget that keeps the table quick).
+    public static func campaign(for entry: CatalogEntry, seconds: Double, seed: UInt64, schedules: Int,
+                                shrinkSeconds: Double = 5) async throws(FuzzError) -> Row {
         var o = FuzzOptions()
         o.policy = entry.knobs
         o.seconds = seconds
@@ -42,7 +43,7 @@ public enum KnobTable {
         o.schedules = schedules
         o.keepGoing = true
         o.stopKinds = Set(entry.bugs)
-        o.shrinkSeconds = 5
+        o.shrinkSeconds = shrinkSeconds
         o.out = NSTemporaryDirectory() + "uvm-knob-table-\(entry.id)-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: o.out) }
         let result = try await Fuzzer.run(o)
