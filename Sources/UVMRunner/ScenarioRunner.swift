@@ -49,6 +49,13 @@ public final class ScenarioRunner {
     private var sleeping: Set<Int> = []
     /// What every byte should hold (UVMCheck's reference model).
     private(set) var model: ReferenceModel!
+    /// The limit of `options.limits` that ended the run, when one did.
+    private var stopped: LimitReached?
+
+    /// Steps between two checks of `options.limits` inside a run: a clock read (and with a
+    /// memory ceiling a read of /proc/self/statm) every few thousand steps costs nothing a run
+    /// would notice, and a debug build still gets there within milliseconds.
+    public nonisolated static let limitCheckInterval = 4096
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
@@ -95,16 +102,34 @@ public final class ScenarioRunner {
         let watchSteps = options.showAt.contains { if case .step = $0 { true } else { false } } && options.showState
         let hashState = options.hashState
         let trace = options.trace
-        if every || watchSteps || hashState || trace {
+        let limited = !options.limits.isNone
+        if every || watchSteps || hashState || trace || limited {
             // The scheduler belongs to the kernel: a strong `k` here would keep every run's
             // machine alive after it ended.
             sched.stepHook = { [unowned self, unowned k] in
+                if limited, let stop = self.checkLimits() { return stop }
                 if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
                 if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
                 return every ? Audit.check(k, quiescent: false) : nil
             }
         }
+    }
+
+    /// Every `limitCheckInterval` steps, whether `options.limits` has run out. The scheduler
+    /// ends a run only for a failure, so a stop is one: every thread unwinds as for a BUG, and
+    /// `ended(by:)` reports it as the limit it is.
+    private func checkLimits() -> KernelFailure? {
+        guard sched.steps % Self.limitCheckInterval == 0, let reached = options.limits.exceeded() else { return nil }
+        stopped = reached
+        return KernelFailure(.invariant, "stopped: \(reached.description)")
+    }
+
+    /// The outcome of a scheduler run that ended with `failure`: a BUG, unless it was the stop.
+    private func ended(by failure: KernelFailure) -> Outcome {
+        if let stopped { return .stopped(stopped) }
+        noteFailure()
+        return .bug(failure)
     }
 
     // MARK: Seeing the run (read only)
@@ -120,7 +145,7 @@ public final class ScenarioRunner {
     /// The moment a run goes wrong: a BUG recorded (seen by the first thread to unwind, before
     /// anything is unwound) or a line's result or expectation not what it expects.
     private func noteFailure(_ description: @autoclosure () -> String) {
-        guard !failureNoted else { return }
+        guard !failureNoted, stopped == nil else { return }
         failureNoted = true
         capture(.outcome, description())
         guard options.trace else { return }
@@ -235,10 +260,7 @@ public final class ScenarioRunner {
                 throw error
             }
         }
-        if let f = await sched.run([(klwp.thread, exitAll)]) {
-            noteFailure()
-            return .bug(f)
-        }
+        if let f = await sched.run([(klwp.thread, exitAll)]) { return ended(by: f) }
         if let f = Audit.checkEmpty(k) {
             noteFailure("after the final exits (step \(sched.steps))")
             return .bug(f)
@@ -265,10 +287,7 @@ public final class ScenarioRunner {
         }
         let failure = await sched.run(work)
         if let e = scenarioError { throw e }
-        if let failure {
-            noteFailure()
-            return .bug(failure)
-        }
+        if let failure { return ended(by: failure) }
         return firstFail
     }
 
