@@ -51,11 +51,18 @@ public final class ScenarioRunner {
     private(set) var model: ReferenceModel!
     /// The limit of `options.limits` that ended the run, when one did.
     private var stopped: LimitReached?
+    /// Steps between two looks at the clock for `options.limits`.
+    private let limitCheckInterval: Int
+    /// When `options.limits` was last checked: at most every `limitCheckPeriod`, so a memory
+    /// ceiling costs a read of /proc/self/statm that often, whatever a step costs.
+    private var limitsCheckedAt = ContinuousClock.now
 
-    /// Steps between two checks of `options.limits` inside a run: a clock read (and with a
-    /// memory ceiling a read of /proc/self/statm) every few thousand steps costs nothing a run
-    /// would notice, and a debug build still gets there within milliseconds.
+    /// Steps between two looks at the clock inside a run: every few thousand steps costs nothing
+    /// a run would notice, and even a debug build gets there within milliseconds. With the audit
+    /// at every step, every step: the audit walks the whole machine, so on one of many pages a
+    /// step takes milliseconds and a clock read is nothing beside it.
     public nonisolated static let limitCheckInterval = 4096
+    static let limitCheckPeriod = Duration.milliseconds(10)
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
@@ -76,6 +83,7 @@ public final class ScenarioRunner {
         }
         sched = Scheduler(strategy: strategy)
         sched.recordTrace = options.trace
+        limitCheckInterval = options.auditEveryStep ? 1 : Self.limitCheckInterval
     }
 
     /// Runs `scenario` (whose text is `source`) once. Throws only for errors in the scenario.
@@ -120,7 +128,11 @@ public final class ScenarioRunner {
     /// ends a run only for a failure, so a stop is one: every thread unwinds as for a BUG, and
     /// `ended(by:)` reports it as the limit it is.
     private func checkLimits() -> KernelFailure? {
-        guard sched.steps % Self.limitCheckInterval == 0, let reached = options.limits.exceeded() else { return nil }
+        guard sched.steps % limitCheckInterval == 0 else { return nil }
+        let now = ContinuousClock.now
+        guard now - limitsCheckedAt >= Self.limitCheckPeriod else { return nil }
+        limitsCheckedAt = now
+        guard let reached = options.limits.exceeded() else { return nil }
         stopped = reached
         return KernelFailure(.invariant, "stopped: \(reached.description)")
     }
