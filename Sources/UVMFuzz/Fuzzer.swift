@@ -107,10 +107,13 @@ public final class Fuzzer {
     private var findings: [Finding] = []
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
+    /// The limit that stopped a run of the last scenario, ending the campaign.
+    private var stopped: LimitReached?
 
     init(_ options: FuzzOptions) {
         self.options = options
-        trial = Trial(policy: options.policy)
+        trial = Trial(policy: options.policy,
+                      limits: ResourceLimits(seconds: options.seconds, maxResidentMegabytes: options.maxResidentMegabytes))
         start = clock.now
     }
 
@@ -134,13 +137,12 @@ public final class Fuzzer {
         }
         var seed = options.firstSeed &+ UInt64(options.shard.index)
         var lastProgress = clock.now
-        let memory = ResourceLimits(maxResidentBytes: options.maxResidentMegabytes.map { $0 << 20 })
         var stoppedBy: String?
         while true {
             if let limit = options.scenarios, stats.scenarios >= limit { break }
-            if let limit = options.seconds, elapsed() >= limit { break }
-            if let reached = memory.exceeded() {
-                stoppedBy = reached.description
+            if let reached = stopped ?? trial.limits.exceeded() {
+                // Running out of time is the campaign's planned end; the memory ceiling is not.
+                if case .memory = reached { stoppedBy = reached.description }
                 break
             }
             if let progress = options.progress, clock.now - lastProgress >= .seconds(1) {
@@ -181,6 +183,10 @@ public final class Fuzzer {
         _ = FileManager.default.createFile(atPath: options.inFlight, contents: Data(("# uvm fuzz: seed \(seed)\(options.policyWords)\n" + text).utf8))
         if seed == options.trapAtSeed { fatalError("uvm fuzz --trap-at-seed \(seed)") }
         let result = await trial.explore(text, seed: seed, schedules: options.schedules)
+        if let reached = result.stopped {
+            stopped = reached
+            return false
+        }
         stats.scenarios += 1
         stats.schedules += result.schedules
         if result.scenarioError != nil { stats.unrunnable += 1 }

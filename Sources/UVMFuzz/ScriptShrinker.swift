@@ -25,11 +25,14 @@ struct ScriptShrinker {
         let deadline = clock.now + budget
         var best = Result(text: text, report: failing)
         var script = Script(text)
+        // The campaign's limits stopped a candidate's run: the best so far is the result.
+        var stopped = false
 
         func attempt(_ candidate: Script) async -> Bool {
-            guard clock.now < deadline, candidate != script else { return false }
+            guard !stopped, clock.now < deadline, candidate != script else { return false }
             let r = await trial.explore(candidate.text, seed: seed, schedules: schedules,
                                         first: ReplayToken.decode(best.report.token), wanted: signature)
+            stopped = r.stopped != nil
             guard let bug = r.bug else { return false }
             script = candidate
             best = Result(text: candidate.text, report: bug.report)

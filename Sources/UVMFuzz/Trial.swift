@@ -17,11 +17,16 @@ struct TrialResult {
     var failed: RunReport?
     /// The scenario could not run: a line named a variable a failed line did not bind.
     var scenarioError: ScenarioError?
+    /// The campaign's deadline or memory ceiling stopped a run: the scenario is neither a BUG
+    /// nor a generator mistake, and the campaign is over.
+    var stopped: LimitReached?
 }
 
 @Sim
 struct Trial {
     var policy: [(knob: String, value: String)]
+    /// The campaign's deadline and memory ceiling, checked inside every run.
+    var limits = ResourceLimits.none
 
     /// A run that takes more scheduler steps than this loops: it is reported as a livelock
     /// rather than left to hang the campaign (and grow its memory without bound).
@@ -47,6 +52,7 @@ struct Trial {
             var o = RunOptions()
             o.auditEveryStep = true
             o.policy = policy
+            o.limits = limits
             o.beforeOperation = { kernel, _ in
                 probe.inspect(kernel)
                 probe.watch(kernel.sched, stepLimit: Self.stepLimit)
@@ -76,6 +82,10 @@ struct Trial {
             result.coverage.note(outcome: report.outcome.kindName)
             switch report.outcome {
             case .pass: continue
+            case .stopped(let reached):
+                result.stopped = reached
+                result.coverage.merge(probe.coverage)
+                return result
             case .fail:
                 result.failed = report
                 result.coverage.merge(probe.coverage)

@@ -29,8 +29,9 @@ public struct ExploreOptions: Sendable {
     public var progress: (@Sendable (Int, Double, Int) -> Void)?
     /// The command's whole deadline and memory ceiling (`seconds` bounds this exploration alone).
     public var limits = ResourceLimits.none
-    /// Which outcomes stop the exploration (by default, anything but PASS).
-    public var stopsAt: @Sendable (Outcome) -> Bool = { $0 != .pass }
+    /// Which outcomes stop the exploration (by default, a FAIL or a BUG); a run the limits
+    /// stopped ends it too, as `limitReached`.
+    public var stopsAt: @Sendable (Outcome) -> Bool = { $0.isFailure }
 
     public init() {}
 }
@@ -77,6 +78,9 @@ public enum Explorer {
             none.limitReached = reached
             return none
         }
+        // Every run checks the limits as it goes too: one run can be longer than the whole budget.
+        var base = base
+        base.limits = options.limits
         var first = base
         first.seed = 0
         let probe = try await ScenarioRunner.run(scenario, source: source, options: first)
@@ -86,6 +90,12 @@ public enum Explorer {
         let k = max(probe.decisions, 1)
         var result = ExploreResult(found: nil, schedules: 0, seconds: 0, otherFailures: [:], decisionsPerRun: k,
                                    threads: probe.threads)
+        if let reached = probe.outcome.limitReached {
+            result.limitReached = reached
+            result.seconds = (clock.now - start).seconds
+            result.slowestRun = clock.now - start
+            return result
+        }
         // The first run is a schedule like any other (file order: DFS's first branch too), so a
         // failure there ends the search at once, however little time is left.
         if !options.selfCheck, options.stopsAt(probe.outcome) {
@@ -144,6 +154,10 @@ public enum Explorer {
             let began = clock.now
             let report = try await ScenarioRunner.run(scenario, source: source, options: o)
             slowest = max(slowest, clock.now - began)
+            if let reached = report.outcome.limitReached {
+                result.limitReached = reached
+                break
+            }
             result.schedules += 1
             traces.insert(report.traceHash)
             if options.selfCheck {
@@ -151,6 +165,10 @@ public enum Explorer {
                 again.replay = ReplayToken.decode(report.token)
                 again.hashState = true
                 let second = try await ScenarioRunner.run(scenario, source: source, options: again)
+                if let reached = second.outcome.limitReached {
+                    result.limitReached = reached
+                    break
+                }
                 if second.traceHash != report.traceHash || second.lines != report.lines || second.outcome != report.outcome
                     || second.stateHash != report.stateHash {
                     result.divergence = "schedule \(report.token) did not replay: \(report.outcome.summary) / \(second.outcome.summary)"
@@ -161,7 +179,7 @@ public enum Explorer {
                 result.found = report
                 break
             }
-            if report.outcome != .pass { result.otherFailures[report.outcome.kindName, default: 0] += 1 }
+            if report.outcome.isFailure { result.otherFailures[report.outcome.kindName, default: 0] += 1 }
             if let log {
                 dfsPrefix = DFSStrategy.nextPrefix(after: log.decisions, maxPreemptions: options.preemptions)
                 dfsWasBounded = dfsWasBounded
@@ -188,13 +206,19 @@ extension Duration {
 }
 
 extension Outcome {
-    /// "PASS", "FAIL", or the BUG's kind.
+    /// "PASS", "FAIL", the BUG's kind, or "STOPPED".
     public var kindName: String {
         switch self {
         case .pass: "PASS"
         case .fail: "FAIL"
         case .bug(let f): f.kind.rawValue
+        case .stopped: "STOPPED"
         }
+    }
+
+    /// The limit that stopped the run, if one did.
+    public var limitReached: LimitReached? {
+        if case .stopped(let reached) = self { reached } else { nil }
     }
 }
 
@@ -226,7 +250,9 @@ extension Explorer {
         var traced = base
         traced.replay = ReplayToken.decode(shrunk.report.token)
         traced.trace = true
+        traced.limits = options.limits
         let again = try await ScenarioRunner.run(shrunk.scenario, source: source, options: traced)
-        return ExploreFinding(exploration: result, shrunk: shrunk, traced: again)
+        // A traced run the limits stopped leaves the shrunk failure as it is, without a timeline.
+        return ExploreFinding(exploration: result, shrunk: shrunk, traced: again.outcome.limitReached == nil ? again : shrunk.report)
     }
 }

@@ -13,7 +13,7 @@ public enum HTMLReport {
         var body: [String] = []
         body.append("<h1>\(esc(file))</h1>")
         body.append("<p class=\"outcome \(outcomeClass(report.outcome))\">\(esc(report.outcome.summary))</p>")
-        if report.outcome != .pass { body.append("<p class=\"replay\"><code>\(esc(replay))</code></p>") }
+        if report.outcome.isFailure { body.append("<p class=\"replay\"><code>\(esc(replay))</code></p>") }
         if case .bug(let f) = report.outcome, !f.details.isEmpty {
             body.append("<h2>What went wrong</h2><pre class=\"details\">\(esc(f.details.joined(separator: "\n")))</pre>")
         }
@@ -324,6 +324,7 @@ public enum HTMLReport {
         case .pass: "pass"
         case .fail: "fail"
         case .bug: "bug"
+        case .stopped: "stopped"
         }
     }
 
@@ -350,7 +351,7 @@ public enum HTMLReport {
     body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
     h1{font-size:1.3em;margin:0} h2{font-size:1.1em;margin-top:1.4em} h3{font-size:1em}
     .outcome{font-weight:bold;padding:.3em .6em;display:inline-block;border-radius:4px}
-    .outcome.pass{background:#dfd}.outcome.fail{background:#fed}.outcome.bug{background:#fdd}
+    .outcome.pass{background:#dfd}.outcome.fail{background:#fed}.outcome.bug{background:#fdd}.outcome.stopped{background:#eee}
     .cols{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start} .cols section{flex:1 1 480px;min-width:0}
     pre{background:#f6f6f6;padding:.6em;overflow:auto} .listing .no{color:#999;display:inline-block;width:2.5em}
     .src{display:block} .src.lit{background:#ffe58a}

@@ -1,6 +1,7 @@
 // What a command may spend: a wall-clock deadline and a ceiling on its resident set. A command
-// checks them between runs (each run is short and bounded by its scenario), so whatever it found
-// so far is still in hand when one runs out.
+// checks them between runs, so whatever it found so far is still in hand when one runs out, and
+// each run checks them every few thousand steps, so one run too long or too large for them (a
+// fill of gigabytes, a schedule that spins) ends STOPPED rather than overrunning them.
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,9 @@ public struct ResourceLimits: Sendable {
     public var maxResidentBytes: Int?
 
     public static let none = ResourceLimits()
+
+    /// Whether there is anything to check.
+    public var isNone: Bool { deadline == nil && maxResidentBytes == nil }
 
     public init(deadline: ContinuousClock.Instant? = nil, maxResidentBytes: Int? = nil) {
         self.deadline = deadline
@@ -40,11 +44,12 @@ public enum LimitReached: Sendable, Equatable {
     case time
     case memory(residentBytes: Int, ceiling: Int)
 
-    /// For a report line: "time ran out", "resident set 530 MB past the 512 MB ceiling".
+    /// For a report line: "time ran out", "resident set 530 MB past the 512 MB ceiling" (the
+    /// resident set rounded up, so it never reads as the ceiling itself).
     public var description: String {
         switch self {
         case .time: "time ran out"
-        case .memory(let resident, let ceiling): "resident set \(resident >> 20) MB past the \(ceiling >> 20) MB ceiling"
+        case .memory(let resident, let ceiling): "resident set \((resident + (1 << 20) - 1) >> 20) MB past the \(ceiling >> 20) MB ceiling"
         }
     }
 }

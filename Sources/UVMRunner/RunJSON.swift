@@ -29,6 +29,9 @@ public enum RunJSON {
             d["kind"] = f.kind.rawValue
             d["message"] = f.message
             d["details"] = f.details
+        case .stopped(let reached):
+            d["outcome"] = "STOPPED"
+            d["limit"] = reached.description
         }
         if let replay { d["replay"] = replay }
         d["lines"] = report.lines.map(lineObject)

@@ -1,4 +1,5 @@
-// What a run produces: the outcome (PASS, FAIL, BUG), the printed lines, and the replay token.
+// What a run produces: the outcome (PASS, FAIL, BUG, or STOPPED by a limit), the printed lines,
+// and the replay token.
 
 import UVMKernel
 import UVMScenario
@@ -33,6 +34,10 @@ public struct RunOptions: Sendable {
     /// `uvm show`: capture the state at these moments (read only: the kernel is not touched).
     public var showState = false
     public var showAt: [ShowMoment] = [.outcome]
+    /// The command's deadline and memory ceiling, checked inside the run every
+    /// `ScenarioRunner.limitCheckInterval` steps: one run too long or too large for them ends
+    /// STOPPED instead of overrunning them.
+    public var limits = ResourceLimits.none
 
     public init() {}
 }
@@ -41,12 +46,24 @@ public enum Outcome: Sendable, Equatable {
     case pass
     case fail(line: Int, expected: String, got: String)
     case bug(KernelFailure)
+    /// The command's deadline or memory ceiling ended the run before its end: nothing is known
+    /// of the scenario past that point, so it is neither a pass nor a failure.
+    case stopped(LimitReached)
 
     public var exitCode: Int32 {
         switch self {
         case .pass: 0
         case .fail: 1
         case .bug: 2
+        case .stopped: 3
+        }
+    }
+
+    /// A FAIL or a BUG: an outcome with a schedule worth replaying.
+    public var isFailure: Bool {
+        switch self {
+        case .fail, .bug: true
+        case .pass, .stopped: false
         }
     }
 
@@ -55,6 +72,7 @@ public enum Outcome: Sendable, Equatable {
         case .pass: "PASS"
         case .fail(let line, let expected, let got): "FAIL line \(line): expected \(expected), got \(got)"
         case .bug(let f): f.description
+        case .stopped(let reached): "STOPPED: \(reached.description)"
         }
     }
 }

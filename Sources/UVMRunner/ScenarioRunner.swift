@@ -49,6 +49,20 @@ public final class ScenarioRunner {
     private var sleeping: Set<Int> = []
     /// What every byte should hold (UVMCheck's reference model).
     private(set) var model: ReferenceModel!
+    /// The limit of `options.limits` that ended the run, when one did.
+    private var stopped: LimitReached?
+    /// Steps between two looks at the clock for `options.limits`.
+    private let limitCheckInterval: Int
+    /// When `options.limits` was last checked: at most every `limitCheckPeriod`, so a memory
+    /// ceiling costs a read of /proc/self/statm that often, whatever a step costs.
+    private var limitsCheckedAt = ContinuousClock.now
+
+    /// Steps between two looks at the clock inside a run: every few thousand steps costs nothing
+    /// a run would notice, and even a debug build gets there within milliseconds. With the audit
+    /// at every step, every step: the audit walks the whole machine, so on one of many pages a
+    /// step takes milliseconds and a clock read is nothing beside it.
+    public nonisolated static let limitCheckInterval = 4096
+    static let limitCheckPeriod = Duration.milliseconds(10)
 
     init(_ scenario: Scenario, source: String, options: RunOptions) {
         self.scenario = scenario
@@ -69,6 +83,7 @@ public final class ScenarioRunner {
         }
         sched = Scheduler(strategy: strategy)
         sched.recordTrace = options.trace
+        limitCheckInterval = options.auditEveryStep ? 1 : Self.limitCheckInterval
     }
 
     /// Runs `scenario` (whose text is `source`) once. Throws only for errors in the scenario.
@@ -95,16 +110,38 @@ public final class ScenarioRunner {
         let watchSteps = options.showAt.contains { if case .step = $0 { true } else { false } } && options.showState
         let hashState = options.hashState
         let trace = options.trace
-        if every || watchSteps || hashState || trace {
+        let limited = !options.limits.isNone
+        if every || watchSteps || hashState || trace || limited {
             // The scheduler belongs to the kernel: a strong `k` here would keep every run's
             // machine alive after it ended.
             sched.stepHook = { [unowned self, unowned k] in
+                if limited, let stop = self.checkLimits() { return stop }
                 if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
                 if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
                 return every ? Audit.check(k, quiescent: false) : nil
             }
         }
+    }
+
+    /// Every `limitCheckInterval` steps, whether `options.limits` has run out. The scheduler
+    /// ends a run only for a failure, so a stop is one: every thread unwinds as for a BUG, and
+    /// `ended(by:)` reports it as the limit it is.
+    private func checkLimits() -> KernelFailure? {
+        guard sched.steps % limitCheckInterval == 0 else { return nil }
+        let now = ContinuousClock.now
+        guard now - limitsCheckedAt >= Self.limitCheckPeriod else { return nil }
+        limitsCheckedAt = now
+        guard let reached = options.limits.exceeded() else { return nil }
+        stopped = reached
+        return KernelFailure(.invariant, "stopped: \(reached.description)")
+    }
+
+    /// The outcome of a scheduler run that ended with `failure`: a BUG, unless it was the stop.
+    private func ended(by failure: KernelFailure) -> Outcome {
+        if let stopped { return .stopped(stopped) }
+        noteFailure()
+        return .bug(failure)
     }
 
     // MARK: Seeing the run (read only)
@@ -120,7 +157,7 @@ public final class ScenarioRunner {
     /// The moment a run goes wrong: a BUG recorded (seen by the first thread to unwind, before
     /// anything is unwound) or a line's result or expectation not what it expects.
     private func noteFailure(_ description: @autoclosure () -> String) {
-        guard !failureNoted else { return }
+        guard !failureNoted, stopped == nil else { return }
         failureNoted = true
         capture(.outcome, description())
         guard options.trace else { return }
@@ -235,10 +272,7 @@ public final class ScenarioRunner {
                 throw error
             }
         }
-        if let f = await sched.run([(klwp.thread, exitAll)]) {
-            noteFailure()
-            return .bug(f)
-        }
+        if let f = await sched.run([(klwp.thread, exitAll)]) { return ended(by: f) }
         if let f = Audit.checkEmpty(k) {
             noteFailure("after the final exits (step \(sched.steps))")
             return .bug(f)
@@ -265,10 +299,7 @@ public final class ScenarioRunner {
         }
         let failure = await sched.run(work)
         if let e = scenarioError { throw e }
-        if let failure {
-            noteFailure()
-            return .bug(failure)
-        }
+        if let failure { return ended(by: failure) }
         return firstFail
     }
 

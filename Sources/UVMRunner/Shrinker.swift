@@ -203,6 +203,7 @@ final class ShrinkSession {
         quiet.hashState = false
         quiet.replay = nil
         quiet.pct = nil
+        quiet.limits = limits
         self.base = quiet
         target = failing.outcome
         self.runCap = runCap
@@ -221,11 +222,14 @@ final class ShrinkSession {
         return true
     }
 
-    /// Runs `s`, timing the run for `mayRun`.
+    /// Runs `s`, timing the run for `mayRun`. A run the limits stopped fails no way at all, and
+    /// ends the shrinking with the best candidate so far.
     private func timed(_ s: Scenario, _ o: RunOptions) async throws(ScenarioError) -> RunReport {
         let began = ContinuousClock.now
         defer { slowest = max(slowest, ContinuousClock.now - began) }
-        return try await ScenarioRunner.run(s, source: source, options: o)
+        let report = try await ScenarioRunner.run(s, source: source, options: o)
+        if stopped == nil { stopped = report.outcome.limitReached }
+        return report
     }
 
     /// Replays the failing schedule, logging its decisions, and finds out whether the failure

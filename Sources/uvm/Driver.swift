@@ -67,7 +67,7 @@ enum Driver {
         if let token { try follow(token, file, scenario, text, &o) }
         o.trace = t.trace || t.steps || t.traceJSON != nil
         var report = try await execute(scenario, text, o)
-        if report.outcome != .pass, !o.trace {
+        if report.outcome.isFailure, !o.trace {
             // Replay the same schedule with the trace on: a FAIL or BUG always comes with its timeline.
             let parsed = ReplayToken.parse(report.token)
             o.replay = parsed?.choices
@@ -78,7 +78,7 @@ enum Driver {
         if let path = t.traceJSON, let timeline = report.timeline { try write(timeline.chromeTrace(), to: path) }
         let replay = replayCommand(file, report, o)
         if json {
-            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
+            printJSON(file, report, replay: report.outcome.isFailure ? replay : nil)
         } else {
             for l in report.lines { print(l) }
             if let timeline = report.timeline {
@@ -86,7 +86,7 @@ enum Driver {
             } else {
                 print(report.outcome.summary)
             }
-            if report.outcome != .pass { print("replay: " + replay) }
+            if report.outcome.isFailure { print("replay: " + replay) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }
@@ -235,7 +235,7 @@ enum Driver {
         }
         let replay = replayCommand(file, report, o)
         if json {
-            printJSON(file, report, replay: report.outcome == .pass ? nil : replay)
+            printJSON(file, report, replay: report.outcome.isFailure ? replay : nil)
         } else {
             if o.showAt.count == 2 {
                 if let a = report.snapshots[0], let b = report.snapshots[1] {
@@ -248,7 +248,7 @@ enum Driver {
             }
             print(report.outcome.summary)
             if case .bug(let f) = report.outcome { for d in f.details { print("  " + d) } }
-            if report.outcome != .pass { print("replay: " + replay) }
+            if report.outcome.isFailure { print("replay: " + replay) }
         }
         if report.outcome.exitCode != 0 { throw ExitCode(report.outcome.exitCode) }
     }

@@ -28,8 +28,7 @@ struct Explore: AsyncParsableCommand {
         }
         guard runs > 0, depth >= 1 else { throw ValidationError("--runs and --depth must be positive") }
         guard preemptions >= 0 else { throw ValidationError("--preemptions must not be negative") }
-        if let time, !(time > 0 && time <= 1e9) { throw ValidationError("--time must be a positive number of seconds up to 1e9, found \(time)") }
-        guard maxMemory > 0, maxMemory <= 1 << 40 else { throw ValidationError("--max-memory must be a positive number of MB up to 2^40, found \(maxMemory)") }
+        try LimitOptions.check(time: time, maxMemory: maxMemory)
         var e = ExploreOptions()
         e.strategy = s
         e.runs = runs
@@ -101,7 +100,11 @@ extension Driver {
         }
         guard let shrunk = finding.shrunk, let again = finding.traced else {
             if !json {
-                if let reached = result.limitReached, case .memory = reached { print("\(file): search stopped: \(reached.description)") }
+                // Time running out is how a search with --time ends, worth a line only when
+                // not one run ended in it; the memory ceiling always is.
+                if let reached = result.limitReached, reached != .time || result.schedules == 0 {
+                    print("\(file): search stopped: \(reached.description)")
+                }
                 if e.strategy == .dfs {
                     print("\(file): PASS over \(result.schedules) schedule(s) (\(Int(rate)) schedules/s, \(result.distinctTraces) distinct, dfs, ≤ \(e.preemptions) preemptions): " + (result.complete ? "every schedule run" : result.exhausted ? "space exhausted" : "not exhausted"))
                 } else {

@@ -1,5 +1,6 @@
 // uvm: run scenario files against the simulated UVM kernel (see docs/scenario-language.md).
-// Exit codes: 0 PASS, 1 FAIL, 2 BUG, 64 usage or scenario-file error.
+// Exit codes: 0 PASS, 1 FAIL, 2 BUG, 3 STOPPED by --time or --max-memory, 64 usage or
+// scenario-file error.
 
 import ArgumentParser
 import UVMRunner
@@ -58,17 +59,36 @@ struct TimelineOptions: ParsableArguments {
     var traceJSON: String?
 }
 
+/// `--time` and `--max-memory` of `run` and `replay`: the run is checked against them as it goes.
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Stop the run (STOPPED, exit 3) after this many seconds.") var time: Double?
+    @Option(help: "Stop the run (STOPPED, exit 3) once the resident set passes this many MB.") var maxMemory: Int = 512
+
+    /// The limits, starting now; refuses values no clock or machine could mean.
+    func limits() throws -> ResourceLimits {
+        try Self.check(time: time, maxMemory: maxMemory)
+        return ResourceLimits(seconds: time, maxResidentMegabytes: maxMemory)
+    }
+
+    static func check(time: Double?, maxMemory: Int) throws {
+        if let time, !(time > 0 && time <= 1e9) { throw ValidationError("--time must be a positive number of seconds up to 1e9, found \(time)") }
+        guard maxMemory > 0, maxMemory <= 1 << 40 else { throw ValidationError("--max-memory must be a positive number of MB up to 2^40, found \(maxMemory)") }
+    }
+}
+
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "One run under one schedule.")
     @Argument(help: "The scenario file.") var file: String
     @Option(help: "Scheduling seed: 0 runs threads in file order.") var seed: UInt64 = 0
     @Option(help: "Replay this token's schedule.") var replay: String?
     @OptionGroup var timeline: TimelineOptions
+    @OptionGroup var limits: LimitOptions
     @OptionGroup var common: Common
 
     func run() async throws {
         var o = try common.options()
         o.seed = seed
+        o.limits = try limits.limits()
         try await Driver.runOnce(file, o, token: replay, timeline, json: common.json)
     }
 }
@@ -78,10 +98,13 @@ struct Replay: AsyncParsableCommand {
     @Argument(help: "The scenario file.") var file: String
     @Argument(help: "The replay token a BUG or FAIL printed.") var token: String
     @OptionGroup var timeline: TimelineOptions
+    @OptionGroup var limits: LimitOptions
     @OptionGroup var common: Common
 
     func run() async throws {
-        try await Driver.runOnce(file, try common.options(), token: token, timeline, json: common.json)
+        var o = try common.options()
+        o.limits = try limits.limits()
+        try await Driver.runOnce(file, o, token: token, timeline, json: common.json)
     }
 }
 
