@@ -150,7 +150,8 @@ extension UVM {
     /// Installs `anon` in `slot` (nil empties it), moving the range wires of the wired entries
     /// that cover the slot from the page that backed it before to the new page. `shadowed` is
     /// the object page the slot hides when it was empty (a promotion), so that the object page
-    /// gives up those wires. Never switches threads: counts are exact at every step.
+    /// gives up those wires; in a shared amap the page the slot showed is unmapped everywhere.
+    /// Never switches threads: counts are exact at every step.
     package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
         sched.assertHeld(amap.lock)
         let w = amap.wiredRefs[slot]
