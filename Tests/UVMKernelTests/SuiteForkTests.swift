@@ -29,6 +29,28 @@ import UVMSched
         #expect(r.result(line("# P2 after", in: text)) == "0x03", "\(r.transcript)")
     }
 
+    /// shared_shadow_inval's largest length, a superpage and one page, has its UVM counterpart in
+    /// amap_copy's chunking: P1's first fault splits a 257-page entry at a 16-page chunk, so P2
+    /// and P3 share two amaps, and P3's copies into both must reach P2. The per-step audit would
+    /// make this run take seconds; the run's final audit still checks the state.
+    @Test func copiesIntoChunkedSharedAmapsReachTheOtherSharer() async throws {
+        let text = """
+            machine ram=512p
+            proc P1
+            P1: m = mmap anon 257p
+            P1: fill m 257p 0x01 => ok
+            P1: P2 = fork
+            P2: minherit m 257p share => ok
+            P2: check m 257p 0x01 => ok
+            P2: P3 = fork
+            P3: fill m 129p 0x03 => ok
+            P1: check m 257p 0x01 => ok
+            P2: check m 129p 0x03 => ok
+            P2: check m+129p 128p 0x01 => ok
+            """
+        expectPass(try await run(text, options: RunOptions()))
+    }
+
     /// The same through a private file mapping: the slot was empty and P2 had the file's page
     /// mapped; P3's write promotes it into the amap they share, and uvm_fault_lower_promote
     /// takes the file page out of every pmap, so P2 sees the copy rather than the file.
