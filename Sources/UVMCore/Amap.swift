@@ -150,11 +150,20 @@ extension UVM {
     /// Installs `anon` in `slot` (nil empties it), moving the range wires of the wired entries
     /// that cover the slot from the page that backed it before to the new page. `shadowed` is
     /// the object page the slot hides when it was empty (a promotion), so that the object page
-    /// gives up those wires. Never switches threads: counts are exact at every step.
+    /// gives up those wires; in a shared amap the page the slot showed is unmapped everywhere.
+    /// Never switches threads: counts are exact at every step.
     package func setAnon(_ amap: Amap, _ slot: Int, _ anon: Anon?, shadowed: (UVMObject, UInt64)? = nil) throws {
         sched.assertHeld(amap.lock)
         let w = amap.wiredRefs[slot]
         let old = amap.anons[slot]
+        if amap.shared, let hidden = old?.page ?? shadowed.flatMap({ obj, idx in obj.pages[idx] }) {
+            // Every map sharing this amap must see the new page: the one the slot showed until
+            // now loses all its mappings, so the other sharers fault again and find the new anon
+            // (uvm_amap.c: amap_add's replace case; uvm_fault.c: uvm_fault_lower_promote). Else
+            // a sibling keeps reading a page its own amap no longer holds (FreeBSD's
+            // CVE-2021-29626, the shared shadow object).
+            Pmap.pageProtect(hidden, .none)
+        }
         if w > 0 {
             // The counts always move; the page wires move only when wires follow pages
             // (docs/wiring.md, *Wirings hold pages*; not under the historic unwire=pmap).
