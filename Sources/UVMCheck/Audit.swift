@@ -150,7 +150,9 @@ private struct Auditor {
         for (pg, vpns) in Array(mappings.values) + unmapped {
             let listed = pg.pvList.map(\.vpn).sorted()
             if listed != vpns.sorted() {
-                fail("\(pg)'s pv list names virtual pages \(listed.map { hex($0 << UInt64(shift)) }), the pmaps map it at \(vpns.sorted().map { hex($0 << UInt64(shift)) })")
+                let shift = UInt64(shift)
+                let addresses = { (vpns: [UInt64]) in vpns.map { hex($0 << shift) }.joined(separator: " ") }
+                fail("\(pg)'s pv list names \(addresses(listed)), the pmaps map it at \(addresses(vpns.sorted()))")
                 return
             }
         }

@@ -131,7 +131,7 @@ import UVMSched
         let gone = Pmap(pageShift: k.uvm.pageShift)
         gone.enter(vpn: 7, page: pg, prot: .read)
         let failure = try #require(Audit.check(k, quiescent: false))
-        #expect(failure.message.contains("pv list names virtual pages"))
+        #expect(failure.message.contains("pv list names 0x7000 \(hex(va)), the pmaps map it at \(hex(va))"))
         gone.remove(vpns: 7..<8)
         #expect(Audit.check(k, quiescent: true) == nil)
     }
