@@ -83,6 +83,13 @@ private struct Auditor {
         for (anon, _) in anonRefs.values where (anon.page == nil) == (anon.swapSlot == nil) {
             fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
         }
+        // uvm_anon.c: an_page's uo/uanon names the anon back, and a free page belongs to nobody.
+        for (anon, _) in anonRefs.values {
+            if let pg = anon.page, pg.isFree || pg.owner !== anon {
+                fail("\(anon.ownerDescription) holds \(pg), which is " + (pg.isFree ? "free" : "owned by \(pg.owner?.ownerDescription ?? "nobody")"))
+            }
+        }
+        checkObjectPages()
         checkSwapSlots(anonRefs.values.map(\.0))
         checkShmAttachments()
         checkObjectReferences()
@@ -181,14 +188,8 @@ private struct Auditor {
     /// that a fault will bring back wired. Every other grant is settled before its call returns
     /// (uvm_map_pageable's, the fault's); one left over lowers wiredmax for good.
     mutating func checkWiredReservations() {
-        var objects: [ObjectIdentifier: UVMObject] = [:]
-        for obj in k.uvm.allVnodeObjects { objects[ObjectIdentifier(obj)] = obj }
-        for seg in k.shmSegments.values { objects[ObjectIdentifier(seg.object)] = seg.object }
-        for vm in k.images {
-            for e in vm.map.entries.elements { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
-        }
         let owed = k.uvm.holds.filter { !$0.released }.reduce(0) { $0 + $1.copiesReserved }
-            + objects.values.reduce(0) { $0 + $1.wiredPlaceholders.count }
+            + reachableObjects.reduce(0) { $0 + $1.wiredPlaceholders.count }
         if k.uvm.mem.wiredReserved != owed {
             fail("\(k.uvm.mem.wiredReserved) wired page(s) reserved against wiredmax, vslock copies and wired placeholders owe \(owed)")
         }
@@ -235,9 +236,47 @@ private struct Auditor {
         }
     }
 
+    /// The objects the audit can reach: every vnode's, every segment's, every mapped one.
+    var reachableObjects: [UVMObject] {
+        var objects: [ObjectIdentifier: UVMObject] = [:]
+        for obj in k.uvm.allVnodeObjects { objects[ObjectIdentifier(obj)] = obj }
+        for seg in k.shmSegments.values { objects[ObjectIdentifier(seg.object)] = seg.object }
+        for vm in k.images {
+            for e in vm.map.entries.elements { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
+        }
+        return Array(objects.values)
+    }
+
+    /// Each page an object keeps at an offset is allocated and names that object and offset
+    /// back (uvm_page.c, uvm_pageinsert/uvm_pageremove keep the two sides together); a page
+    /// freed while its object still lists it is a use-after-free waiting to happen. An aobj
+    /// offset is resident or on swap, never both (uao_get drops the slot as the page comes in,
+    /// uvm_pageout_done's uao_set_swslot records it as the page goes).
+    mutating func checkObjectPages() {
+        for obj in reachableObjects {
+            for (idx, pg) in obj.pages where pg.isFree || pg.owner !== obj || pg.offset != k.uvm.bytes(pages: idx) {
+                fail("\(obj.name) keeps \(pg) at offset \(hex(k.uvm.bytes(pages: idx))), but the page is " + (pg.isFree ? "free" : "\(pg.owner?.ownerDescription ?? "nobody")'s at \(hex(pg.offset))"))
+                return
+            }
+            if let idx = obj.swappedOut.keys.first(where: { obj.pages[$0] != nil }) {
+                fail("\(obj.name) offset \(hex(k.uvm.bytes(pages: idx))) is both resident and on swap")
+                return
+            }
+        }
+    }
+
     /// Every allocated swap slot belongs to an anon or a shm segment's page; a page-out in
-    /// flight holds one more until it completes, so only quiescent points are exact.
+    /// flight holds one more until it completes, so only quiescent points are exact. No slot
+    /// has two owners (uvm_swap.c hands a slot to one an_swslot or uao slot until it is freed).
     mutating func checkSwapSlots(_ anons: [Anon]) {
+        var owners: [Int: String] = [:]
+        let aobjSlots = k.shmSegments.values.flatMap { seg in seg.object.swapSlots.values.map { ($0, seg.object.name) } }
+        for (slot, owner) in anons.compactMap({ a in a.swapSlot.map { ($0, a.ownerDescription) } }) + aobjSlots {
+            if let first = owners.updateValue(owner, forKey: slot) {
+                fail("swap slot \(slot) belongs to both \(first) and \(owner)")
+                return
+            }
+        }
         let owned = anons.count { $0.swapSlot != nil }
             + k.shmSegments.values.reduce(0) { $0 + $1.object.swapSlots.count }
         let used = k.uvm.swap.usedSlots

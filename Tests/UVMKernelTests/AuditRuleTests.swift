@@ -1,5 +1,5 @@
 // The audit's rules about wired residency, swap slots, file caches, pv lists, paging queues,
-// amap locks and sharing, and wired reservations: each is shown to catch the state it forbids,
+// amap locks and sharing, wired reservations and page ownership: each is shown to catch the state it forbids,
 // built by hand behind the kernel's back (as a planted bug would leave it).
 
 import Testing
@@ -181,5 +181,43 @@ import UVMSched
         #expect(Audit.check(k, quiescent: false) == nil, "mid-operation a wiring holds its grant")
         let failure = try #require(Audit.check(k, quiescent: true))
         #expect(failure.message.contains("1 wired page(s) reserved against wiredmax, vslock copies and wired placeholders owe 0"))
+    }
+
+    @Test func aFreedPageItsObjectStillListsIsCaught() async throws {
+        let (k, obj) = try await flushedFile()
+        let pg = try #require(obj.pages[1])
+        // Planted: an invalidation that freed the page without taking it out of its object.
+        Pmap.pageProtect(pg, .none)
+        try k.uvm.mem.free(pg, k.sched)
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(obj.name) keeps \(pg) at offset 0x1000, but the page is free"))
+    }
+
+    @Test func aFreedPageItsAnonStillHoldsIsCaught() async throws {
+        let (k, p, va) = try await anonymousProcess()
+        let anon = try #require(p.map.lookup(va)?.amap?.anons[0])
+        let pg = try #require(anon.page)
+        // Planted: an amap_wipeout that freed the page but left the anon pointing at it.
+        Pmap.pageProtect(pg, .none)
+        try k.uvm.mem.free(pg, k.sched)
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(anon.ownerDescription) holds \(pg), which is free"))
+    }
+
+    @Test func aSwapSlotWithTwoOwnersIsCaught() async throws {
+        let (k, _, _) = try await lockedProcess(pages: 1, swapPages: 4)
+        let aobj = try #require(k.shmSegments.values.first?.object)
+        let slot = try #require(k.uvm.swap.alloc())
+        // Planted: a page-out that recorded its slot at two offsets.
+        aobj.swapSlots[2] = slot
+        aobj.swapSlots[3] = slot
+        var failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("swap slot \(slot) belongs to both \(aobj.name) and \(aobj.name)"))
+        // Planted: a swap-in that kept the slot of the page it brought in.
+        aobj.swapSlots[2] = nil
+        aobj.swapSlots[3] = nil
+        aobj.swapSlots[0] = slot
+        failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(aobj.name) offset 0x0 is both resident and on swap"))
     }
 }
