@@ -153,8 +153,8 @@ private struct Auditor {
     /// at every step. Virtual page numbers are compared, not pmaps: a stale pv entry may name
     /// the pmap of an address space already gone.
     mutating func checkPVLists(_ mappings: [ObjectIdentifier: (VMPage, [UInt64])]) {
-        let unmapped = k.uvm.mem.pages.lazy.filter { $0.isMapped && mappings[ObjectIdentifier($0)] == nil }.map { ($0, [UInt64]()) }
-        for (pg, vpns) in Array(mappings.values) + unmapped {
+        let listedOnly = k.uvm.mem.pages.lazy.filter { $0.isMapped && mappings[ObjectIdentifier($0)] == nil }.map { ($0, [UInt64]()) }
+        for (pg, vpns) in Array(mappings.values) + listedOnly {
             let listed = pg.pvList.map(\.vpn).sorted()
             if listed != vpns.sorted() {
                 let shift = UInt64(shift)
