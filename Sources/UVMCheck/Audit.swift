@@ -54,14 +54,20 @@ private struct Auditor {
         checkPages()
         var amapRefs: [ObjectIdentifier: (Amap, Int, [Int32])] = [:]
         var anonRefs: [ObjectIdentifier: (Anon, Int)] = [:]
+        var mappings: [ObjectIdentifier: (VMPage, [UInt64])] = [:]
         for vm in k.images {
             checkMap(vm, &amapRefs)
-            checkPmap(vm)
+            checkPmap(vm, &mappings)
         }
+        checkPVLists(mappings)
+        checkSharedAmaps()
         for (amap, refs, slots) in amapRefs.values {
             for (s, anon) in amap.anons.enumerated() {
                 guard let anon else { continue }
                 anonRefs[ObjectIdentifier(anon), default: (anon, 0)].1 += 1
+                // uvm_amap.c, amap_add: KASSERT(anon->an_lock == amap->am_lock). amap_copy
+                // shares the source's lock for this: one lock guards an anon in every amap.
+                if anon.lock !== amap.lock { fail("\(anon.ownerDescription) in amap \(amap.serial) has another lock than the amap's") }
                 if slots[s] == 0 && quiescent { fail("amap \(amap.serial) slot \(s) holds \(anon.ownerDescription) that no entry maps") }
             }
             if quiescent ? amap.refs != refs : amap.refs < refs {
@@ -77,11 +83,19 @@ private struct Auditor {
         for (anon, _) in anonRefs.values where (anon.page == nil) == (anon.swapSlot == nil) {
             fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
         }
+        // uvm_anon.c: an_page's uo/uanon names the anon back, and a free page belongs to nobody.
+        for (anon, _) in anonRefs.values {
+            if let pg = anon.page, pg.isFree || pg.owner !== anon {
+                fail("\(anon.ownerDescription) holds \(pg), which is " + (pg.isFree ? "free" : "owned by \(pg.owner?.ownerDescription ?? "nobody")"))
+            }
+        }
+        checkObjectPages()
         checkSwapSlots(anonRefs.values.map(\.0))
         checkShmAttachments()
         checkObjectReferences()
         checkWiring()
         if quiescent {
+            checkWiredReservations()
             checkFileCaches()
             for t in k.sched.threads where !t.heldLocks.isEmpty {
                 fail("\(t.name) holds \(t.heldLocks.map { $0.lockName }.joined(separator: ", ")) between operations")
@@ -131,14 +145,78 @@ private struct Auditor {
         }
     }
 
+    /// A page's pv list names exactly the pmap entries that map it: pmap_enter adds the pv
+    /// entry of the page it maps and takes off the one of the page it replaces, pmap_remove and
+    /// pmap_page_protect take theirs (x86 pmap.c, pmap_enter_ma and pmap_remove_pte). A stale pv
+    /// entry makes pmap_page_protect tear down whatever now maps that address, and the page
+    /// look mapped to the page daemon. The pmap changes both sides in one step, so this holds
+    /// at every step. Virtual page numbers are compared, not pmaps: a stale pv entry may name
+    /// the pmap of an address space already gone.
+    mutating func checkPVLists(_ mappings: [ObjectIdentifier: (VMPage, [UInt64])]) {
+        let listedOnly = k.uvm.mem.pages.lazy.filter { $0.isMapped && mappings[ObjectIdentifier($0)] == nil }.map { ($0, [UInt64]()) }
+        for (pg, vpns) in Array(mappings.values) + listedOnly {
+            let listed = pg.pvList.map(\.vpn).sorted()
+            if listed != vpns.sorted() {
+                let shift = UInt64(shift)
+                let addresses = { (vpns: [UInt64]) in vpns.map { hex($0 << shift) }.joined(separator: " ") }
+                fail("\(pg)'s pv list names \(addresses(listed)), the pmaps map it at \(addresses(vpns.sorted()))")
+                return
+            }
+        }
+    }
+
+    /// An amap that entries of two address spaces map with no copy pending is AMAP_SHARED
+    /// (uvm_map.c, uvmspace_fork's MAP_INHERIT_SHARE case: amap_ref with AMAP_SHARED): a later
+    /// copy of either entry must then copy the pages at once, for the other still writes them
+    /// in place.
+    mutating func checkSharedAmaps() {
+        var mappedBy: [ObjectIdentifier: (Amap, Set<ObjectIdentifier>)] = [:]
+        for vm in k.images {
+            for e in vm.map.entries.elements where !e.needsCopy {
+                guard let amap = e.amap else { continue }
+                mappedBy[ObjectIdentifier(amap), default: (amap, [])].1.insert(ObjectIdentifier(vm))
+            }
+        }
+        for (amap, spaces) in mappedBy.values where spaces.count > 1 && !amap.shared {
+            fail("amap \(amap.serial) is mapped in place by \(spaces.count) address spaces but is not shared")
+        }
+    }
+
+    /// Between operations the wired pages granted against wiredmax and not yet wired are those
+    /// still owed: the copies a vslock's captured copy-on-write pages may need, and the
+    /// placeholders of wired object pages taken away (truncated, or put back to their pager)
+    /// that a fault will bring back wired. Every other grant is settled before its call returns
+    /// (uvm_map_pageable's, the fault's); one left over lowers wiredmax for good.
+    mutating func checkWiredReservations() {
+        let owed = k.uvm.holds.filter { !$0.released }.reduce(0) { $0 + $1.copiesReserved }
+            + reachableObjects.reduce(0) { $0 + $1.wiredPlaceholders.count }
+        if k.uvm.mem.wiredReserved != owed {
+            fail("\(k.uvm.mem.wiredReserved) wired page(s) reserved against wiredmax, vslock copies and wired placeholders owe \(owed)")
+        }
+    }
+
     /// Between operations a file's page cache agrees with its disk: no page lies wholly past the
     /// end of file (uvm_vnp_setsize removed it; an access there is SIGBUS), and a clean page holds
     /// what its block holds below the end of file — clean means the disk has it, so a page-out
     /// may free it (a write-back that failed must leave the page dirty: genfs_do_io's error path).
+    /// Nor does the disk keep data past the end of file: a truncation frees the blocks wholly
+    /// past it and zeroes the tail of the last one (ffs_truncate), so a file grown again reads
+    /// zeros there.
     mutating func checkFileCaches() {
+        let pageSize = UInt64(k.pageSize)
+        for vnode in k.files.values {
+            let tail = Int(vnode.size % pageSize), eofPage = vnode.size / pageSize + (tail == 0 ? 0 : 1)
+            if let stale = vnode.storedBlock(eofPage), stale.contains(where: { $0 != 0 }) {
+                fail("file \(vnode.name): the disk keeps block \(eofPage), past the end of file at \(vnode.size)")
+                return
+            }
+            if tail != 0, let last = vnode.storedBlock(eofPage - 1), let i = last[tail...].firstIndex(where: { $0 != 0 }) {
+                fail("file \(vnode.name): block \(eofPage - 1) holds \(hex(UInt64(last[i]))) at byte \(i), past the end of file at \(vnode.size)")
+                return
+            }
+        }
         for obj in k.uvm.allVnodeObjects {
             let vnode = obj.vnode, name = vnode.name
-            let pageSize = UInt64(k.pageSize)
             let eofPage = vnode.size / pageSize + (vnode.size % pageSize == 0 ? 0 : 1)
             for (idx, pg) in obj.pages.sorted(by: { $0.key < $1.key }) {
                 if idx >= eofPage {
@@ -158,9 +236,47 @@ private struct Auditor {
         }
     }
 
+    /// The objects the audit can reach: every vnode's, every segment's, every mapped one.
+    var reachableObjects: [UVMObject] {
+        var objects: [ObjectIdentifier: UVMObject] = [:]
+        for obj in k.uvm.allVnodeObjects { objects[ObjectIdentifier(obj)] = obj }
+        for seg in k.shmSegments.values { objects[ObjectIdentifier(seg.object)] = seg.object }
+        for vm in k.images {
+            for e in vm.map.entries.elements { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
+        }
+        return Array(objects.values)
+    }
+
+    /// Each page an object keeps at an offset is allocated and names that object and offset
+    /// back (uvm_page.c, uvm_pageinsert/uvm_pageremove keep the two sides together); a page
+    /// freed while its object still lists it is a use-after-free waiting to happen. An aobj
+    /// offset is resident or on swap, never both (uao_get drops the slot as the page comes in,
+    /// uvm_pageout_done's uao_set_swslot records it as the page goes).
+    mutating func checkObjectPages() {
+        for obj in reachableObjects {
+            for (idx, pg) in obj.pages where pg.isFree || pg.owner !== obj || pg.offset != k.uvm.bytes(pages: idx) {
+                fail("\(obj.name) keeps \(pg) at offset \(hex(k.uvm.bytes(pages: idx))), but the page is " + (pg.isFree ? "free" : "\(pg.owner?.ownerDescription ?? "nobody")'s at \(hex(pg.offset))"))
+                return
+            }
+            if let idx = obj.swappedOut.keys.first(where: { obj.pages[$0] != nil }) {
+                fail("\(obj.name) offset \(hex(k.uvm.bytes(pages: idx))) is both resident and on swap")
+                return
+            }
+        }
+    }
+
     /// Every allocated swap slot belongs to an anon or a shm segment's page; a page-out in
-    /// flight holds one more until it completes, so only quiescent points are exact.
+    /// flight holds one more until it completes, so only quiescent points are exact. No slot
+    /// has two owners (uvm_swap.c hands a slot to one an_swslot or uao slot until it is freed).
     mutating func checkSwapSlots(_ anons: [Anon]) {
+        var owners: [Int: String] = [:]
+        let aobjSlots = k.shmSegments.values.flatMap { seg in seg.object.swapSlots.values.map { ($0, seg.object.name) } }
+        for (slot, owner) in anons.compactMap({ a in a.swapSlot.map { ($0, a.ownerDescription) } }) + aobjSlots {
+            if let first = owners.updateValue(owner, forKey: slot) {
+                fail("swap slot \(slot) belongs to both \(first) and \(owner)")
+                return
+            }
+        }
         let owned = anons.count { $0.swapSlot != nil }
             + k.shmSegments.values.reduce(0) { $0 + $1.object.swapSlots.count }
         let used = k.uvm.swap.usedSlots
@@ -297,6 +413,12 @@ private struct Auditor {
             if pg.wireCount > 0 && (pg.queue == .active || pg.queue == .inactive) {
                 fail("wired \(pg) is on a pageable queue")
             }
+            // The page daemon finds pages only on the paging queues: an owned page that no
+            // wiring holds is on one between operations (uvm_pageactivate after every
+            // allocation and loan break, uvm_pageunwire's requeue), or it is never reclaimed.
+            if quiescent, let owner = pg.owner, pg.wireCount == 0, !pg.isBusy, pg.queue != .active, pg.queue != .inactive {
+                fail("\(pg) of \(owner.ownerDescription) is unwired but on no paging queue")
+            }
         }
         if free != mem.freeCount { fail("free list holds \(mem.freeCount) pages, \(free) pages are free") }
         let wired = mem.pages.filter { $0.wireCount > 0 }.count
@@ -332,10 +454,12 @@ private struct Auditor {
     }
 
     /// Every pmap entry maps the page the map says is there, with no more than the entry's
-    /// protection, and a copy-on-write page is never writable.
-    mutating func checkPmap(_ vm: VMSpace) {
+    /// protection, and a copy-on-write page is never writable. Each entry's virtual page is
+    /// added to `mappings` under its page, for `checkPVLists`.
+    mutating func checkPmap(_ vm: VMSpace, _ mappings: inout [ObjectIdentifier: (VMPage, [UInt64])]) {
         let map = vm.map
         for (vpn, pte) in map.pmap.entries {
+            mappings[ObjectIdentifier(pte.page), default: (pte.page, [])].1.append(vpn)
             let va = vpn << UInt64(shift)
             guard let e = map.lookup(va) else {
                 fail("\(vm.name): pmap maps \(hex(va)) with no map entry"); continue

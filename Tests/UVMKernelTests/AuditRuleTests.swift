@@ -1,5 +1,6 @@
-// The audit's rules about wired residency, swap slots and file caches: each is shown to catch
-// the state it forbids, built by hand behind the kernel's back (as a planted bug would leave it).
+// The audit's rules about wired residency, swap slots, file caches, pv lists, paging queues,
+// amap locks and sharing, wired reservations and page ownership: each is shown to catch the state it forbids,
+// built by hand behind the kernel's back (as a planted bug would leave it).
 
 import Testing
 import UVMCheck
@@ -90,5 +91,133 @@ import UVMSched
         vnode.size = UInt64(k.pageSize)
         let failure = try #require(Audit.check(k, quiescent: true))
         #expect(failure.message.contains("caches offset 0x1000, past the end of file at 4096"))
+    }
+
+    @Test func diskDataPastTheEndOfFileIsCaught() async throws {
+        let (k, _) = try await flushedFile()
+        let vnode = try #require(k.files["f"])
+        // Planted: a truncation that shrank the size but left the file system's blocks as they were.
+        vnode.size = UInt64(k.pageSize) + 100
+        var failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("block 1 holds 0x22 at byte 100, past the end of file at 4196"))
+        vnode.size = UInt64(k.pageSize)
+        failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("the disk keeps block 1, past the end of file at 4096"))
+    }
+
+    /// A kernel with process A that has stored into the first of two pages of an anonymous
+    /// mapping (`shared`: MAP_SHARED, inherited shared) and, with `fork`, a child B.
+    private func anonymousProcess(shared: Bool = false, fork: Bool = false) async throws -> (Kernel, Proc, UInt64) {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        var va: UInt64 = 0
+        let failure = await sched.run([(lwp.thread, {
+            va = try await k.mmap(lwp, .anon, length: 2 * UInt64(k.pageSize), prot: [.read, .write], maxProt: .all,
+                                  shared: shared, fixed: nil)
+            try await k.store(lwp, va, 0x44)
+            if fork { _ = try await k.fork(lwp, childName: "B") }
+        })])
+        #expect(failure == nil)
+        #expect(Audit.check(k, quiescent: true) == nil)
+        return (k, p, va)
+    }
+
+    @Test func aStalePVEntryIsCaughtAtEveryStep() async throws {
+        let (k, p, va) = try await anonymousProcess()
+        let pg = try #require(p.map.pmap.extract(vpn: va >> UInt64(k.uvm.pageShift))?.page)
+        // Planted: a pmap that no longer maps the page left its pv entry on the page's list.
+        let gone = Pmap(pageShift: k.uvm.pageShift)
+        gone.enter(vpn: 7, page: pg, prot: .read)
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("pv list names 0x7000 \(hex(va)), the pmaps map it at \(hex(va))"))
+        gone.remove(vpns: 7..<8)
+        #expect(Audit.check(k, quiescent: true) == nil)
+    }
+
+    @Test func anUnwiredPageOnNoPagingQueueIsCaughtBetweenOperations() async throws {
+        let (k, p, va) = try await anonymousProcess()
+        let pg = try #require(p.map.pmap.extract(vpn: va >> UInt64(k.uvm.pageShift))?.page)
+        // Planted: a loan break that never put the owner's new page on a queue.
+        pg.queue = .none
+        #expect(Audit.check(k, quiescent: false) == nil, "mid-operation a new page is not queued yet")
+        let failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("is unwired but on no paging queue"))
+    }
+
+    @Test func anAnonUnderAnotherLockThanItsAmapIsCaught() async throws {
+        let (k, p, va) = try await anonymousProcess()
+        let amap = try #require(p.map.lookup(va)?.amap)
+        // Planted: an amap_copy that gave the new amap a lock of its own; slot 1 is not mapped,
+        // so only the lock is wrong.
+        let foreign = try #require(k.uvm.newAnon(copying: nil, for: Amap(k.uvm, slots: 1)))
+        amap.anons[1] = foreign
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(foreign.ownerDescription) in amap \(amap.serial) has another lock than the amap's"))
+    }
+
+    @Test func anAmapSharedByForkButNotMarkedSharedIsCaught() async throws {
+        let (k, p, va) = try await anonymousProcess(shared: true, fork: true)
+        let amap = try #require(p.map.lookup(va)?.amap)
+        #expect(amap.shared)
+        // Planted: fork's MAP_INHERIT_SHARE case forgot AMAP_SHARED.
+        amap.shared = false
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("amap \(amap.serial) is mapped in place by 2 address spaces but is not shared"))
+    }
+
+    @Test func aPrivateAmapAfterForkIsNotShared() async throws {
+        let (k, p, va) = try await anonymousProcess(fork: true)
+        // Both maps hold the amap, each waiting for its own copy (needs-copy): not shared.
+        #expect(p.map.lookup(va)?.amap?.shared == false)
+        #expect(Audit.check(k, quiescent: true) == nil)
+    }
+
+    @Test func aWiredReservationNobodyOwesIsCaughtBetweenOperations() async throws {
+        let (k, _, _) = try await lockedProcess(pages: 1)
+        // Planted: a vsunlock that kept its copies' grant against wiredmax.
+        #expect(k.uvm.mem.reserveWired(1))
+        #expect(Audit.check(k, quiescent: false) == nil, "mid-operation a wiring holds its grant")
+        let failure = try #require(Audit.check(k, quiescent: true))
+        #expect(failure.message.contains("1 wired page(s) reserved against wiredmax, vslock copies and wired placeholders owe 0"))
+    }
+
+    @Test func aFreedPageItsObjectStillListsIsCaught() async throws {
+        let (k, obj) = try await flushedFile()
+        let pg = try #require(obj.pages[1])
+        // Planted: an invalidation that freed the page without taking it out of its object.
+        Pmap.pageProtect(pg, .none)
+        try k.uvm.mem.free(pg, k.sched)
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(obj.name) keeps \(pg) at offset 0x1000, but the page is free"))
+    }
+
+    @Test func aFreedPageItsAnonStillHoldsIsCaught() async throws {
+        let (k, p, va) = try await anonymousProcess()
+        let anon = try #require(p.map.lookup(va)?.amap?.anons[0])
+        let pg = try #require(anon.page)
+        // Planted: an amap_wipeout that freed the page but left the anon pointing at it.
+        Pmap.pageProtect(pg, .none)
+        try k.uvm.mem.free(pg, k.sched)
+        let failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(anon.ownerDescription) holds \(pg), which is free"))
+    }
+
+    @Test func aSwapSlotWithTwoOwnersIsCaught() async throws {
+        let (k, _, _) = try await lockedProcess(pages: 1, swapPages: 4)
+        let aobj = try #require(k.shmSegments.values.first?.object)
+        let slot = try #require(k.uvm.swap.alloc())
+        // Planted: a page-out that recorded its slot at two offsets.
+        aobj.swapSlots[2] = slot
+        aobj.swapSlots[3] = slot
+        var failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("swap slot \(slot) belongs to both \(aobj.name) and \(aobj.name)"))
+        // Planted: a swap-in that kept the slot of the page it brought in.
+        aobj.swapSlots[2] = nil
+        aobj.swapSlots[3] = nil
+        aobj.swapSlots[0] = slot
+        failure = try #require(Audit.check(k, quiescent: false))
+        #expect(failure.message.contains("\(aobj.name) offset 0x0 is both resident and on swap"))
     }
 }
