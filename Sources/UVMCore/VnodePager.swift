@@ -197,11 +197,17 @@ public final class VnodeObject: UVMObject {
         sched.assertHeld(vnode.lock, .writer)
         if newSize < vnode.size {
             let firstGone = (newSize + UInt64(uvm.pageSize) - 1) >> UInt64(uvm.pageShift)
+            let tail = Int(newSize & UInt64(uvm.pageSize - 1))
+            // The page the new end falls in keeps its head and loses its tail below. It must not
+            // be busy then: a page-in in flight would install the bytes it read before the
+            // truncation, tail included (ubc_zerorange gets the page through getpages, which
+            // waits for PG_BUSY).
+            let partial: UInt64? = tail == 0 ? nil : newSize >> UInt64(uvm.pageShift)
             try await lock.enter()
             var scanning = true
             while scanning {
                 scanning = false
-                for idx in pages.keys.sorted() where idx >= firstGone {
+                for idx in pages.keys.sorted() where idx >= firstGone || idx == partial {
                     let pg = pages[idx]!
                     if pg.isBusy {
                         // Ascending offset order; wait without the object lock, then rescan.
@@ -211,6 +217,7 @@ public final class VnodeObject: UVMObject {
                         scanning = true
                         break
                     }
+                    if idx == partial { continue }
                     sched.sometimes(uvm.holds.contains { $0.pages.contains { $0.page === pg } },
                                     "truncation met a page held by a vslock")
                     sched.sometimes(pg.loanCount > 0, "truncation met a loaned page")
@@ -223,8 +230,7 @@ public final class VnodeObject: UVMObject {
                     }
                 }
             }
-            let tail = Int(newSize & UInt64(uvm.pageSize - 1))
-            if tail != 0, let last = pages[newSize >> UInt64(uvm.pageShift)], last.data != nil {
+            if let partial, let last = pages[partial], last.data != nil {
                 for i in tail..<uvm.pageSize { last.data![i] = 0 }
             }
             vnode.truncateBlocks(to: newSize)

@@ -1,6 +1,7 @@
 // Kernel bugs found by testing, each kept as its smallest scenario asserting the correct
 // behaviour, so it cannot come back.
 
+import Foundation
 import Testing
 import UVMRunner
 import UVMScenario
@@ -98,5 +99,21 @@ import UVMSched
             B: load b => 0x01
             """
         expectPass(try await run(text))
+    }
+
+    /// A truncation into the middle of a page that a fault is reading in waits for the page-in
+    /// before it zeroes the page's tail (ubc_zerorange's getpages waits for PG_BUSY): the
+    /// schedule `uvm fuzz` found, replayed from its token, no longer leaves a clean page whose
+    /// tail differs from the disk.
+    @Test func truncateIntoAPageBeingReadInZeroesItsTail() async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scenarios/examples/trust/truncate-mid-page-during-page-in.uvm")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var o = RunOptions()
+        o.auditEveryStep = true
+        o.replay = try #require(ReplayToken.decode("t1-x.22222222222222222222222222221111111111100000000000.c7f77e9f"))
+        let r = try await run(text, options: o)
+        expectPass(r)
+        #expect(r.lines.contains { $0.hasPrefix("23: p1: truncate f1 1664 -> ok") }, "\(r.transcript)")
     }
 }
