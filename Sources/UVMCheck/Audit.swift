@@ -89,13 +89,14 @@ private struct Auditor {
                 fail("\(anon.ownerDescription) holds \(pg), which is " + (pg.isFree ? "free" : "owned by \(pg.owner?.ownerDescription ?? "nobody")"))
             }
         }
-        checkObjectPages()
+        let objects = reachableObjects
+        checkObjectPages(objects)
         checkSwapSlots(anonRefs.values.map(\.0))
         checkShmAttachments()
         checkObjectReferences()
         checkWiring()
         if quiescent {
-            checkWiredReservations()
+            checkWiredReservations(objects)
             checkFileCaches()
             for t in k.sched.threads where !t.heldLocks.isEmpty {
                 fail("\(t.name) holds \(t.heldLocks.map { $0.lockName }.joined(separator: ", ")) between operations")
@@ -187,9 +188,9 @@ private struct Auditor {
     /// placeholders of wired object pages taken away (truncated, or put back to their pager)
     /// that a fault will bring back wired. Every other grant is settled before its call returns
     /// (uvm_map_pageable's, the fault's); one left over lowers wiredmax for good.
-    mutating func checkWiredReservations() {
+    mutating func checkWiredReservations(_ objects: [UVMObject]) {
         let owed = k.uvm.holds.filter { !$0.released }.reduce(0) { $0 + $1.copiesReserved }
-            + reachableObjects.reduce(0) { $0 + $1.wiredPlaceholders.count }
+            + objects.reduce(0) { $0 + $1.wiredPlaceholders.count }
         if k.uvm.mem.wiredReserved != owed {
             fail("\(k.uvm.mem.wiredReserved) wired page(s) reserved against wiredmax, vslock copies and wired placeholders owe \(owed)")
         }
@@ -252,8 +253,8 @@ private struct Auditor {
     /// freed while its object still lists it is a use-after-free waiting to happen. An aobj
     /// offset is resident or on swap, never both (uao_get drops the slot as the page comes in,
     /// uvm_pageout_done's uao_set_swslot records it as the page goes).
-    mutating func checkObjectPages() {
-        for obj in reachableObjects {
+    mutating func checkObjectPages(_ objects: [UVMObject]) {
+        for obj in objects {
             for (idx, pg) in obj.pages where pg.isFree || pg.owner !== obj || pg.offset != k.uvm.bytes(pages: idx) {
                 fail("\(obj.name) keeps \(pg) at offset \(hex(k.uvm.bytes(pages: idx))), but the page is " + (pg.isFree ? "free" : "\(pg.owner?.ownerDescription ?? "nobody")'s at \(hex(pg.offset))"))
                 return

@@ -29,8 +29,8 @@ public struct FuzzOptions: Sendable {
     public var corpus: String?
     /// Shrinking budget per BUG, inside the time limit.
     public var shrinkSeconds = 30.0
-    /// A ceiling on the process's resident set, checked between scenarios: past it the
-    /// campaign stops with what it found (`uvm fuzz --max-memory`, 512 by default there).
+    /// A ceiling on the process's resident set, checked between scenarios and inside each run:
+    /// past it the campaign stops with what it found (`uvm fuzz --max-memory`, 512 by default there).
     public var maxResidentMegabytes: Int?
     /// Percent of scenarios mutated from the corpus rather than generated afresh.
     public var mutatePercent = 50
