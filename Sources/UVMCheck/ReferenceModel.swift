@@ -522,7 +522,7 @@ public final class ReferenceModel {
     public func fileRead(_ name: String, _ off: UInt64) -> UInt8? { files[name]?.read(off) }
 
     public func fileWrite(_ name: String, _ off: UInt64, _ bytes: [UInt8?]) {
-        guard let f = files[name] else { return }
+        guard let f = files[name], !bytes.isEmpty else { return }
         let end = off + UInt64(bytes.count)
         if end > f.size ?? 0 { f.resize(end) }
         for (i, b) in bytes.enumerated() {

@@ -101,6 +101,7 @@ extension UVM {
         while true {
             switch try await faultOnce(map, va: va, access: access, wiring: wiring, grant: grant) {
             case .done(let r):
+                sched.madeProgress()
                 return r
             case .again:
                 continue
@@ -416,6 +417,7 @@ extension UVM {
         while true {
             if let pte = map.pmap.extract(vpn: va >> UInt64(pageShift)), pte.prot.isSuperset(of: access) {
                 if access.contains(.write) { pte.page.dirty = true }
+                sched.madeProgress()
                 return .success(pte.page)
             }
             let r = try await fault(map, va: va, access: access)

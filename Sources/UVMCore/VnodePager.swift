@@ -139,6 +139,7 @@ public final class VnodeObject: UVMObject {
             try await lock.enter()
             switch lookup(idx) {
             case .resident(let pg):
+                uvm.sched.madeProgress()
                 return pg
             case .busy(let pg):
                 try await lock.exit()

@@ -87,20 +87,11 @@ final class PageStateProbe {
     private(set) var coverage = Coverage()
     private var watched: ObjectIdentifier?
 
-    /// Ends a run that passes `stepLimit` scheduler steps with a livelock, chaining the step
-    /// hook the runner installed (the per-step audit), and listens for the kernel's
-    /// `sometimes` sites. Once per run: each has its scheduler.
-    func watch(_ sched: Scheduler, stepLimit: Int) {
+    /// Listens for the kernel's `sometimes` sites. Once per run: each has its scheduler.
+    func watch(_ sched: Scheduler) {
         guard watched != ObjectIdentifier(sched) else { return }
         watched = ObjectIdentifier(sched)
         sched.siteHook = { [unowned self] site in self.coverage.note(site: "\(site)") }
-        let audit = sched.stepHook
-        sched.stepHook = { [unowned sched] in
-            if sched.steps > stepLimit {
-                return KernelFailure(.livelock, "the run had not ended after \(stepLimit) scheduler steps (uvm fuzz's watchdog)")
-            }
-            return audit?()
-        }
     }
 
     func inspect(_ kernel: Kernel) {

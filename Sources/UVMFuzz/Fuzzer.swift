@@ -220,7 +220,10 @@ public final class Fuzzer {
         let written = Reproducer.text(shrunk.text, failure: found, signature: signature, token: shrunk.report.token, path: path,
                                       policy: options.policy, origin: origin)
         try FuzzFiles.writeAtomically(written, to: path)
-        let replays = await Reproducer.replays(written, token: shrunk.report.token, kind: found.kind)
+        // The replay repeats a run that already ended in the BUG (the watchdog ends a livelock's),
+        // so only the memory ceiling needs to hold it: a deadline past would read as "no BUG".
+        let replays = await Reproducer.replays(written, token: shrunk.report.token, kind: found.kind,
+                                               limits: ResourceLimits(maxResidentBytes: trial.limits.maxResidentBytes))
         return Finding(kind: found.kind.rawValue, message: found.message, signature: signature, path: path,
                        token: shrunk.report.token, seed: seed, replays: replays, linesBefore: Script(text).lines.count,
                        linesAfter: Script(shrunk.text).lines.count)
@@ -259,11 +262,12 @@ public enum Reproducer {
 
     /// Whether replaying `token` on `text` (as `uvm replay --audit` does) shows a BUG of `kind`.
     @Sim
-    public static func replays(_ text: String, token: String, kind: FailureKind) async -> Bool {
+    public static func replays(_ text: String, token: String, kind: FailureKind, limits: ResourceLimits = .none) async -> Bool {
         guard let scenario = try? ScenarioParser.parse(text, file: "reproducer.uvm"), let choices = ReplayToken.decode(token) else { return false }
         var o = RunOptions()
         o.replay = choices
         o.auditEveryStep = true
+        o.limits = limits
         guard let report = try? await ScenarioRunner.run(scenario, source: text, options: o),
               case .bug(let f) = report.outcome else { return false }
         return f.kind == kind

@@ -28,10 +28,6 @@ struct Trial {
     /// The campaign's deadline and memory ceiling, checked inside every run.
     var limits = ResourceLimits.none
 
-    /// A run that takes more scheduler steps than this loops: it is reported as a livelock
-    /// rather than left to hang the campaign (and grow its memory without bound).
-    static let stepLimit = 200_000
-
     /// Explores `text` over `schedules` schedules drawn from `seed`, stopping at the first BUG
     /// (or the first whose signature is `wanted`, when given). `first` is tried before the
     /// others: a replay token's choices.
@@ -55,7 +51,7 @@ struct Trial {
             o.limits = limits
             o.beforeOperation = { kernel, _ in
                 probe.inspect(kernel)
-                probe.watch(kernel.sched, stepLimit: Self.stepLimit)
+                probe.watch(kernel.sched)
             }
             let n = first == nil ? i : i - 1
             if n < 0 {

@@ -19,7 +19,8 @@ extension Kernel {
     public static let maxTransfer = UInt64(Int64.max)
 
     /// write(2) at `offset`: copies `length` bytes in from user memory at `from` (EFAULT, and
-    /// nothing written, if it cannot), then writes them, extending the file if needed. A length
+    /// nothing written, if it cannot), then writes them, extending the file if needed (never for
+    /// a zero length). A length
     /// past SSIZE_MAX is EINVAL (dofilewrite); a write ending past the largest file is EFBIG
     /// before anything is copied (ffs_write checks um_maxfilesize first), and so, here, is one
     /// starting at a negative offset, which pwrite's VOP_SEEK refuses with EINVAL in NetBSD.
@@ -29,6 +30,9 @@ extension Kernel {
         let vnode = try file(name)
         // A negative off_t is EINVAL before any size check (VOP_SEEK in sys_pwrite), as for read.
         guard offset <= Self.maxFileSize, length <= Self.maxTransfer else { throw Errno.EINVAL }
+        // Nothing to write changes nothing, not even the size: ffs_write returns 0 at once for a
+        // zero uio_resid, so a zero-length write past the end does not extend the file.
+        if length == 0 { return 0 }
         guard case (let end, false) = offset.addingReportingOverflow(length), end <= Self.maxFileSize else {
             throw Errno.EFBIG
         }

@@ -253,6 +253,13 @@ public final class Scheduler {
     public private(set) var choices: [Int] = []
     public private(set) var failure: KernelFailure?
     public private(set) var steps = 0
+    /// The step at which a thread last finished a page of the work a system call asked for
+    /// (`madeProgress`).
+    public private(set) var lastProgressStep = 0
+    /// A run that takes this many steps with no thread making progress is a livelock: the
+    /// watchdog ends it as one rather than let it spin forever. Counting steps since progress,
+    /// not steps in all, keeps a legitimately long run (a gigabyte copied a page at a time) out.
+    public var livelockSteps = 200_000
     /// FNV-1a over (thread, reason) of every step: equal runs give equal hashes.
     public private(set) var traceHash: UInt64 = 0xcbf2_9ce4_8422_2325
     /// Full trace, kept only when asked for (it costs a string per step).
@@ -369,6 +376,9 @@ public final class Scheduler {
             trace.append(TraceStep(step: steps, thread: t.id, reason: reason, note: note()))
         }
         if failure == nil, let hook = stepHook, let f = hook() { fail(f) }
+        if failure == nil, steps - lastProgressStep > livelockSteps {
+            fail(KernelFailure(.livelock, "no thread made progress in \(livelockSteps) scheduler steps (the watchdog)"))
+        }
     }
 
     private func pick(current idx: Int?) -> SimThread {
@@ -525,6 +535,11 @@ extension Scheduler {
     /// `sometimes`): "truncation met a page held by a vslock". It checks nothing; it tells the
     /// fuzzer which interesting situations a scenario reached, so the corpus can steer toward
     /// those never reached. Free when nobody listens.
+    /// A thread finished a page of its system call's work: a page translated for a copy or an
+    /// access, a fault resolved, a page of a file found for read(2) or write(2).
+    @inline(__always)
+    public func madeProgress() { lastProgressStep = steps }
+
     @inline(__always)
     public func sometimes(_ condition: @autoclosure () -> Bool, _ site: StaticString) {
         if let siteHook, condition() { siteHook(site) }

@@ -126,3 +126,36 @@ private func replayTwoLock(choices: [Int]) async -> (Scheduler, KernelFailure?) 
         #expect(reached == ["truncation met a page held by a vslock"])
     }
 }
+
+/// Two threads that each take `rounds` switch points; `progress` makes each round a page of work.
+@Sim
+private func spinningRun(rounds: Int, progress: Bool, livelockSteps: Int) async -> (Scheduler, KernelFailure?) {
+    let s = Scheduler(strategy: RandomStrategy(seed: 5))
+    s.livelockSteps = livelockSteps
+    let t1 = s.makeThread(name: "T1"), t2 = s.makeThread(name: "T2")
+    let body: () async throws -> Void = {
+        for _ in 0..<rounds {
+            try await s.switchPoint(.preempt)
+            if progress { s.madeProgress() }
+        }
+    }
+    let f = await s.run([(t1, body), (t2, body)])
+    return (s, f)
+}
+
+@Suite @Sim struct WatchdogTests {
+    @Test func stepsWithoutProgressPastTheLimitAreALivelock() async {
+        let (s, f) = await spinningRun(rounds: 1_000, progress: false, livelockSteps: 300)
+        let failure = try! #require(f)
+        #expect(failure.kind == .livelock)
+        #expect(failure.message.contains("no thread made progress in 300 scheduler steps"))
+        #expect(s.steps == 301)
+    }
+
+    @Test func aLongRunThatKeepsMakingProgressIsNoLivelock() async {
+        let (s, f) = await spinningRun(rounds: 1_000, progress: true, livelockSteps: 300)
+        #expect(f == nil)
+        #expect(s.steps >= 2_000)
+        #expect(s.threads.allSatisfy { $0.state == .finished })
+    }
+}
