@@ -43,7 +43,17 @@ private struct Auditor {
     let k: Kernel
     let quiescent: Bool
     var failure: KernelFailure?
-    var shift: Int { k.uvm.pageShift }
+    let shift: Int
+    /// Every live address space with its map entries in address order, gathered once: each
+    /// rule walks them, and the tree's elements cost an array to gather.
+    let spaces: [Space]
+
+    init(k: Kernel, quiescent: Bool) {
+        self.k = k
+        self.quiescent = quiescent
+        shift = k.uvm.pageShift
+        spaces = k.images.map { Space(vm: $0, entries: $0.map.entries.elements) }
+    }
 
     mutating func fail(_ message: String, _ details: [String] = []) {
         if failure == nil { failure = KernelFailure(.invariant, message, details: details) }
@@ -52,19 +62,20 @@ private struct Auditor {
     mutating func run() {
         checkCaptures()
         checkPages()
-        var amapRefs: [ObjectIdentifier: (Amap, Int, [Int32])] = [:]
-        var anonRefs: [ObjectIdentifier: (Anon, Int)] = [:]
-        var mappings: [ObjectIdentifier: (VMPage, [UInt64])] = [:]
-        for vm in k.images {
-            checkMap(vm, &amapRefs)
-            checkPmap(vm, &mappings)
+        var amapRefs: [ObjectIdentifier: AmapUse] = [:]
+        var anonRefs: [ObjectIdentifier: AnonCount] = [:]
+        var mappings = PmapMappings(frames: k.uvm.mem.pages.count)
+        for space in spaces {
+            checkMap(space.vm, space.entries, &amapRefs)
+            checkPmap(space.vm, &mappings)
         }
         checkPVLists(mappings)
         checkSharedAmaps()
-        for (amap, refs, slots) in amapRefs.values {
+        for use in amapRefs.values {
+            let amap = use.amap, refs = use.entries, slots = use.slots
             for (s, anon) in amap.anons.enumerated() {
                 guard let anon else { continue }
-                anonRefs[ObjectIdentifier(anon), default: (anon, 0)].1 += 1
+                anonRefs[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count += 1
                 // uvm_amap.c, amap_add: KASSERT(anon->an_lock == amap->am_lock). amap_copy
                 // shares the source's lock for this: one lock guards an anon in every amap.
                 if anon.lock !== amap.lock { fail("\(anon.ownerDescription) in amap \(amap.serial) has another lock than the amap's") }
@@ -77,21 +88,21 @@ private struct Auditor {
                 fail("amap \(amap.serial) slot \(s) counts \(amap.slotRefs[s]) references, entries hold \(slots[s])")
             }
         }
-        for (anon, refs) in anonRefs.values where quiescent ? anon.refs != refs : anon.refs < refs {
+        for (anon, refs) in anonRefs.values.lazy.map({ ($0.anon, $0.count) }) where quiescent ? anon.refs != refs : anon.refs < refs {
             fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
         }
-        for (anon, _) in anonRefs.values where (anon.page == nil) == (anon.swapSlot == nil) {
+        for anon in anonRefs.values.lazy.map(\.anon) where (anon.page == nil) == (anon.swapSlot == nil) {
             fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
         }
         // uvm_anon.c: an_page's uo/uanon names the anon back, and a free page belongs to nobody.
-        for (anon, _) in anonRefs.values {
+        for anon in anonRefs.values.lazy.map(\.anon) {
             if let pg = anon.page, pg.isFree || pg.owner !== anon {
                 fail("\(anon.ownerDescription) holds \(pg), which is " + (pg.isFree ? "free" : "owned by \(pg.owner?.ownerDescription ?? "nobody")"))
             }
         }
         let objects = reachableObjects
         checkObjectPages(objects)
-        checkSwapSlots(anonRefs.values.map(\.0))
+        checkSwapSlots(anonRefs.values.map(\.anon))
         checkShmAttachments()
         checkObjectReferences()
         checkWiring()
@@ -111,17 +122,17 @@ private struct Auditor {
     /// own reference; a call may hold one more for a while (msync, madvise), and an unmap drops
     /// the entry before the reference, so only between operations is the count exact.
     mutating func checkObjectReferences() {
-        var holders: [ObjectIdentifier: (UVMObject, Int)] = [:]
-        for vm in k.images {
-            for e in vm.map.entries.elements {
+        var holders: [ObjectIdentifier: ObjectCount] = [:]
+        for space in spaces {
+            for e in space.entries {
                 guard let obj = e.object else { continue }
-                holders[ObjectIdentifier(obj), default: (obj, 0)].1 += 1
+                holders[ObjectIdentifier(obj), default: ObjectCount(object: obj)].count += 1
             }
         }
         for seg in k.shmSegments.values where !seg.destroying {
-            holders[ObjectIdentifier(seg.object), default: (seg.object, 0)].1 += 1
+            holders[ObjectIdentifier(seg.object), default: ObjectCount(object: seg.object)].count += 1
         }
-        for (obj, n) in holders.values where quiescent ? obj.refs != n : obj.refs < n {
+        for (obj, n) in holders.values.lazy.map({ ($0.object, $0.count) }) where quiescent ? obj.refs != n : obj.refs < n {
             fail("\(obj.name) has \(obj.refs) reference(s), its mappings and segment hold \(n)")
         }
     }
@@ -153,17 +164,29 @@ private struct Auditor {
     /// look mapped to the page daemon. The pmap changes both sides in one step, so this holds
     /// at every step. Virtual page numbers are compared, not pmaps: a stale pv entry may name
     /// the pmap of an address space already gone.
-    mutating func checkPVLists(_ mappings: [ObjectIdentifier: (VMPage, [UInt64])]) {
-        let listedOnly = k.uvm.mem.pages.lazy.filter { $0.isMapped && mappings[ObjectIdentifier($0)] == nil }.map { ($0, [UInt64]()) }
-        for (pg, vpns) in Array(mappings.values) + listedOnly {
-            let listed = pg.pvList.map(\.vpn).sorted()
-            if listed != vpns.sorted() {
-                let shift = UInt64(shift)
-                let addresses = { (vpns: [UInt64]) in vpns.map { hex($0 << shift) }.joined(separator: " ") }
-                fail("\(pg)'s pv list names \(addresses(listed)), the pmaps map it at \(addresses(vpns.sorted()))")
-                return
-            }
+    ///
+    /// The two sides are compared as multisets of virtual pages through a count and a sum of
+    /// mixed page numbers per frame, so the check allocates nothing per page; the addresses
+    /// are gathered only for the message.
+    mutating func checkPVLists(_ mappings: PmapMappings) {
+        func agrees(_ pg: VMPage, _ mapped: PmapMappings.Tally) -> Bool {
+            var listed = PmapMappings.Tally()
+            pg.forEachMapping { listed.add($0.vpn) }
+            return listed == mapped
         }
+        var disagreeing: VMPage?
+        for pg in k.uvm.mem.pages where !agrees(pg, mappings.tally(pg)) { disagreeing = pg; break }
+        if disagreeing == nil {
+            disagreeing = mappings.fictitious.values.first { !agrees($0.page, $0.tally) }?.page
+        }
+        guard let pg = disagreeing else { return }
+        var vpns: [UInt64] = []
+        for space in spaces {
+            space.vm.map.pmap.forEachEntry { vpn, pte in if pte.page === pg { vpns.append(vpn) } }
+        }
+        let shift = UInt64(shift)
+        let addresses = { (vpns: [UInt64]) in vpns.sorted().map { hex($0 << shift) }.joined(separator: " ") }
+        fail("\(pg)'s pv list names \(addresses(pg.pvList.map(\.vpn))), the pmaps map it at \(addresses(vpns))")
     }
 
     /// An amap that entries of two address spaces map with no copy pending is AMAP_SHARED
@@ -171,15 +194,24 @@ private struct Auditor {
     /// copy of either entry must then copy the pages at once, for the other still writes them
     /// in place.
     mutating func checkSharedAmaps() {
-        var mappedBy: [ObjectIdentifier: (Amap, Set<ObjectIdentifier>)] = [:]
-        for vm in k.images {
-            for e in vm.map.entries.elements where !e.needsCopy {
-                guard let amap = e.amap else { continue }
-                mappedBy[ObjectIdentifier(amap), default: (amap, [])].1.insert(ObjectIdentifier(vm))
+        // Each amap's first mapping address space, and the count of the others.
+        struct Sharing { let amap: Amap; let first: ObjectIdentifier; var spaces = 1 }
+        var mappedBy: [ObjectIdentifier: Sharing] = [:]
+        for space in spaces {
+            let id = ObjectIdentifier(space.vm)
+            var seen: ObjectIdentifier?   // the amap this space's previous entry counted
+            for e in space.entries where !e.needsCopy {
+                guard let amap = e.amap, ObjectIdentifier(amap) != seen else { continue }
+                seen = ObjectIdentifier(amap)
+                if let m = mappedBy[ObjectIdentifier(amap)] {
+                    if m.first != id { mappedBy[ObjectIdentifier(amap)]!.spaces += 1 }
+                } else {
+                    mappedBy[ObjectIdentifier(amap)] = Sharing(amap: amap, first: id)
+                }
             }
         }
-        for (amap, spaces) in mappedBy.values where spaces.count > 1 && !amap.shared {
-            fail("amap \(amap.serial) is mapped in place by \(spaces.count) address spaces but is not shared")
+        for m in mappedBy.values where m.spaces > 1 && !m.amap.shared {
+            fail("amap \(m.amap.serial) is mapped in place by \(m.spaces) address spaces but is not shared")
         }
     }
 
@@ -242,8 +274,8 @@ private struct Auditor {
         var objects: [ObjectIdentifier: UVMObject] = [:]
         for obj in k.uvm.allVnodeObjects { objects[ObjectIdentifier(obj)] = obj }
         for seg in k.shmSegments.values { objects[ObjectIdentifier(seg.object)] = seg.object }
-        for vm in k.images {
-            for e in vm.map.entries.elements { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
+        for space in spaces {
+            for e in space.entries { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
         }
         return Array(objects.values)
     }
@@ -302,18 +334,30 @@ private struct Auditor {
     /// (through their amaps and objects) and the vslock holds; and each amap slot and object page
     /// counts the wired entries that see it.
     mutating func checkWiring() {
-        var expected: [Int: Int32] = [:]
-        var amapWired: [ObjectIdentifier: (Amap, [Int32])] = [:]
-        var objectWired: [ObjectIdentifier: (UVMObject, [UInt64: Int])] = [:]
-        for vm in k.images {
-            for e in vm.map.entries.elements {
+        // Indexed by frame number: every page counted here is a real frame.
+        var expected = [Int32](repeating: 0, count: k.uvm.mem.pages.count)
+        // The counts of the amaps and objects some wiring covers; every other one mapped must
+        // count no wiring at all (checked below without building its all-zero counts).
+        struct AmapWiring { let amap: Amap; var counts: [Int32] }
+        struct ObjectWiring { let object: UVMObject; var counts: [UInt64: Int] = [:] }
+        var amapWired: [ObjectIdentifier: AmapWiring] = [:]
+        var objectWired: [ObjectIdentifier: ObjectWiring] = [:]
+        var unwiredAmaps: [Amap] = []
+        var unwiredObjects: [UVMObject] = []
+        for space in spaces {
+            let vm = space.vm
+            for e in space.entries {
+                guard e.isWired, !e.isDevice else {
+                    if let amap = e.amap { unwiredAmaps.append(amap) }
+                    if let obj = e.object, !e.isDevice { unwiredObjects.append(obj) }
+                    continue
+                }
                 if let amap = e.amap, amapWired[ObjectIdentifier(amap)] == nil {
-                    amapWired[ObjectIdentifier(amap)] = (amap, Array(repeating: 0, count: amap.slotCount))
+                    amapWired[ObjectIdentifier(amap)] = AmapWiring(amap: amap, counts: Array(repeating: 0, count: amap.slotCount))
                 }
-                if let obj = e.object, !e.isDevice, objectWired[ObjectIdentifier(obj)] == nil {
-                    objectWired[ObjectIdentifier(obj)] = (obj, [:])
+                if let obj = e.object, objectWired[ObjectIdentifier(obj)] == nil {
+                    objectWired[ObjectIdentifier(obj)] = ObjectWiring(object: obj)
                 }
-                guard e.isWired, !e.isDevice else { continue }
                 // Once a wiring has faulted its pages in (the map is no longer busy), every page
                 // of the entry stays resident until it is unwired, whoever else wants it. Only
                 // truncation may take a file's page away (a regrown file then has a hole there),
@@ -323,14 +367,14 @@ private struct Auditor {
                 while va < e.end {
                     if let amap = e.amap {
                         let s = e.amapSlot(for: va, shift)
-                        amapWired[ObjectIdentifier(amap)]!.1[s] += 1
+                        amapWired[ObjectIdentifier(amap)]!.counts[s] += 1
                     }
                     let anon = e.amap?.anons[e.amapSlot(for: va, shift)]
                     if anon == nil, let obj = e.object {
-                        objectWired[ObjectIdentifier(obj)]!.1[e.objectPage(va, shift), default: 0] += 1
+                        objectWired[ObjectIdentifier(obj)]!.counts[e.objectPage(va, shift), default: 0] += 1
                     }
                     if let pg = k.uvm.page(backing: e, va: va) {
-                        expected[pg.pfn, default: 0] += 1
+                        expected[pg.pfn] += 1
                     } else if settled, anon != nil || (e.object.map { !$0.pagesFollowFileSize } ?? false) {
                         fail("\(vm.name): \(hex(va)) is in a wired entry but not resident")
                     }
@@ -339,15 +383,15 @@ private struct Auditor {
             }
         }
         for seg in k.shmSegments.values {
-            if objectWired[ObjectIdentifier(seg.object)] == nil { objectWired[ObjectIdentifier(seg.object)] = (seg.object, [:]) }
-            guard seg.locked else { continue }
+            guard seg.locked else { unwiredObjects.append(seg.object); continue }
+            if objectWired[ObjectIdentifier(seg.object)] == nil { objectWired[ObjectIdentifier(seg.object)] = ObjectWiring(object: seg.object) }
             for idx in 0..<(seg.size >> UInt64(shift)) {
-                objectWired[ObjectIdentifier(seg.object)]!.1[idx, default: 0] += 1
-                if let pg = seg.object.pages[idx] { expected[pg.pfn, default: 0] += 1 }
+                objectWired[ObjectIdentifier(seg.object)]!.counts[idx, default: 0] += 1
+                if let pg = seg.object.pages[idx] { expected[pg.pfn] += 1 }
             }
         }
         for h in k.uvm.holds where !h.released && h.holdsPages {
-            for (pg, _) in h.pages where !pg.fictitious { expected[pg.pfn, default: 0] += 1 }
+            for (pg, _) in h.pages where !pg.fictitious { expected[pg.pfn] += 1 }
         }
         for seg in k.shmSegments.values where seg.locked {
             for (idx, pg) in seg.object.pages where pg.wireCount == 0 {
@@ -360,26 +404,37 @@ private struct Auditor {
         // Historic `unwire=pmap` keeps wires where the wiring fault put them, so they cannot be
         // recomputed from the layers; the counters are still checked.
         guard k.uvm.policy.unwire == .object else { return }
-        for pg in k.uvm.mem.pages where pg.wireCount != expected[pg.pfn] ?? 0 {
-            fail("\(pg) has wire count \(pg.wireCount), the wirings covering it number \(expected[pg.pfn] ?? 0)",
+        for pg in k.uvm.mem.pages where pg.wireCount != expected[pg.pfn] {
+            fail("\(pg) has wire count \(pg.wireCount), the wirings covering it number \(expected[pg.pfn])",
                  ["owner: \(pg.owner?.ownerDescription ?? "none")" + (pg.released ? " (released)" : "")])
             return
         }
-        var anonWired: [ObjectIdentifier: (Anon, Int32)] = [:]
-        for (amap, counts) in amapWired.values {
-            for (s, anon) in amap.anons.enumerated() {
+        var anonWired: [ObjectIdentifier: AnonCount] = [:]
+        for w in amapWired.values {
+            for (s, anon) in w.amap.anons.enumerated() {
                 guard let anon else { continue }
-                anonWired[ObjectIdentifier(anon), default: (anon, 0)].1 += counts[s]
+                anonWired[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count += Int(w.counts[s])
             }
         }
-        for (anon, w) in anonWired.values where anon.wiredRefs != w {
-            fail("\(anon.ownerDescription) counts \(anon.wiredRefs) wired entries, the maps have \(w)")
+        for w in anonWired.values where w.anon.wiredRefs != w.count {
+            fail("\(w.anon.ownerDescription) counts \(w.anon.wiredRefs) wired entries, the maps have \(w.count)")
         }
-        for (amap, counts) in amapWired.values where amap.wiredRefs != counts {
-            fail("amap \(amap.serial) counts wired entries \(amap.wiredRefs.filter { $0 != 0 }), the map has \(counts.filter { $0 != 0 })")
+        for w in amapWired.values where w.amap.wiredRefs != w.counts {
+            fail("amap \(w.amap.serial) counts wired entries \(w.amap.wiredRefs.filter { $0 != 0 }), the map has \(w.counts.filter { $0 != 0 })")
         }
-        for (obj, counts) in objectWired.values where obj.wiredRefs != counts {
-            fail("\(obj.name) counts \(obj.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have \(counts.values.reduce(0, +))")
+        for w in objectWired.values where w.object.wiredRefs != w.counts {
+            fail("\(w.object.name) counts \(w.object.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have \(w.counts.values.reduce(0, +))")
+        }
+        for amap in unwiredAmaps where amapWired[ObjectIdentifier(amap)] == nil {
+            if amap.wiredRefs.contains(where: { $0 != 0 }) {
+                fail("amap \(amap.serial) counts wired entries \(amap.wiredRefs.filter { $0 != 0 }), the map has []")
+            }
+            for case let anon? in amap.anons where anon.wiredRefs != 0 && anonWired[ObjectIdentifier(anon)] == nil {
+                fail("\(anon.ownerDescription) counts \(anon.wiredRefs) wired entries, the maps have 0")
+            }
+        }
+        for obj in unwiredObjects where !obj.wiredRefs.isEmpty && objectWired[ObjectIdentifier(obj)] == nil {
+            fail("\(obj.name) counts \(obj.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have 0")
         }
     }
 
@@ -422,17 +477,17 @@ private struct Auditor {
             }
         }
         if free != mem.freeCount { fail("free list holds \(mem.freeCount) pages, \(free) pages are free") }
-        let wired = mem.pages.filter { $0.wireCount > 0 }.count
+        let wired = mem.pages.count { $0.wireCount > 0 }
         if wired != mem.wiredCount { fail("wired counter says \(mem.wiredCount), \(wired) pages are wired") }
         if mem.wiredCount > mem.wiredMax { fail("\(mem.wiredCount) pages wired, above wiredmax \(mem.wiredMax)") }
     }
 
     /// Map entries are sorted, disjoint, page aligned and inside the address space.
-    mutating func checkMap(_ vm: VMSpace, _ amaps: inout [ObjectIdentifier: (Amap, Int, [Int32])]) {
+    mutating func checkMap(_ vm: VMSpace, _ entries: [MapEntry], _ amaps: inout [ObjectIdentifier: AmapUse]) {
         let map = vm.map
         var prevEnd = map.minAddress
         let mask = UInt64(k.pageSize - 1)
-        for e in map.entries.elements {
+        for e in entries {
             if e.start < prevEnd || e.end <= e.start || e.end > map.maxAddress || (e.start | e.end) & mask != 0 {
                 fail("\(vm.name): map entry \(hex(e.start))-\(hex(e.end)) is misplaced (previous ends at \(hex(prevEnd)))")
             }
@@ -446,10 +501,7 @@ private struct Auditor {
                     fail("\(vm.name): entry \(hex(e.start)) reaches past amap \(amap.serial)")
                     continue
                 }
-                var rec = amaps[ObjectIdentifier(amap)] ?? (amap, 0, Array(repeating: 0, count: amap.slotCount))
-                rec.1 += 1
-                for s in slots { rec.2[s] += 1 }
-                amaps[ObjectIdentifier(amap)] = rec
+                amaps[ObjectIdentifier(amap), default: AmapUse(amap: amap)].add(slots)
             }
         }
     }
@@ -457,43 +509,117 @@ private struct Auditor {
     /// Every pmap entry maps the page the map says is there, with no more than the entry's
     /// protection, and a copy-on-write page is never writable. Each entry's virtual page is
     /// added to `mappings` under its page, for `checkPVLists`.
-    mutating func checkPmap(_ vm: VMSpace, _ mappings: inout [ObjectIdentifier: (VMPage, [UInt64])]) {
+    mutating func checkPmap(_ vm: VMSpace, _ mappings: inout PmapMappings) {
         let map = vm.map
-        for (vpn, pte) in map.pmap.entries {
-            mappings[ObjectIdentifier(pte.page), default: (pte.page, [])].1.append(vpn)
-            let va = vpn << UInt64(shift)
-            guard let e = map.lookup(va) else {
-                fail("\(vm.name): pmap maps \(hex(va)) with no map entry"); continue
+        map.pmap.forEachEntry { vpn, pte in checkPTE(vm, vpn, pte, &mappings) }
+    }
+
+    private mutating func checkPTE(_ vm: VMSpace, _ vpn: UInt64, _ pte: PTE, _ mappings: inout PmapMappings) {
+        mappings.add(vpn, pte.page)
+        let va = vpn << UInt64(shift)
+        guard let e = vm.map.lookup(va) else {
+            fail("\(vm.name): pmap maps \(hex(va)) with no map entry"); return
+        }
+        if e.needsCopy && pte.prot.contains(.write) {
+            fail("\(vm.name): \(pte.page) is writable at \(hex(va)) while its entry still needs a copy")
+        }
+        if pte.page.loanCount > 0 && pte.prot.contains(.write) {
+            fail("\(vm.name): loaned \(pte.page) is writable at \(hex(va))")
+        }
+        if !e.protection.isSuperset(of: pte.prot) {
+            fail("\(vm.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")
+        }
+        if pte.page.isFree { fail("\(vm.name): pmap maps free \(pte.page) at \(hex(va))"); return }
+        if let amap = e.amap, let anon = amap.anons[e.amapSlot(for: va, shift)] {
+            if anon.page !== pte.page {
+                fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), the amap has \(anon.page?.description ?? "no page")")
+            } else if anon.refs > 1 && pte.prot.contains(.write) {
+                fail("\(vm.name): copy-on-write \(pte.page) is writable at \(hex(va))")
             }
-            if e.needsCopy && pte.prot.contains(.write) {
-                fail("\(vm.name): \(pte.page) is writable at \(hex(va)) while its entry still needs a copy")
-            }
-            if pte.page.loanCount > 0 && pte.prot.contains(.write) {
-                fail("\(vm.name): loaned \(pte.page) is writable at \(hex(va))")
-            }
-            if !e.protection.isSuperset(of: pte.prot) {
-                fail("\(vm.name): pmap allows \(pte.prot) at \(hex(va)), entry allows \(e.protection)")
-            }
-            if pte.page.isFree { fail("\(vm.name): pmap maps free \(pte.page) at \(hex(va))"); continue }
-            if let amap = e.amap, let anon = amap.anons[e.amapSlot(for: va, shift)] {
-                if anon.page !== pte.page {
-                    fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), the amap has \(anon.page?.description ?? "no page")")
-                } else if anon.refs > 1 && pte.prot.contains(.write) {
-                    fail("\(vm.name): copy-on-write \(pte.page) is writable at \(hex(va))")
-                }
-                continue
-            }
-            if e.isDevice {
-                if !pte.page.fictitious { fail("\(vm.name): device mapping at \(hex(va)) maps \(pte.page)") }
-                continue
-            }
-            guard let obj = e.object, obj.pages[e.objectPage(va, shift)] === pte.page else {
-                fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), which the map does not back it with")
-                continue
-            }
-            if e.copyOnWrite && pte.prot.contains(.write) {
-                fail("\(vm.name): object \(pte.page) writable through private mapping at \(hex(va))")
-            }
+            return
+        }
+        if e.isDevice {
+            if !pte.page.fictitious { fail("\(vm.name): device mapping at \(hex(va)) maps \(pte.page)") }
+            return
+        }
+        guard let obj = e.object, obj.pages[e.objectPage(va, shift)] === pte.page else {
+            fail("\(vm.name): pmap maps \(pte.page) at \(hex(va)), which the map does not back it with")
+            return
+        }
+        if e.copyOnWrite && pte.prot.contains(.write) {
+            fail("\(vm.name): object \(pte.page) writable through private mapping at \(hex(va))")
         }
     }
+}
+
+/// An address space and its map entries in address order.
+private struct Space {
+    let vm: VMSpace
+    let entries: [MapEntry]
+}
+
+/// The entries that map an amap (its am_ref) and, per slot, how many of them see it.
+private struct AmapUse {
+    let amap: Amap
+    var entries = 0
+    var slots: [Int32]
+
+    init(amap: Amap) {
+        self.amap = amap
+        slots = Array(repeating: 0, count: amap.slotCount)
+    }
+
+    mutating func add(_ range: Range<Int>) {
+        entries += 1
+        for s in range { slots[s] += 1 }
+    }
+}
+
+/// An anon and a count of what holds it (amap slots, or wired entries).
+private struct AnonCount {
+    let anon: Anon
+    var count = 0
+}
+
+/// An object and a count of what holds it.
+private struct ObjectCount {
+    let object: UVMObject
+    var count = 0
+}
+
+/// What the pmaps map, per frame, as `checkPVLists` compares it with the pv lists: for each
+/// page, how many pmap entries map it and a sum of their mixed virtual page numbers.
+private struct PmapMappings {
+    /// A multiset of virtual page numbers, summarized: equal multisets give equal tallies, and
+    /// unequal ones equal tallies only by a 64-bit collision of the mixed sums.
+    struct Tally: Equatable {
+        var count = 0
+        var sum: UInt64 = 0
+
+        mutating func add(_ vpn: UInt64) {
+            count += 1
+            // splitmix64's finalizer: a sum of mixed values tells multisets apart.
+            var z = vpn &+ 0x9e37_79b9_7f4a_7c15
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            sum &+= z ^ (z >> 31)
+        }
+    }
+
+    /// By frame number.
+    private var frames: [Tally]
+    /// Fake device pages (negative frame numbers), by identity.
+    private(set) var fictitious: [ObjectIdentifier: (page: VMPage, tally: Tally)] = [:]
+
+    init(frames: Int) { self.frames = Array(repeating: Tally(), count: frames) }
+
+    mutating func add(_ vpn: UInt64, _ page: VMPage) {
+        if page.pfn >= 0 && page.pfn < frames.count {
+            frames[page.pfn].add(vpn)
+        } else {
+            fictitious[ObjectIdentifier(page), default: (page, Tally())].tally.add(vpn)
+        }
+    }
+
+    func tally(_ page: VMPage) -> Tally { frames[page.pfn] }
 }

@@ -118,7 +118,8 @@ public final class VMPage: KernelLock, CustomStringConvertible {
         }
     }
 
-    func forEachMapping(_ body: (PVEntry) -> Void) {
+    /// Calls `body` with each of the page's mappings, allocating nothing.
+    public func forEachMapping(_ body: (PVEntry) -> Void) {
         guard let firstMapping else { return }
         body(firstMapping)
         extras?.moreMappings.forEach(body)

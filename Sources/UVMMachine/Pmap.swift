@@ -158,25 +158,18 @@ public final class Pmap {
         }
     }
 
-    /// The valid entries in address order, as (virtual page, entry) pairs.
-    public var entries: Entries { Entries(pmap: self) }
-
-    /// The pmap's entries as a sequence, with their count.
-    public struct Entries: Sequence {
-        let pmap: Pmap
-        public var count: Int { pmap.count }
-        public var isEmpty: Bool { pmap.count == 0 }
-
-        public func makeIterator() -> IndexingIterator<[(key: UInt64, value: PTE)]> {
-            var out: [(key: UInt64, value: PTE)] = []
-            out.reserveCapacity(pmap.count)
-            for n in pmap.tables.keys.sorted() {
-                let t = pmap.tables[n]!
-                for (i, pte) in t.slots.enumerated() {
-                    if let pte { out.append((n * Pmap.slotsPerTable + UInt64(i), pte)) }
-                }
+    /// Calls `body` with each valid entry in address order, as (virtual page, entry).
+    /// O(mapped page tables × slots per table), allocating only the sorted table numbers.
+    public func forEachEntry(_ body: (UInt64, PTE) throws -> Void) rethrows {
+        for n in tables.keys.sorted() {
+            let t = tables[n]!
+            var left = t.valid
+            for i in t.slots.indices {
+                if left == 0 { break }
+                guard let pte = t.slots[i] else { continue }
+                left -= 1
+                try body(n * Self.slotsPerTable + UInt64(i), pte)
             }
-            return out.makeIterator()
         }
     }
 }

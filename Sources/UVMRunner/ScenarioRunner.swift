@@ -211,7 +211,7 @@ public final class ScenarioRunner {
         var h = fold(fold(UInt64(m.freeCount), UInt64(m.wiredCount)), UInt64(k.uvm.swap.usedSlots))
         for p in k.procs where !p.exited {
             h = fold(h, UInt64(p.map.entries.count))
-            h = fold(h, UInt64(p.map.pmap.entries.count))
+            h = fold(h, UInt64(p.map.pmap.count))
         }
         return h
     }
