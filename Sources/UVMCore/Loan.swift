@@ -16,11 +16,16 @@
 import UVMMachine
 import UVMSched
 
-/// One `loan`: the pages the kernel borrowed.
+/// One `loan`: the pages the kernel borrowed, and what each held when lent.
 public final class Loan {
-    public package(set) var pages: [(page: VMPage, generation: UInt32)] = []
+    /// Each page with its generation and its contents when lent (a copy-on-write reference to
+    /// the page's bytes, free until the page is written). The borrower sends these bytes: a
+    /// page that changes while on loan sends something its owner never gave it.
+    public package(set) var pages: [(page: VMPage, generation: UInt32, lent: [UInt8]?)] = []
     public package(set) var dropped = false
-    init() {}
+    /// Where the loan starts in the lender's address space.
+    public let start: UInt64
+    init(start: UInt64) { self.start = start }
 }
 
 extension UVM {
@@ -31,7 +36,7 @@ extension UVM {
 
     /// uvm_loan: lends the pages of [lo, hi) read-only; the range must be readable.
     public func loan(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) async throws -> Result<Loan, FaultError> {
-        let loan = Loan()
+        let loan = Loan(start: lo)
         var va = lo
         while va < hi {
             let r = try await fault(map, va: va, access: [.read])
@@ -58,12 +63,12 @@ extension UVM {
                     copy.released = true
                     copy.queue = .none
                     copy.loanCount = 1
-                    loan.pages.append((copy, copy.generation))
+                    loan.pages.append((copy, copy.generation, copy.data))
                 } else {
                     pg.loanCount += 1
                     mem.note(pg, "lent to the kernel (loan count \(pg.loanCount))")
                     Pmap.pageProtect(pg, .read)
-                    loan.pages.append((pg, pg.generation))
+                    loan.pages.append((pg, pg.generation, pg.data))
                 }
                 mem.stats.loans += 1
                 va += UInt64(pageSize)
@@ -73,15 +78,25 @@ extension UVM {
         return .success(loan)
     }
 
-    /// uvm_unloan: the borrower is done; pages nobody owns any more are freed.
+    /// uvm_unloan: the borrower is done (the socket sent the pages); pages nobody owns any more
+    /// are freed. What it sent must be what was lent: a loaned page is read-only to everyone, and
+    /// whoever writes it breaks the loan first (uvm_loanbreak), leaving the borrower the old page.
     public func unloan(_ loan: Loan) throws {
         precondition(!loan.dropped)
-        for (pg, gen) in loan.pages {
+        for (pg, gen, _) in loan.pages {
             if let failure = pg.freedSince(gen, taken: "lent", found: "a loan to the kernel still holds") {
                 throw sched.abort(failure)
             }
         }
-        for (pg, _) in loan.pages {
+        for (i, (pg, _, lent)) in loan.pages.enumerated() {
+            if let at = pg.firstDifference(from: lent) {
+                let va = loan.start + UInt64(i * pageSize + at)
+                throw sched.abort(KernelFailure(
+                    .dataLoss, "the loan of \(hex(loan.start)) sent \(hex(UInt64(pg.read(at)))) at \(hex(va)), where \(hex(UInt64(lent?[at] ?? 0))) was lent: \(pg) changed while on loan",
+                    details: pg.history.suffix(10).map { "history: " + $0 }))
+            }
+        }
+        for (pg, _, _) in loan.pages {
             pg.loanCount -= 1
             mem.note(pg, "loan dropped (loan count \(pg.loanCount))")
             if policy.wireLoan == .keep && pg.owner == nil && pg.loanCount == 0 {

@@ -132,15 +132,17 @@ public final class VnodeObject: UVMObject {
     }
 
     /// Brings page `idx` in for read(2)/write(2), which hold the vnode lock. Returns with the
-    /// object lock held and the page resident and not busy, or nil past end of file.
-    package func residentPageLocked(_ idx: UInt64) async throws -> VMPage? {
+    /// object lock held and the page resident and not busy, or nil past end of file. For
+    /// `writing`, the page is not on loan: a loaned one is replaced by a copy first.
+    package func residentPageLocked(_ idx: UInt64, writing: Bool = false) async throws -> VMPage? {
         uvm.sched.assertHeld(vnode.lock)
         while true {
             try await lock.enter()
             switch lookup(idx) {
             case .resident(let pg):
+                guard let page = writing ? try await pageForWriting(pg) : pg else { continue }
                 uvm.sched.madeProgress()
-                return pg
+                return page
             case .busy(let pg):
                 try await lock.exit()
                 try await pg.waitUnbusy(uvm.sched)
@@ -158,6 +160,21 @@ public final class VnodeObject: UVMObject {
                 return nil
             }
         }
+    }
+
+    /// The page to write in place of `pg`, with the object lock held. A page on loan would send
+    /// the borrower bytes its owner never lent, so it is first replaced by a copy, as the UBC
+    /// write fault that writes it in NetBSD breaks the loan (uvm_fault_lower_direct_loan).
+    /// Returns nil when no page was free for the copy: the object lock was then dropped and
+    /// the page daemon run (`PagerError.noMemory` if it freed nothing), and the caller looks
+    /// again.
+    private func pageForWriting(_ pg: VMPage) async throws -> VMPage? {
+        uvm.sched.assertHeld(lock)
+        guard pg.loanCount > 0 else { return pg }
+        if let copy = try uvm.breakLoan(objectPage: pg, in: self) { return copy }
+        try await lock.exit()
+        if try await uvm.pageDaemon(target: 1, sparing: pg) == 0 { throw PagerError.noMemory }
+        return nil
     }
 
     /// What page `pg` writes to its disk block: bytes past the end of file are not file data, so
@@ -218,7 +235,15 @@ public final class VnodeObject: UVMObject {
                         scanning = true
                         break
                     }
-                    if idx == partial { continue }
+                    if idx == partial {
+                        // Its tail is zeroed below, in place: never on loan then.
+                        if try await pageForWriting(pg) == nil {
+                            try await lock.enter()
+                            scanning = true
+                            break
+                        }
+                        continue
+                    }
                     sched.sometimes(uvm.holds.contains { $0.pages.contains { $0.page === pg } },
                                     "truncation met a page held by a vslock")
                     sched.sometimes(pg.loanCount > 0, "truncation met a loaned page")
@@ -243,9 +268,14 @@ public final class VnodeObject: UVMObject {
             let tail = Int(vnode.size & UInt64(uvm.pageSize - 1))
             if tail != 0 {
                 try await lock.enter()
-                if let last = pages[vnode.size >> UInt64(uvm.pageShift)], last.data != nil {
+                while let last = pages[vnode.size >> UInt64(uvm.pageShift)], last.data != nil {
+                    guard let page = try await pageForWriting(last) else {
+                        try await lock.enter()
+                        continue
+                    }
                     let end = min(uvm.pageSize, tail + Int(newSize - vnode.size))
-                    last.fill(tail, end - tail, 0, pageSize: uvm.pageSize)
+                    page.fill(tail, end - tail, 0, pageSize: uvm.pageSize)
+                    break
                 }
                 try await lock.exit()
             }

@@ -54,7 +54,7 @@ extension Kernel {
             while at < end {
                 let inPage = Int(at & pageMask)
                 let n = Int(min(UInt64(pageSize - inPage), end - at))
-                guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift)) else {
+                guard let pg = try await obj.residentPageLocked(at >> UInt64(uvm.pageShift), writing: true) else {
                     throw Errno.EIO
                 }
                 let from = Int(at - offset)

@@ -192,6 +192,19 @@ public final class VMPage: KernelLock, CustomStringConvertible {
         return data[offset..<(offset + count)]
     }
 
+    /// The first offset at which the page's contents differ from `other` (contents as `data`
+    /// holds them, nil for zeros). O(1) when `other` is the page's own unwritten copy.
+    public func firstDifference(from other: [UInt8]?) -> Int? {
+        switch (data, other) {
+        case (nil, nil): return nil
+        case (let mine?, nil): return mine.firstIndex { $0 != 0 }
+        case (nil, let theirs?): return theirs.firstIndex { $0 != 0 }
+        case (let mine?, let theirs?):
+            let same = mine.withUnsafeBufferPointer { a in theirs.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+            return same ? nil : mine.indices.first { mine[$0] != theirs[$0] }
+        }
+    }
+
     /// Copies contents from another page (copy-on-write, loan break): O(1) until either is written.
     public func copyContents(from other: VMPage) { data = other.data }
 

@@ -220,4 +220,26 @@ import UVMSched
         failure = try #require(Audit.check(k, quiescent: false))
         #expect(failure.message.contains("\(aobj.name) offset 0x0 is both resident and on swap"))
     }
+
+    /// A page on loan that changes in place (a write that forgot to break the loan) is caught
+    /// when the loan is dropped: the borrower would send bytes that were never lent.
+    @Test func aLoanedPageChangedInPlaceIsCaughtAtUnloan() async throws {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        var loan: Loan?
+        var va: UInt64 = 0
+        let failure = await sched.run([(lwp.thread, {
+            va = try await k.mmap(lwp, .anon, length: 4096, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            try await k.fill(lwp, va, 4096, 0x11)
+            loan = try await k.loan(lwp, va, 4096)
+            // Planted: the page is written behind the loan's back.
+            try #require(loan?.pages.first?.page).write(7, 0x22, pageSize: 4096)
+            try k.unloan(try #require(loan))
+        })])
+        let f = try #require(failure)
+        #expect(f.kind == .dataLoss)
+        #expect(f.message.contains("sent 0x22 at \(hex(va + 7)), where 0x11 was lent"), "\(f.message)")
+    }
 }

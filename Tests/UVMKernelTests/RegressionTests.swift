@@ -116,4 +116,43 @@ import UVMSched
         expectPass(r)
         #expect(r.lines.contains { $0.hasPrefix("23: p1: truncate f1 1664 -> ok") }, "\(r.transcript)")
     }
+
+    /// write(2) and the tail zeroing of truncation and growth write the page cache in place; a
+    /// page there on loan is first replaced by a copy, so the borrower sends what was lent
+    /// (without the loan break, `unloan` reports the changed bytes as data-loss).
+    @Test func fileWritesLeaveALoanedPageAsLent() async throws {
+        let text = """
+            file f size=2p fill=0x11
+            proc A
+            A: buf = mmap anon 1p
+            A: fill buf 1p 0x44 => ok
+            A: m = mmap file=f 2p shared
+            A: l = loan m 2p
+            A: write f off=0 from=buf len=100 => ok
+            A: truncate f 4196 => ok
+            A: truncate f 4396 => ok
+            A: unloan l => ok
+            A: check m 100 0x44 => ok
+            A: check m+100 1p 0x11 => ok
+            A: check m+1p+100 200 0x00 => ok
+            """
+        var o = RunOptions()
+        o.auditEveryStep = true
+        expectPass(try await run(text, options: o))
+    }
+
+    /// A zero-length write past the end of a file writes nothing, so the file keeps its size
+    /// (ffs_write returns at once for a zero resid): a mapping past the old end still SIGBUSes.
+    @Test func aZeroLengthWriteDoesNotExtendTheFile() async throws {
+        let text = """
+            file f size=1p fill=0x6c
+            proc A
+            A: buf = mmap anon 1p
+            A: write f off=4p from=buf len=0 => ok
+            A: m = mmap file=f 2p
+            A: load m+1p => SIGBUS
+            A: read f off=1p to=buf len=1p => 0
+            """
+        expectPass(try await run(text))
+    }
 }
