@@ -1,7 +1,8 @@
 // Random, well-formed scenario text from a seed (the same seed, the same text): a small machine,
 // processes with threads, files (some with a bad disk block) and devices; a setup that maps,
 // forks and takes vslock and loan handles; one or more `together` blocks of two to four threads
-// (the kernel's page daemon among them) converging on one hot page; and a suffix that gives every
+// (the kernel's page daemon among them) converging on one hot page, a loan now and then racing
+// the rest; and a suffix that gives every
 // handle back and reads memory through the reference model. Results are not asserted: the audit,
 // the reference model and the leak check judge the run, so under `policy modern` a BUG is the
 // kernel's.
@@ -267,12 +268,23 @@ struct Generation {
         for i in world.handles.indices where released.contains(where: { $0.variable == world.handles[i].variable }) {
             world.handles[i].givenBack = true
         }
+        // Now and then a thread lends pages of the hot mapping while the others work on them
+        // (a socket send racing a ptrace write, a store, a wiring): given back in the suffix.
+        let lender = choices.percent(20) ? actors.filter { $0 != "kernel" }.first : nil
+        var lent: Handle?
         for actor in actors {
             var queue: [String] = []
             for _ in 0..<(actor == "kernel" ? choices.within(1...2) : choices.within(1...3)) {
                 guard let (line, spec) = randomLine(actor, racing: true) else { continue }
                 queue.append(line)
                 effects.append((spec, actor))
+            }
+            if actor == lender, let proc = world.proc(owning: actor), let spec = OperationTable.spec(form: "loan") {
+                let variable = world.fresh("l")
+                if let line = writer.line(spec, actor: actor, binding: variable) {
+                    queue.insert(line, at: choices.below(queue.count + 1))
+                    lent = Handle(variable: variable, isLoan: true, proc: proc.name, thread: actor)
+                }
             }
             for h in released where h.thread == actor { queue.append("\(actor): \(h.isLoan ? "unloan" : "vsunlock") \(h.variable)") }
             if !queue.isEmpty { queues.append(queue) }
@@ -287,6 +299,7 @@ struct Generation {
         }
         lines.append("end")
         for i in world.handles.indices where world.handles[i].givenBack { world.handles[i].open = false }
+        if let lent { world.handles.append(lent) }
         for (spec, actor) in effects { apply(spec, by: actor) }
         writer.hot = nil
     }
