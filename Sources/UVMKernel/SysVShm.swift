@@ -172,12 +172,19 @@ extension Kernel {
     public func shmdt(_ lwp: LWP, _ addr: UInt64) async throws {
         let vm = try liveProc(lwp).vmspace, map = vm.map
         try await map.lockWrite()
+        guard let size = vm.shmAttachments.first(where: { $0.address == addr })?.segment.size else {
+            try await map.lock.exit()
+            throw Errno.EINVAL
+        }
+        // The I/O in flight on the attachment drains first: the wait sleeps without the map
+        // lock, so the record is looked up again after it (another shmdt, an exit, may have
+        // taken it meanwhile).
+        try await map.waitForSystemWirings(addr, addr + size)
         guard let i = vm.shmAttachments.firstIndex(where: { $0.address == addr }) else {
             try await map.lock.exit()
             throw Errno.EINVAL
         }
         let seg = vm.shmAttachments.remove(at: i).segment
-        try await map.waitForSystemWirings(addr, addr + seg.size)
         try await map.remove(addr, addr + seg.size)
         try await map.lock.exit()
         try await dropAttachment(seg)

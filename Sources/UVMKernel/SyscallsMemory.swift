@@ -116,14 +116,18 @@ extension Kernel {
         }
         let map = p.map
         try await map.lockWrite()
+        if let start = addr {
+            // MAP_FIXED replaces whatever was there, once the I/O in flight on it has drained.
+            try await map.waitForSystemWirings(start, start + size)
+        }
+        // Looked at after that wait, which sleeps without the map lock: an image that exit or
+        // exec discarded meanwhile must not get a mapping (nor a wiring) nobody will remove.
         if map.dead {
             try await map.lock.exit()
             try await object?.detach()
             throw Errno.ESRCH
         }
         if let start = addr {
-            // MAP_FIXED replaces whatever was there.
-            try await map.waitForSystemWirings(start, start + size)
             try await map.remove(start, start + size)
         } else {
             addr = map.findSpace(length: size, hint: mmapBase)
