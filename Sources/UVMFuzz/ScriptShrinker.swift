@@ -3,7 +3,7 @@
 // of the `together` blocks, then declarations nobody needs, then arguments (the table's optional
 // ones, lengths down to a page, offsets off addresses). A candidate is kept when the same BUG
 // (same signature) shows on its replay of the last schedule or on a few fresh ones; a time
-// budget bounds the whole.
+// budget bounds the whole, inside every candidate's runs as between them.
 
 import UVMRunner
 import UVMSched
@@ -23,14 +23,19 @@ struct ScriptShrinker {
     func shrink(_ text: String, failing: RunReport, signature: String, seed: UInt64) async -> Result {
         let clock = ContinuousClock()
         let deadline = clock.now + budget
+        // The budget holds inside each candidate's runs too, not only between candidates: one
+        // candidate that runs long cannot keep the campaign past its reproducer's budget.
+        var bounded = trial
+        bounded.limits.deadline = min(trial.limits.deadline ?? deadline, deadline)
         var best = Result(text: text, report: failing)
         var script = Script(text)
-        // The campaign's limits stopped a candidate's run: the best so far is the result.
+        // The campaign's limits or the budget stopped a candidate's run: the best so far is the
+        // result.
         var stopped = false
 
         func attempt(_ candidate: Script) async -> Bool {
             guard !stopped, clock.now < deadline, candidate != script else { return false }
-            let r = await trial.explore(candidate.text, seed: seed, schedules: schedules,
+            let r = await bounded.explore(candidate.text, seed: seed, schedules: schedules,
                                         first: ReplayToken.decode(best.report.token), wanted: signature)
             stopped = r.stopped != nil
             guard let bug = r.bug else { return false }
