@@ -49,7 +49,7 @@ public final class AnonObject: UVMObject, SwapBacked {
         try await lock.exit()
         let data = try await uvm.swap.read(slot, sched)
         try await lock.enter()
-        pg.data = data
+        pg.contents = data
         pg.dirty = true
         uvm.swap.free(slot)
         uvm.mem.stats.pageIns += 1

@@ -28,7 +28,7 @@ public final class DeviceObject: UVMObject {
         if let pg = fakePages[idx] { return .resident(pg) }
         uvm.fakePageSerial += 1
         let pg = VMPage(fictitiousSerial: uvm.fakePageSerial)
-        pg.data = [UInt8](repeating: device.pattern, count: uvm.pageSize)
+        pg.fill(0, uvm.pageSize, device.pattern, pageSize: uvm.pageSize)
         fakePages[idx] = pg
         return .resident(pg)
     }

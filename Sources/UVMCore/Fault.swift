@@ -278,7 +278,7 @@ extension UVM {
         try await unlockAll(f)
         let data = try await swap.read(slot, sched)
         try await anon.lock.enter()
-        pg.data = data
+        pg.contents = data
         pg.dirty = true
         swap.free(slot)
         mem.stats.pageIns += 1

@@ -21,7 +21,7 @@ public final class Loan {
     /// Each page with its generation and its contents when lent (a copy-on-write reference to
     /// the page's bytes, free until the page is written). The borrower sends these bytes: a
     /// page that changes while on loan sends something its owner never gave it.
-    public package(set) var pages: [(page: VMPage, generation: UInt32, lent: [UInt8]?)] = []
+    public package(set) var pages: [(page: VMPage, generation: UInt32, lent: PageContents)] = []
     public package(set) var dropped = false
     /// Where the loan starts in the lender's address space.
     public let start: UInt64
@@ -63,12 +63,12 @@ extension UVM {
                     copy.released = true
                     copy.queue = .none
                     copy.loanCount = 1
-                    loan.pages.append((copy, copy.generation, copy.data))
+                    loan.pages.append((copy, copy.generation, copy.contents))
                 } else {
                     pg.loanCount += 1
                     mem.note(pg, "lent to the kernel (loan count \(pg.loanCount))")
                     Pmap.pageProtect(pg, .read)
-                    loan.pages.append((pg, pg.generation, pg.data))
+                    loan.pages.append((pg, pg.generation, pg.contents))
                 }
                 mem.stats.loans += 1
                 va += UInt64(pageSize)
@@ -92,7 +92,7 @@ extension UVM {
             if let at = pg.firstDifference(from: lent) {
                 let va = loan.start + UInt64(i * pageSize + at)
                 throw sched.abort(KernelFailure(
-                    .dataLoss, "the loan of \(hex(loan.start)) sent \(hex(UInt64(pg.read(at)))) at \(hex(va)), where \(hex(UInt64(lent?[at] ?? 0))) was lent: \(pg) changed while on loan",
+                    .dataLoss, "the loan of \(hex(loan.start)) sent \(hex(UInt64(pg.read(at)))) at \(hex(va)), where \(hex(UInt64(lent.read(at)))) was lent: \(pg) changed while on loan",
                     details: pg.history.suffix(10).map { "history: " + $0 }))
             }
         }

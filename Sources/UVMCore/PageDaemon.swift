@@ -52,7 +52,7 @@ extension UVM {
         try pg.setBusy(sched)
         pg.dirty = false
         try await owner.lock.exit()
-        try await swap.write(slot, pg.data, sched)
+        try await swap.write(slot, pg.contents, sched)
         try await owner.lock.enter()
         try unbusy(pg)
         // Written to meanwhile (the copy on swap is stale), mapped again, wired, or let go of by

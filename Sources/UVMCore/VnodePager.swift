@@ -108,7 +108,7 @@ public final class VnodeObject: UVMObject {
         if locking != .heldByUs { try await vnode.lock.exit() }
 
         try await lock.enter()
-        pg.data = data
+        pg.contents = PageContents(bytes: data, pageSize: uvm.pageSize)
         uvm.mem.stats.pageIns += 1
         pg.clearBusy(sched)
         if pg.released {
@@ -180,7 +180,7 @@ public final class VnodeObject: UVMObject {
     /// What page `pg` writes to its disk block: bytes past the end of file are not file data, so
     /// the block gets zeros there.
     private func blockContents(_ pg: VMPage) -> [UInt8]? {
-        guard var data = pg.data else { return nil }
+        guard var data = pg.contents.bytes(pageSize: uvm.pageSize) else { return nil }
         let start = pg.offset
         let valid = vnode.size > start ? Int(min(UInt64(uvm.pageSize), vnode.size - start)) : 0
         for i in valid..<uvm.pageSize { data[i] = 0 }
@@ -256,8 +256,8 @@ public final class VnodeObject: UVMObject {
                     }
                 }
             }
-            if let partial, let last = pages[partial], last.data != nil {
-                for i in tail..<uvm.pageSize { last.data![i] = 0 }
+            if let partial, let last = pages[partial] {
+                last.fill(tail, uvm.pageSize - tail, 0, pageSize: uvm.pageSize)
             }
             vnode.truncateBlocks(to: newSize)
             vnode.size = newSize
@@ -268,7 +268,7 @@ public final class VnodeObject: UVMObject {
             let tail = Int(vnode.size & UInt64(uvm.pageSize - 1))
             if tail != 0 {
                 try await lock.enter()
-                while let last = pages[vnode.size >> UInt64(uvm.pageShift)], last.data != nil {
+                while let last = pages[vnode.size >> UInt64(uvm.pageShift)], !last.contents.isUntouched {
                     guard let page = try await pageForWriting(last) else {
                         try await lock.enter()
                         continue

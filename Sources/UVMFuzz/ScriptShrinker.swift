@@ -20,13 +20,19 @@ struct ScriptShrinker {
         var report: RunReport
     }
 
+    /// The trial candidates run under: the campaign's limits, and the shrinking deadline
+    /// inside each run too, not only between candidates, so that one candidate that runs long
+    /// cannot keep the campaign past its reproducer's budget.
+    func candidateTrial(until deadline: ContinuousClock.Instant) -> Trial {
+        var bounded = trial
+        bounded.limits.deadline = min(trial.limits.deadline ?? deadline, deadline)
+        return bounded
+    }
+
     func shrink(_ text: String, failing: RunReport, signature: String, seed: UInt64) async -> Result {
         let clock = ContinuousClock()
         let deadline = clock.now + budget
-        // The budget holds inside each candidate's runs too, not only between candidates: one
-        // candidate that runs long cannot keep the campaign past its reproducer's budget.
-        var bounded = trial
-        bounded.limits.deadline = min(trial.limits.deadline ?? deadline, deadline)
+        let bounded = candidateTrial(until: deadline)
         var best = Result(text: text, report: failing)
         var script = Script(text)
         // The campaign's limits or the budget stopped a candidate's run: the best so far is the

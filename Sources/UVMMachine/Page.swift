@@ -5,7 +5,7 @@
 // page's channel (PG_BUSY/PG_WANTED). Free-list and counter updates need no lock in the
 // simulation: nothing switches threads inside them.
 //
-// Contents are allocated lazily: a page whose `data` is nil reads as zeros and costs nothing.
+// Contents are sparse (PageContents.swift): what was never written reads as zeros and costs nothing.
 
 import UVMSched
 
@@ -50,8 +50,8 @@ public final class VMPage: KernelLock, CustomStringConvertible {
     public package(set) var offset: UInt64 = 0
     /// PG_BUSY: someone is working on the page without its owner's lock.
     public private(set) var busyOwner: SimThread?
-    /// Contents; nil means all zeros.
-    public package(set) var data: [UInt8]?
+    /// Contents, sparse (`PageContents`): what was never written reads as zeros and costs nothing.
+    public package(set) var contents = PageContents()
     /// The page's first mapping, kept in the page as NetBSD's x86 pmap keeps it in the page's
     /// pmap_page (x86/include/pmap_pv.h: pp_pte): most pages have one mapping at most, and it
     /// then costs no pv entry allocation.
@@ -146,69 +146,40 @@ public final class VMPage: KernelLock, CustomStringConvertible {
 
     // MARK: Contents
 
-    public func read(_ offset: Int) -> UInt8 { data?[offset] ?? 0 }
+    public func read(_ offset: Int) -> UInt8 { contents.read(offset) }
 
     public func write(_ offset: Int, _ byte: UInt8, pageSize: Int) {
-        if data == nil {
-            if byte == 0 { return }
-            data = [UInt8](repeating: 0, count: pageSize)
-        }
-        data![offset] = byte
+        contents.write(offset, byte, pageSize: pageSize)
     }
 
-    /// Stores `count` copies of `byte` from `offset` (one uniqueness check, not one per byte).
+    /// Stores `count` copies of `byte` from `offset`.
     public func fill(_ offset: Int, _ count: Int, _ byte: UInt8, pageSize: Int) {
-        if data == nil {
-            if byte == 0 { return }
-            data = [UInt8](repeating: 0, count: pageSize)
-        }
-        data!.withUnsafeMutableBufferPointer { buf in
-            for i in offset..<(offset + count) { buf[i] = byte }
-        }
+        contents.fill(offset, count, byte, pageSize: pageSize)
     }
 
     /// Stores `bytes` from `offset`.
     public func write(_ offset: Int, _ bytes: ArraySlice<UInt8>, pageSize: Int) {
-        if data == nil {
-            if bytes.allSatisfy({ $0 == 0 }) { return }
-            data = [UInt8](repeating: 0, count: pageSize)
-        }
-        data!.withUnsafeMutableBufferPointer { dst in
-            bytes.withUnsafeBufferPointer { src in
-                UnsafeMutableRawPointer(dst.baseAddress! + offset).copyMemory(from: src.baseAddress!, byteCount: src.count)
-            }
-        }
+        contents.write(offset, bytes, pageSize: pageSize)
     }
 
     /// The first offset in `range` whose byte is not `byte`.
     public func firstByte(in range: Range<Int>, notEqualTo byte: UInt8) -> Int? {
-        guard let data else { return byte == 0 ? nil : range.lowerBound }
-        return data.withUnsafeBufferPointer { buf in range.first { buf[$0] != byte } }
+        contents.firstByte(in: range, notEqualTo: byte)
     }
 
     /// `count` bytes from `offset`.
-    public func read(_ offset: Int, _ count: Int) -> ArraySlice<UInt8> {
-        guard let data else { return ArraySlice(repeating: 0, count: count) }
-        return data[offset..<(offset + count)]
-    }
+    public func read(_ offset: Int, _ count: Int) -> [UInt8] { contents.read(offset, count) }
 
-    /// The first offset at which the page's contents differ from `other` (contents as `data`
-    /// holds them, nil for zeros). O(1) when `other` is the page's own unwritten copy.
-    public func firstDifference(from other: [UInt8]?) -> Int? {
-        switch (data, other) {
-        case (nil, nil): return nil
-        case (let mine?, nil): return mine.firstIndex { $0 != 0 }
-        case (nil, let theirs?): return theirs.firstIndex { $0 != 0 }
-        case (let mine?, let theirs?):
-            let same = mine.withUnsafeBufferPointer { a in theirs.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
-            return same ? nil : mine.indices.first { mine[$0] != theirs[$0] }
-        }
-    }
+    /// The first offset at which the page's contents differ from `other`: O(1) per part of
+    /// the page it has not written since `other` was taken from it.
+    public func firstDifference(from other: PageContents) -> Int? { contents.firstDifference(from: other) }
 
-    /// Copies contents from another page (copy-on-write, loan break): O(1) until either is written.
-    public func copyContents(from other: VMPage) { data = other.data }
+    /// Copies contents from another page (copy-on-write, loan break): O(1) per chunk until
+    /// either page writes it.
+    public func copyContents(from other: VMPage) { contents = other.contents }
 
-    public func zeroContents() { data = nil }
+    /// Reads as zeros again (a freed page).
+    public func zeroContents() { contents = PageContents() }
 
     // MARK: Busy (the page lock)
 

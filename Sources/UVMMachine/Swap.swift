@@ -11,8 +11,8 @@ public final class SwapDevice {
     /// up have not been handed out yet, so a large device costs nothing until pages go to it.
     private var freeSlots: [Int] = []
     private var neverUsed = 0
-    /// Slot contents; nil means a page of zeros.
-    private var contents: [Int: [UInt8]?] = [:]
+    /// Slot contents, as sparse as the page's that went out.
+    private var contents: [Int: PageContents] = [:]
 
     public init(slots: Int) {
         slotCount = slots
@@ -34,18 +34,18 @@ public final class SwapDevice {
         freeSlots.append(slot)
     }
 
-    public func write(_ slot: Int, _ data: [UInt8]?, _ sched: Scheduler) async throws {
+    public func write(_ slot: Int, _ data: PageContents, _ sched: Scheduler) async throws {
         try await sched.switchPoint(.io, "swap out slot \(slot)")
-        contents[slot] = .some(data)
+        contents[slot] = data
     }
 
     /// Loses a slot's contents (it reads back as zeros): for tests of the checker.
     public func corrupt(_ slot: Int) {
-        if contents[slot] != nil { contents[slot] = .some(nil) }
+        if contents[slot] != nil { contents[slot] = PageContents() }
     }
 
-    public func read(_ slot: Int, _ sched: Scheduler) async throws -> [UInt8]? {
+    public func read(_ slot: Int, _ sched: Scheduler) async throws -> PageContents {
         try await sched.switchPoint(.io, "swap in slot \(slot)")
-        return contents[slot] ?? nil
+        return contents[slot] ?? PageContents()
     }
 }
