@@ -10,6 +10,8 @@
 // Cost follows use: a range is walked only where a region maps it and only as far as bytes
 // were stored; a byte range near 2^64 is cut at 2^64 instead of wrapping.
 
+import UVMMachine
+
 /// `a + b`, or the top of the address space when that does not fit in 64 bits.
 @inline(__always) public func saturatingEnd(_ a: UInt64, _ b: UInt64) -> UInt64 {
     let (sum, overflow) = a.addingReportingOverflow(b)
@@ -48,18 +50,29 @@ struct PageRanges {
         ranges.replaceSubrange(i..<j, with: [merged])
     }
 
-    mutating func remove(_ p: UInt64) {
-        let i = firstEnding(atOrAfter: p)
-        guard i < ranges.count, ranges[i].contains(p) else { return }
-        let r = ranges[i]
-        ranges.replaceSubrange(i...i, with: [r.lowerBound..<p, (p + 1)..<r.upperBound].filter { !$0.isEmpty })
+    mutating func remove(_ r: Range<UInt64>) {
+        guard !r.isEmpty else { return }
+        let i = firstEnding(atOrAfter: r.lowerBound)
+        var j = i
+        var kept: [Range<UInt64>] = []
+        while j < ranges.count && ranges[j].lowerBound < r.upperBound {
+            let x = ranges[j]
+            if x.lowerBound < r.lowerBound { kept.append(x.lowerBound..<min(x.upperBound, r.lowerBound)) }
+            if x.upperBound > r.upperBound { kept.append(r.upperBound..<x.upperBound) }
+            j += 1
+        }
+        ranges.replaceSubrange(i..<j, with: kept)
     }
 }
 
 /// A set of bytes addressed by offset: a file, an anonymous region, a shared segment, a device.
 public final class ModelStore {
-    /// Written bytes by page; missing pages read as `base(offset)`.
-    private var pages: [UInt64: [UInt8]] = [:]
+    /// Bytes per stored chunk: the model keeps what was written as sparsely as the kernel's
+    /// pages do (`PageContents.chunkSize`), so a store costs a chunk, not a page.
+    private static let chunkSize = UInt64(PageContents.chunkSize)
+    /// Written bytes by chunk number; missing chunks read as `base(offset)`.
+    private var chunks: [UInt64: [UInt8]] = [:]
+    /// Pages whose bytes are unknown (a race wrote them, or might have).
     private var unknown = PageRanges()
     private let pageSize: Int
     /// Bytes below `filled` start as `fill`; all others as zero.
@@ -77,42 +90,42 @@ public final class ModelStore {
 
     func copy() -> ModelStore {
         let c = ModelStore(pageSize: pageSize, fill: fill, filled: filled, size: size)
-        c.pages = pages
+        c.chunks = chunks
         c.unknown = unknown
         return c
     }
 
-    private func split(_ off: UInt64) -> (UInt64, Int) { (off / UInt64(pageSize), Int(off % UInt64(pageSize))) }
+    private func page(_ off: UInt64) -> UInt64 { off / UInt64(pageSize) }
     private func base(_ off: UInt64) -> UInt8 { off < filled ? fill : 0 }
 
     /// The byte at `off`, or nil if unknown.
     func read(_ off: UInt64) -> UInt8? {
-        let (p, i) = split(off)
-        if unknown.contains(p) { return nil }
-        return pages[p]?[i] ?? base(off)
+        if unknown.contains(page(off)) { return nil }
+        return chunks[off / Self.chunkSize]?[Int(off % Self.chunkSize)] ?? base(off)
     }
 
     func write(_ off: UInt64, _ b: UInt8) {
-        let (p, i) = split(off)
-        if pages[p] == nil {
-            let start = p * UInt64(pageSize)
-            pages[p] = (0..<UInt64(pageSize)).map { base(start + $0) }
-        }
-        pages[p]![i] = b
+        fill(off, 1, b)
     }
 
-    /// Stores `len` copies of `b` from `off`, a page at a time.
+    /// Stores `len` copies of `b` from `off`; a page written whole is known again.
     func fill(_ off: UInt64, _ len: UInt64, _ b: UInt8) {
         let end = saturatingEnd(off, len)
         var at = off
         while at < end {
-            let (p, i) = split(at)
-            let n = min(UInt64(pageSize - i), end - at)
-            write(at, b)  // creates the page (and clears an unknown mark if written whole below)
-            pages[p]!.withUnsafeMutableBufferPointer { buf in for j in i..<(i + Int(n)) { buf[j] = b } }
-            if n == UInt64(pageSize) { unknown.remove(p) }
-            at += n
+            let c = at / Self.chunkSize, i = Int(at % Self.chunkSize)
+            let n = Int(min(Self.chunkSize - UInt64(i), end - at))
+            if chunks[c] == nil {
+                let start = c * Self.chunkSize
+                chunks[c] = (0..<Self.chunkSize).map { base(start + $0) }
+            }
+            chunks[c]!.withUnsafeMutableBufferPointer { buf in for j in i..<(i + n) { buf[j] = b } }
+            at += UInt64(n)
         }
+        // Pages the range covers whole.
+        let ps = UInt64(pageSize)
+        let firstWhole = (off + ps - 1) / ps, pastWhole = end / ps
+        if firstWhole < pastWhole { unknown.remove(firstWhole..<pastWhole) }
     }
 
     /// The first offset in [off, off+len) whose known byte is not `b`.
@@ -120,12 +133,12 @@ public final class ModelStore {
         let end = saturatingEnd(off, len)
         var at = off
         while at < end {
-            let (p, i) = split(at)
-            let n = Int(min(UInt64(pageSize - i), end - at))
-            if !unknown.contains(p) {
-                if let page = pages[p] {
-                    if let j = page.withUnsafeBufferPointer({ buf in (i..<(i + n)).first { buf[$0] != b } }) {
-                        return p * UInt64(pageSize) + UInt64(j)
+            let c = at / Self.chunkSize, i = Int(at % Self.chunkSize)
+            let n = Int(min(Self.chunkSize - UInt64(i), end - at))
+            if !unknown.contains(page(at)) {
+                if let chunk = chunks[c] {
+                    if let j = chunk.withUnsafeBufferPointer({ buf in (i..<(i + n)).first { buf[$0] != b } }) {
+                        return c * Self.chunkSize + UInt64(j)
                     }
                 } else if let j = (0..<n).first(where: { base(at + UInt64($0)) != b }) {
                     return at + UInt64(j)
@@ -139,29 +152,49 @@ public final class ModelStore {
     /// Bytes of [off, off+len) become unknown, a whole page at a time.
     func forget(_ off: UInt64, _ len: UInt64) {
         guard len > 0 else { return }
-        let first = off / UInt64(pageSize), last = (saturatingEnd(off, len) - 1) / UInt64(pageSize)
+        let first = page(off), last = page(saturatingEnd(off, len) - 1)
         unknown.insert(first..<(last + 1))
-        // Only the pages written so far need dropping: walk whichever is smaller.
-        if UInt64(pages.count) < last - first {
-            for p in pages.keys where p >= first && p <= last { pages[p] = nil }
+        let (end, wraps) = (last + 1).multipliedReportingOverflow(by: UInt64(pageSize))
+        drop(from: first * UInt64(pageSize), to: wraps ? .max : end)
+    }
+
+    /// Forgets the chunks stored in [from, to), walking whichever is smaller: the stored chunks
+    /// or the range's.
+    private func drop(from: UInt64, to: UInt64) {
+        let first = from / Self.chunkSize, past = to / Self.chunkSize
+        guard first < past else { return }
+        if UInt64(chunks.count) < past - first {
+            for c in chunks.keys where c >= first && c < past { chunks[c] = nil }
         } else {
-            for p in first...last { pages[p] = nil }
+            for c in first..<past { chunks[c] = nil }
+        }
+    }
+
+    /// Zeroes the stored bytes of [from, to), which lies within one page.
+    private func zero(from: UInt64, to: UInt64) {
+        var at = from
+        while at < to {
+            let c = at / Self.chunkSize, i = Int(at % Self.chunkSize)
+            let n = Int(min(Self.chunkSize - UInt64(i), to - at))
+            if chunks[c] != nil { for j in i..<(i + n) { chunks[c]![j] = 0 } }
+            at += UInt64(n)
         }
     }
 
     /// The file shrinks or grows: bytes past the new end are gone, and read as zeros if it grows.
     func resize(_ newSize: UInt64) {
         let old = size ?? 0
+        let ps = UInt64(pageSize)
         filled = min(filled, newSize)
         if newSize < old {
-            for (p, _) in pages where p * UInt64(pageSize) + UInt64(pageSize - 1) >= newSize {
-                let start = p * UInt64(pageSize)
-                for j in (newSize > start ? Int(newSize - start) : 0)..<pageSize { pages[p]![j] = 0 }
-            }
-        } else if newSize > old {
+            // Stored bytes past the new end read as zeros: the tail of its page is zeroed, the
+            // chunks wholly past it (base zero there now) dropped.
+            let pageEnd = saturatingEnd(newSize / ps * ps, ps)
+            zero(from: newSize, to: pageEnd)
+            drop(from: pageEnd, to: .max)
+        } else if newSize > old, old % ps != 0 {
             // Bytes a mapping stored past the old end are not file data (POSIX ftruncate).
-            let (p, i) = split(old)
-            if i != 0, pages[p] != nil { for j in i..<pageSize { pages[p]![j] = 0 } }
+            zero(from: old, to: old / ps * ps + ps)
         }
         size = newSize
     }
