@@ -113,6 +113,15 @@ extension UVM {
         while i < npages {
             defer { i += 1 }
             guard let anon = old.anons[entry.amapSlot + i] else { continue }
+            if copyPagesNow, let pg = anon.page, pg.isBusy {
+                // Being swapped in: its contents are not there yet. Wait and look again at this
+                // slot (amap_cow_now's PG_BUSY wait).
+                try await old.lock.exit()
+                try await pg.waitUnbusy(sched)
+                try await old.lock.enter()
+                i -= 1
+                continue
+            }
             if copyPagesNow, let pg = anon.page {
                 guard let copy = newAnon(copying: pg, for: new) else {
                     // Out of pages: unlock, let the page daemon reclaim one and retry this slot

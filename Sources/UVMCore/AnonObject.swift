@@ -69,8 +69,10 @@ public final class AnonObject: UVMObject, SwapBacked {
     /// in flight finds its page gone and frees its own slot, rather than recording it after the
     /// slots were freed (uao_detach frees pages and swap under one lock, uao_free).
     package override func terminate() async throws {
-        try await super.terminate()
+        try await lock.enter()
+        try removeAllPagesLocked()
         for slot in swapSlots.values { uvm.swap.free(slot) }
         swapSlots.removeAll()
+        try await lock.exit()
     }
 }

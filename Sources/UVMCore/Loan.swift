@@ -51,6 +51,14 @@ extension UVM {
                 try unloan(loan)
                 return .failure(FaultError(result: .sigsegv))
             }
+            if let e = map.lookup(va), let pg = page(backing: e, va: va), pg.isBusy {
+                // Being paged in (or out): its contents are not yet what the owner holds. Wait
+                // with the map unlocked and fault again, as uvm_loananon (uvmfault_anonget) and
+                // uvm_loanuobj (pgo_get) wait for PG_BUSY.
+                try await map.lock.exit()
+                try await pg.waitUnbusy(sched)
+                continue
+            }
             if let e = map.lookup(va), let pg = page(backing: e, va: va) {
                 if pg.wireCount > 0 {
                     // uvm_loananon/uvm_loanuobj refuse wired pages: lend a copy instead.

@@ -81,12 +81,19 @@ open class UVMObject: PageOwner {
     /// Takes every page out of the object: freed, or released to whoever still holds it.
     package func removeAllPages() async throws {
         try await lock.enter()
+        try removeAllPagesLocked()
+        try await lock.exit()
+    }
+
+    /// `removeAllPages` with the object lock held by the caller, who may do more in the same
+    /// hold (an aobj frees its swap slots too, so no page-in slips in between).
+    package func removeAllPagesLocked() throws {
+        uvm.sched.assertHeld(lock)
         for idx in pages.keys.sorted() {
             let pg = pages[idx]!
             try removePage(pg)
             try uvm.disposeOfDetachedPage(pg)
         }
-        try await lock.exit()
     }
 
     // MARK: Pager operations (the object lock is held unless said otherwise)

@@ -172,19 +172,26 @@ extension Kernel {
     public func shmdt(_ lwp: LWP, _ addr: UInt64) async throws {
         let vm = try liveProc(lwp).vmspace, map = vm.map
         try await map.lockWrite()
-        guard let size = vm.shmAttachments.first(where: { $0.address == addr })?.segment.size else {
-            try await map.lock.exit()
-            throw Errno.EINVAL
+        // The I/O in flight on the attachment drains first. The wait sleeps without the map
+        // lock, so the newest record at `addr` is looked up again after it: another shmdt or an
+        // exit may have taken the one we waited for, and an older record there may span more
+        // (sys_shmdt finds and unmaps one shmmap entry in a single hold of shm_lock).
+        var drained: UInt64 = 0
+        var index: Int
+        while true {
+            guard let i = vm.shmAttachments.firstIndex(where: { $0.address == addr }) else {
+                try await map.lock.exit()
+                throw Errno.EINVAL
+            }
+            let size = vm.shmAttachments[i].segment.size
+            if size <= drained {
+                index = i
+                break
+            }
+            try await map.waitForSystemWirings(addr, addr + size)
+            drained = size
         }
-        // The I/O in flight on the attachment drains first: the wait sleeps without the map
-        // lock, so the record is looked up again after it (another shmdt, an exit, may have
-        // taken it meanwhile).
-        try await map.waitForSystemWirings(addr, addr + size)
-        guard let i = vm.shmAttachments.firstIndex(where: { $0.address == addr }) else {
-            try await map.lock.exit()
-            throw Errno.EINVAL
-        }
-        let seg = vm.shmAttachments.remove(at: i).segment
+        let seg = vm.shmAttachments.remove(at: index).segment
         try await map.remove(addr, addr + seg.size)
         try await map.lock.exit()
         try await dropAttachment(seg)

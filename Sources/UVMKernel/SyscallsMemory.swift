@@ -166,6 +166,7 @@ extension Kernel {
                 try await wireUser(map, start, start + size, reserved: pages)
             } catch let error as Errno {
                 try await map.lockWrite()
+                try await map.waitForSystemWirings(start, start + size)
                 try await map.remove(start, start + size)
                 try await map.lock.exit()
                 throw error
@@ -226,6 +227,10 @@ extension Kernel {
         var wiringFailed = false
         for (s, t) in becameAccessible {
             try await map.lockWrite()
+            guard map.wireFuture else {
+                try await map.lock.exit()
+                break
+            }
             let pages = unwiredPages(map, s, t)
             guard reserveWiring(p, map, pages: pages) else {
                 try await map.lock.exit()

@@ -164,7 +164,9 @@ extension Kernel {
         let map = try await lockLiveMap(p)
         if future {
             map.wireFuture = true
-            p.futureWiringRequested = true
+            // The request belongs to the image it was made in: an exec by another thread while
+            // this one waited for the map lock leaves it on the old one.
+            if p.map === map { p.futureWiringRequested = true }
         }
         guard current, let first = map.entries.first, let last = map.entries.last else {
             try await map.lock.exit()
@@ -183,7 +185,7 @@ extension Kernel {
         let p = try liveProc(lwp)
         let map = try await lockLiveMap(p)
         map.wireFuture = false
-        p.futureWiringRequested = false
+        if p.map === map { p.futureWiringRequested = false }  // as in mlockall: this image's only
         for e in map.entries.elements where e.isWired {
             let (user, delta) = uvm.userWiringChange(e, .munlock)
             try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)

@@ -155,4 +155,27 @@ import UVMSched
             """
         expectPass(try await run(text))
     }
+
+    /// The schedules that showed each check-sleep-act window open (scenarios/examples/races,
+    /// their README lists what went wrong), replayed with the audit: every one now passes.
+    @Test(arguments: [
+        ("loan-busy-swapin", "t1-d.0000002222222111111100.8d2a462d"),
+        ("loan-busy-pagein", "t1-d.0000000000000000022221111111111100.370aedb6"),
+        ("fork-copy-busy-swapin", "t1-d.111110011000000.f5063bce"),
+        ("mprotect-future-vs-munlockall", "t1-d.00001111.343f91f0"),
+        ("mmap-wired-failure-vs-physio", "t1-d.200101200110101121110011000011001000111.095da825"),
+        ("shmdt-two-records-vs-physio", "t1-d.440011113321111200000000111221111022200100101111111.23e85d37"),
+        ("exec-mlockall-munlockall", "t1-d.01220112.3469b86b"),
+        ("shmlock-pagein-racing-rmid", "t1-d.000011000010111110000000.98dde27d"),
+        ("shm-fault-pagein-racing-destroy", "t1-d.11211122111111200001000001101111111.2b1f7936"),
+    ])
+    func raceWindowsStayClosed(scenario: String, token: String) async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scenarios/examples/races/\(scenario).uvm")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var o = RunOptions()
+        o.auditEveryStep = true
+        o.replay = try #require(ReplayToken.decode(token))
+        expectPass(try await run(text, options: o))
+    }
 }
