@@ -100,9 +100,6 @@ public final class Kernel {
     /// inheritance (uvmspace_fork).
     public func fork(_ lwp: LWP, childName: String) async throws -> Proc {
         let parent = try liveProc(lwp)
-        let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
-                         vmspace: newImage(childName))
-        nextPid += 1
         // The image this fork copies, even if another thread's exec replaces it meanwhile.
         let parentSpace = parent.vmspace, parentMap = parentSpace.map
         try await parentMap.lockWrite()
@@ -112,13 +109,19 @@ public final class Kernel {
             try await parentMap.lock.exit()
             throw Errno.ESRCH
         }
+        let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
+                         vmspace: newImage(childName))
+        nextPid += 1
         try await child.map.lockWrite()
         do {
             try await parentMap.forkCopy(into: child.map)
         } catch PagerError.noMemory {
             // The child's copy of wired or shared pages found no memory: undo and fail the fork
-            // (NetBSD's fork1 returns ENOMEM when uvm_proc_fork cannot get its memory).
+            // (NetBSD's fork1 returns ENOMEM when uvm_proc_fork cannot get its memory). The
+            // child's image goes with it.
             try await child.map.removeAll()
+            child.map.dead = true
+            images.removeAll { $0 === child.vmspace }
             try await child.map.lock.exit()
             try await parentMap.lock.exit()
             throw Errno.ENOMEM

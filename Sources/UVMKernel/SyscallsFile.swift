@@ -119,6 +119,7 @@ extension Kernel {
 
     /// ftruncate(2): shrink (pages past the end leave the page cache and every mapping) or grow.
     public func truncate(_ lwp: LWP, file name: String, size: UInt64) async throws {
+        _ = try liveProc(lwp)
         let vnode = try file(name)
         guard size <= Self.maxFileSize else { throw Errno.EINVAL }  // a negative off_t
         let obj = uvm.vnodeObject(vnode)
@@ -127,6 +128,7 @@ extension Kernel {
 
     /// fsync(2): writes the file's dirty pages back.
     public func fsync(_ lwp: LWP, file name: String) async throws {
+        _ = try liveProc(lwp)
         let vnode = try file(name)
         guard let obj = uvm.existingVnodeObject(vnode) else { return }
         try await withVnodeLock(vnode) { try await obj.flush() }

@@ -37,11 +37,13 @@ public struct ShrinkResult: Sendable {
 
 @Sim
 public enum Shrinker {
-    /// Whether two outcomes are the same failure: the same BUG kind, or a FAIL on the same line.
+    /// Whether two outcomes are the same failure: the same BUG kind, or a FAIL on the same line
+    /// with the same result (a shrunk scenario whose line 12 reads 0x00 where the user's got
+    /// SIGSEGV shows another failure, however close).
     public nonisolated static func sameFailure(_ a: Outcome, _ b: Outcome) -> Bool {
         switch (a, b) {
         case (.bug(let x), .bug(let y)): x.kind == y.kind
-        case (.fail(let l1, _, _), .fail(let l2, _, _)): l1 == l2
+        case (.fail(let l1, _, let got1), .fail(let l2, _, let got2)): l1 == l2 && got1 == got2
         default: false
         }
     }

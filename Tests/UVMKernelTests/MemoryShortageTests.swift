@@ -5,6 +5,8 @@ import Testing
 import UVMRunner
 import UVMScenario
 import UVMSched
+import UVMKernel
+import UVMMachine
 
 @Suite @Sim struct MemoryShortageTests {
     /// A fault that needs two pages when one can be freed ends with SIGKILL (docs/wiring.md,
@@ -43,6 +45,26 @@ import UVMSched
             """)
         expectPass(r)
         #expect(r.result(9) == expected, "\(r.transcript)")
+    }
+
+    /// The fork that fails for memory leaves no image behind for its child.
+    @Test func aFailedForkLeavesNoImage() async throws {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 16, wiredMax: 16))
+        let a = k.createProc(name: "A", uid: 0, memlockLimit: .max), b = k.createProc(name: "B", uid: 0, memlockLimit: .max)
+        var forked: Errno?
+        let failure = await sched.run([(a.lwps[0].thread, {
+            let ps = UInt64(k.pageSize)
+            let w = try await k.mmap(a.lwps[0], .anon, length: 2 * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            try await k.fill(a.lwps[0], w, 2 * ps, 0x11)
+            try await k.mlock(a.lwps[0], w, 2 * ps)
+            let v = try await k.mmap(b.lwps[0], .anon, length: 14 * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            try await k.fill(b.lwps[0], v, 14 * ps, 0x22)
+            do { _ = try await k.fork(a.lwps[0], childName: "C") } catch let e as Errno { forked = e }
+        })])
+        #expect(failure == nil)
+        #expect(forked == .ENOMEM)
+        #expect(k.images.count == 2)
     }
 
     /// ptrace racing munmap: an address unmapped between ptrace's lookup and its fault gets

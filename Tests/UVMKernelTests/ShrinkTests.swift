@@ -53,6 +53,32 @@ import UVMSched
         #expect(reduced.traceHash == shrunk.report.traceHash)
     }
 
+    /// A FAIL shrinks to a scenario that fails the same way, result included: dropping the
+    /// fill would turn "got SIGSEGV" into "got 0x00" on the same line, which is another failure.
+    @Test func aShrunkFailKeepsItsResult() async throws {
+        let text = """
+            machine ram=16p swap=8p
+            proc A uid=0
+            thread T in A
+            A: s = shmget size=2p
+            A: x = shmat s
+            A: fill x 2p 0x33 => ok
+            together
+              T: load x => 0x33
+              A: shmdt x
+            end
+            """
+        let scenario = try ScenarioParser.parse(text, file: "t.uvm")
+        var e = ExploreOptions()
+        e.runs = 50
+        let failing = try #require(try await Explorer.explore(scenario, source: text, base: RunOptions(), e).found)
+        guard case .fail(_, _, let got) = failing.outcome else { Issue.record("\(failing.outcome)"); return }
+        #expect(got == "SIGSEGV")
+        let shrunk = try await Shrinker.shrink(scenario, source: text, base: RunOptions(), failing: failing, budget: 400)
+        guard case .fail(let line, _, let shrunkGot) = shrunk.report.outcome else { Issue.record("\(shrunk.report.outcome)"); return }
+        #expect(line == 8 && shrunkGot == "SIGSEGV")
+    }
+
     /// Every schedule of every strategy replays from its token to the same steps and state.
     @Test(arguments: [ExploreStrategy.random, .pct, .dfs])
     func selfCheckFindsEveryScheduleReplaying(strategy: ExploreStrategy) async throws {
