@@ -212,7 +212,10 @@ public final class Fuzzer {
                            origin: String) async throws(FuzzError) -> Finding {
         guard case .bug(let failure) = report.outcome else { preconditionFailure("reproduce is only called for a BUG") }
         var budget = options.shrinkSeconds
-        if let limit = options.seconds { budget = max(1, min(budget, limit - elapsed())) }
+        // A campaign that looks for given kinds (the knob table's) spends its time on those: a
+        // BUG of another kind is written as found, unshrunk.
+        if !options.stopKinds.isEmpty && !options.stopKinds.contains(failure.kind.rawValue) { budget = 0 }
+        if let limit = options.seconds { budget = min(budget, max(1, limit - elapsed())) }
         let shrinker = ScriptShrinker(trial: trial, budget: .milliseconds(Int(budget * 1000)))
         let shrunk = await shrinker.shrink(text, failing: report, signature: signature, seed: seed)
         guard case .bug(let found) = shrunk.report.outcome else { preconditionFailure("the shrinker keeps only failing runs") }
