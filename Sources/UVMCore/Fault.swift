@@ -165,6 +165,13 @@ extension UVM {
             try await map.lock.exit()
             return .stop(.done(.sigsegv))
         }
+        if entry.copyOnWrite && entry.isDevice {
+            // udv_fault refuses a copy-on-write device entry (EIO; a child's MAP_INHERIT_COPY of
+            // a device mapping): device memory is not copied, and an anon made under a device
+            // entry would hold wirings that the device entry's unwiring never looks for.
+            try await map.lock.exit()
+            return .stop(.done(.sigbus))
+        }
         if faultCopiesAmap(entry, access) {
             try await map.lock.exit()
             try await map.lockWrite()
@@ -188,9 +195,10 @@ extension UVM {
 
     /// Whether a fault with `access` on `e` first gives it an amap of its own (uvm_fault_check's
     /// amap_copy case): before writing a copy-on-write entry, and for any access to anonymous
-    /// memory.
+    /// memory. Never a device entry: its memory is never copied, so it has no anons to hold.
     func faultCopiesAmap(_ e: MapEntry, _ access: VMProt) -> Bool {
-        (e.needsCopy && (access.contains(.write) || e.object == nil)) || (e.amap == nil && e.object == nil)
+        guard !e.isDevice else { return false }
+        return (e.needsCopy && (access.contains(.write) || e.object == nil)) || (e.amap == nil && e.object == nil)
     }
 
     // MARK: Case 1: upper layer (an anon in the amap)

@@ -33,12 +33,14 @@ public enum KnobTable {
     }
 
     /// Fuzzes under `entry`'s knobs until a BUG of its kind, shrinking it as a campaign does,
-    /// within `shrinkSeconds` (a budget that keeps the table quick).
-    public static func campaign(for entry: CatalogEntry, seconds: Double, seed: UInt64, schedules: Int,
-                                shrinkSeconds: Double = 5) async throws(FuzzError) -> Row {
+    /// within `shrinkSeconds` (a budget that keeps the table quick), for at most `seconds` or
+    /// `scenarios` (a count does not depend on how loaded the machine is).
+    public static func campaign(for entry: CatalogEntry, seconds: Double?, scenarios: Int? = nil, seed: UInt64,
+                                schedules: Int, shrinkSeconds: Double = 5) async throws(FuzzError) -> Row {
         var o = FuzzOptions()
         o.policy = entry.knobs
         o.seconds = seconds
+        o.scenarios = scenarios
         o.firstSeed = seed
         o.schedules = schedules
         o.keepGoing = true
