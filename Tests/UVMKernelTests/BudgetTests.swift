@@ -230,33 +230,39 @@ import UVMSched
 }
 
 /// The `uvm` executable built beside this test bundle, run as a process of its own: its wall
-/// time is its own, not shared with the tests running in parallel on the simulator's actor.
+/// time is its own, not shared with the tests running in parallel on the simulator's actor. Its
+/// CPU time is its own too: a shell runs it and reports its child's times (`times`), where this
+/// process's RUSAGE_CHILDREN would also count every other test's subprocesses.
 enum UVMExecutable {
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, seconds: Double, cpuSeconds: Double) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let uvm = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("uvm")
-        process.arguments = arguments
-        let out = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "\"$0\" \"$@\" 2>/dev/null; status=$?; times >&2; exit $status", uvm.path] + arguments
+        let out = Pipe(), times = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        process.standardError = times
         let clock = ContinuousClock()
         let start = clock.now
-        let cpuBefore = childrenCPUSeconds()
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        let timesText = String(decoding: times.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let elapsed = (clock.now - start).components
         return (process.terminationStatus, String(decoding: data, as: UTF8.self),
-                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, childrenCPUSeconds() - cpuBefore)
+                Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, childCPUSeconds(times: timesText))
     }
 
-    /// User and system time of the child processes waited for so far.
-    static func childrenCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    /// The children's user plus system time from the shell's `times` (its second line,
+    /// "0m1.234s 0m0.056s").
+    static func childCPUSeconds(times: String) -> Double {
+        guard let children = times.split(separator: "\n").last else { return .infinity }
+        return children.split(separator: " ").reduce(0) { total, field in
+            let parts = field.dropLast().split(separator: "m")
+            guard parts.count == 2, let minutes = Double(parts[0]), let seconds = Double(parts[1]) else { return .infinity }
+            return total + minutes * 60 + seconds
+        }
     }
 
     /// The token of the printed `replay: uvm replay FILE TOKEN` line.
