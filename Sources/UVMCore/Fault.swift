@@ -43,6 +43,9 @@ public enum FaultResult: Equatable, Sendable {
     case sigbus
     /// No memory could be found for the fault (NetBSD's trap kills the process: "out of swap").
     case sigkill
+    /// A wiring fault's copy would pass wiredmax (`UVM.chargeNewWiredPage`); only a wiring
+    /// fault answers this.
+    case wiredLimit
 }
 
 private enum FaultStep {
@@ -239,10 +242,15 @@ extension UVM {
     /// uvm_fault_upper_promote (case 1B): copy-on-write of an anon shared with another amap;
     /// this amap gets its own copy.
     private func faultUpperPromote(_ f: FaultContext, _ amap: Amap, _ anon: Anon, _ pg: VMPage) async throws -> FaultStep {
+        guard let payer = wiredPagePayer(f, amap, original: pg) else {
+            try await unlockAll(f)
+            return .done(.wiredLimit)
+        }
         guard let copy = newAnon(copying: pg, for: amap), let page = copy.page else {
             try await unlockAll(f)
             return .noMemory(sparing: pg)
         }
+        pay(payer, va: f.va)
         try setAnon(amap, f.slot, copy)
         try unrefAnon(anon)
         mem.stats.cowFaults += 1
@@ -358,10 +366,15 @@ extension UVM {
     /// uvm_fault_lower_promote (case 2B): a private mapping's write goes to a new anon holding
     /// a copy of the object's page.
     private func faultLowerPromote(_ f: FaultContext, _ obj: UVMObject, _ idx: UInt64, _ pg: VMPage) async throws -> FaultStep {
+        guard let payer = f.amap.map({ wiredPagePayer(f, $0, original: pg) }) ?? .nothingToPay else {
+            try await unlockAll(f, obj)
+            return .done(.wiredLimit)
+        }
         guard let amap = f.amap, let anon = newAnon(copying: pg, for: amap), let page = anon.page else {
             try await unlockAll(f, obj)
             return .noMemory(sparing: pg)
         }
+        pay(payer, va: f.va)
         try setAnon(amap, f.slot, anon, shadowed: (obj, idx))
         mem.stats.cowFaults += 1
         enter(f, page, f.entry.protection)
@@ -372,10 +385,15 @@ extension UVM {
     /// Zero-fill (uvmfault_promote with no source): anonymous memory's first touch gets a new
     /// zeroed anon.
     private func faultZeroFill(_ f: FaultContext) async throws -> FaultStep {
+        guard let payer = f.amap.map({ wiredPagePayer(f, $0, original: nil) }) ?? .nothingToPay else {
+            try await unlockAll(f)
+            return .done(.wiredLimit)
+        }
         guard let amap = f.amap, let anon = newAnon(copying: nil, for: amap), let page = anon.page else {
             try await unlockAll(f)
             return .noMemory(sparing: nil)
         }
+        pay(payer, va: f.va)
         try setAnon(amap, f.slot, anon)
         mem.stats.zeroFills += 1
         enter(f, page, f.entry.protection)
@@ -384,6 +402,14 @@ extension UVM {
     }
 
     // MARK: Shared by the cases
+
+    /// What pays for the page a promotion or zero-fill adds to a wired slot of `amap`
+    /// (`payerForNewWiredPage`); nil ends a wiring fault that finds no room under wiredmax. A
+    /// plain fault cannot fail for wiredmax: it goes on, and the audit reports any excess.
+    private func wiredPagePayer(_ f: FaultContext, _ amap: Amap, original: VMPage?) -> NewWiredPagePayer? {
+        payerForNewWiredPage(f.map, va: f.va, original: original, moving: amap.wiredRefs[f.slot], grant: f.grant)
+            ?? (f.wiring == .none ? .room : nil)
+    }
 
     /// A write, or any wiring (docs/wiring.md, *Wiring breaks loans*), gets a page of its own
     /// instead of a loaned one.

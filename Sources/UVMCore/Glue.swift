@@ -120,7 +120,7 @@ extension UVM {
                 ? try await faultWirePage(map, va: va, access: access, wiring: .current, grant: grant)
                 : try await fault(map, va: va, access: access, wiring: .current, grant: grant)
             guard r == .ok else {
-                failure = .fault
+                failure = r == .wiredLimit ? .limit : .fault
                 break
             }
             try await map.lockWrite()

@@ -35,6 +35,9 @@ public final class WiredGrant {
         pages -= k
     }
 
+    /// Whether the page at `va` still holds a unit of this grant.
+    public func owes(at va: UInt64) -> Bool { pages > 0 && !settledAddresses.contains(va) }
+
     /// Gives back the unit of the page at `va` (wired now, or handed over to a placeholder)
     /// unless it was given back already. Returns whether it gave one back.
     @discardableResult
@@ -45,12 +48,26 @@ public final class WiredGrant {
     }
 }
 
+/// What pays for a page that a copy adds to the wired count (`UVM.payerForNewWiredPage`).
+enum NewWiredPagePayer {
+    /// The count does not grow: the copy takes the original's place.
+    case nothingToPay
+    /// The wiring fault's unit for the address.
+    case grant(WiredGrant)
+    /// The unit a vslock reserved for a copy of a page it holds.
+    case hold(PageHold)
+    /// Room left under wiredmax.
+    case room
+}
+
 /// Why a wiring fault failed, as uvm_fault_wire passes it up: the error of the fault itself.
 public enum WiringFailure: Equatable, Sendable {
     /// No mapping or no access (EFAULT).
     case fault
     /// The pager's error (genfs_getpages' EINVAL past the end of the file, EIO), or no memory.
     case pager(PagerError)
+    /// A copy the wiring made would pass wiredmax: a concurrent wiring took the room (EAGAIN).
+    case wiredLimit
 
     /// The failure a wiring fault's result stands for; nil if it succeeded.
     init?(_ r: FaultResult, _ e: MapEntry, _ va: UInt64, _ pageShift: Int) {
@@ -58,6 +75,7 @@ public enum WiringFailure: Equatable, Sendable {
         case .ok: return nil
         case .sigsegv: self = .fault
         case .sigkill: self = .pager(.noMemory)
+        case .wiredLimit: self = .wiredLimit
         case .sigbus:
             // The fault tells only SIGBUS; the object tells which.
             let beyondEOF = e.object.map { !$0.contains(e.objectPage(va, pageShift)) } ?? false
@@ -240,11 +258,58 @@ extension UVM {
         (page(backing: e, va: va)?.wireCount ?? 0) > 0
     }
 
-    /// Whether wiring `va` of `e` with a fault that `writes` adds a page to the wired count: the
-    /// page there is not wired yet, or the fault will copy it — the copy is a new wired page,
-    /// whoever else keeps the original wired.
+    /// Whether wiring `va` of `e` with a fault that `writes` still adds a page to the wired
+    /// count: the page there is not wired yet, or the fault will copy it and the original stays
+    /// wired by something other than the wires that move to the copy (`setAnon`). An original
+    /// that only this entry's wiring holds (it wired the page when it became wired) hands its
+    /// place under wiredmax to its copy, so it is not counted twice: counted both wired and
+    /// granted, it would take a unit another wiring was owed (found by a generated workload:
+    /// a write vslock of a private file mapping racing SHM_LOCK passed wiredmax).
     func wiringAddsPage(_ e: MapEntry, _ va: UInt64, writes: Bool) -> Bool {
-        !isWired(e, va) || (writes && writeFaultCopies(e, va))
+        guard let pg = page(backing: e, va: va), pg.wireCount > 0 else { return true }
+        guard writes && writeFaultCopies(e, va) else { return false }
+        return !wiresFollowPages || pg.wireCount > wiresMovingToCopy(e, va)
+    }
+
+    /// The wires a copy of the page behind `va` takes from it: those of the wired entries
+    /// through the slot (one, this entry's, while it has no amap of its own yet).
+    private func wiresMovingToCopy(_ e: MapEntry, _ va: UInt64) -> Int {
+        guard e.isWired else { return 0 }
+        guard let amap = e.amap, !e.needsCopy else { return 1 }
+        return Int(amap.wiredRefs[e.amapSlot(for: va, pageShift)])
+    }
+
+    /// Who pays for the page a copy (or a zero-fill) in a wired slot adds to the wired count,
+    /// or nil if nobody can. The `moving` wires of the slot go from `original` to the new page
+    /// (`setAnon`); the count grows only if the original stays wired by others (a page hold,
+    /// another mapping's wiring) or there is none. The unit comes from the wiring fault's own
+    /// grant for `va`, else from a vslock that reserved it for this copy when it captured
+    /// `original` (`capture`), else from room left under wiredmax. None left means a concurrent
+    /// wiring took it: a wiring fault fails (EAGAIN) rather than pass wiredmax.
+    /// No switch point: the caller pays (`pay`) in the step it installs the page.
+    func payerForNewWiredPage(_ map: VMMap, va: UInt64, original: VMPage?, moving: Int32,
+                              grant: WiredGrant?) -> NewWiredPagePayer? {
+        guard wiresFollowPages, moving > 0 else { return .nothingToPay }
+        if let original, original.wireCount <= Int(moving) { return .nothingToPay }
+        if let grant, grant.owes(at: va) { return .grant(grant) }
+        if let original, let hold = holds.first(where: {
+            !$0.released && $0.map === map && $0.start <= va && va < $0.end && $0.copiesReserved > 0
+                && $0.pages.contains { $0.page === original }
+        }) {
+            return .hold(hold)
+        }
+        return mem.wiredCount + mem.wiredReserved < mem.wiredMax ? .room : nil
+    }
+
+    /// Gives the payer's unit back as the new page takes its place in the wired count.
+    func pay(_ payer: NewWiredPagePayer, va: UInt64) {
+        switch payer {
+        case .nothingToPay, .room: break
+        case .grant(let grant): grant.settle(at: va)
+        case .hold(let hold):
+            hold.copiesReserved -= 1
+            mem.releaseWired(1)
+        }
     }
 
     /// Pages of `e` whose wiring still adds a page to the wired count. At maximum protection a

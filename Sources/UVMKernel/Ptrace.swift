@@ -85,7 +85,7 @@ extension Kernel {
             let pastEOF = entry.object.map { !$0.contains(entry.objectPage(va, uvm.pageShift)) } ?? false
             return pastEOF ? .EINVAL : .EIO
         case .sigkill: return .ENOMEM
-        case .sigsegv, .ok: return .EFAULT
+        case .sigsegv, .ok, .wiredLimit: return .EFAULT
         }
     }
 

@@ -541,7 +541,7 @@ extension Kernel {
         switch r {
         case .sigbus: return .SIGBUS
         case .sigkill: return .SIGKILL
-        case .sigsegv, .ok: return .SIGSEGV
+        case .sigsegv, .ok, .wiredLimit: return .SIGSEGV
         }
     }
 }

@@ -302,6 +302,7 @@ extension Errno {
         switch failure {
         case .fault: self = .EFAULT
         case .pager(let error): self.init(error)
+        case .wiredLimit: self = .EAGAIN
         }
     }
 }
