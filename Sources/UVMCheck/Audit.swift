@@ -13,8 +13,10 @@ import UVMSched
 
 public enum Audit {
     /// Returns the first inconsistency found, as an `invariant` failure.
-    public static func check(_ k: Kernel, quiescent: Bool) -> KernelFailure? {
-        var a = Auditor(k: k, quiescent: quiescent)
+    /// `cache` remembers, across the steps of one run, the amaps whose slot counts were found
+    /// right (`AuditCache`); without one every amap's slots are walked.
+    public static func check(_ k: Kernel, quiescent: Bool, cache: AuditCache? = nil) -> KernelFailure? {
+        var a = Auditor(k: k, quiescent: quiescent, cache: cache)
         a.run()
         return a.failure
     }
@@ -39,18 +41,41 @@ public enum Audit {
     }
 }
 
+/// What the audit of one run found right at earlier steps and need not walk again while it is
+/// unchanged: an amap's per-slot counts (ppref and wired entries) against the slot ranges of the
+/// entries that map it. The key is everything that check reads — the amap's counts generation
+/// and the ranges — so skipping it can hide nothing (`AuditCacheTests`).
+public final class AuditCache {
+    struct Verified {
+        let generation: Int
+        let ranges: [AmapUse.SlotRange]
+        /// Checked exactly (at a quiescent point), not only as a bound.
+        let exact: Bool
+    }
+    /// By amap serial: unique within a run, unlike an object's address.
+    var amaps: [Int: Verified] = [:]
+    /// Amap slots walked so far: what the cache leaves is the cost of the amaps that changed.
+    public internal(set) var slotsWalked = 0
+
+    public init() {}
+}
+
 private struct Auditor {
     let k: Kernel
     let quiescent: Bool
+    let cache: AuditCache?
+    /// The amaps mapped by some entry, with the slot ranges that map them (`checkMap`).
+    var amapUses: [ObjectIdentifier: AmapUse] = [:]
     var failure: KernelFailure?
     let shift: Int
     /// Every live address space with its map entries in address order, gathered once: each
     /// rule walks them, and the tree's elements cost an array to gather.
     let spaces: [Space]
 
-    init(k: Kernel, quiescent: Bool) {
+    init(k: Kernel, quiescent: Bool, cache: AuditCache?) {
         self.k = k
         self.quiescent = quiescent
+        self.cache = cache
         shift = k.uvm.pageShift
         spaces = k.images.map { Space(vm: $0, entries: $0.map.entries.elements) }
     }
@@ -62,31 +87,27 @@ private struct Auditor {
     mutating func run() {
         checkCaptures()
         checkPages()
-        var amapRefs: [ObjectIdentifier: AmapUse] = [:]
         var anonRefs: [ObjectIdentifier: AnonCount] = [:]
         var mappings = PmapMappings(frames: k.uvm.mem.pages.count)
         for space in spaces {
-            checkMap(space.vm, space.entries, &amapRefs)
+            checkMap(space.vm, space.entries)
             checkPmap(space.vm, &mappings)
         }
         checkPVLists(mappings)
         checkSharedAmaps()
-        for use in amapRefs.values {
-            let amap = use.amap, refs = use.entries, slots = use.slots
-            for (s, anon) in amap.anons.enumerated() {
-                guard let anon else { continue }
+        for use in amapUses.values {
+            let amap = use.amap
+            for (s, anon) in amap.anons.occupied {
                 anonRefs[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count += 1
                 // uvm_amap.c, amap_add: KASSERT(anon->an_lock == amap->am_lock). amap_copy
                 // shares the source's lock for this: one lock guards an anon in every amap.
                 if anon.lock !== amap.lock { fail("\(anon.ownerDescription) in amap \(amap.serial) has another lock than the amap's") }
-                if slots[s] == 0 && quiescent { fail("amap \(amap.serial) slot \(s) holds \(anon.ownerDescription) that no entry maps") }
+                if quiescent && use.entriesCovering(s) == 0 { fail("amap \(amap.serial) slot \(s) holds \(anon.ownerDescription) that no entry maps") }
             }
-            if quiescent ? amap.refs != refs : amap.refs < refs {
-                fail("amap \(amap.serial) has \(amap.refs) references, entries hold \(refs)")
+            if quiescent ? amap.refs != use.ranges.count : amap.refs < use.ranges.count {
+                fail("amap \(amap.serial) has \(amap.refs) references, entries hold \(use.ranges.count)")
             }
-            for s in 0..<amap.slotCount where quiescent ? amap.slotRefs[s] != slots[s] : amap.slotRefs[s] < slots[s] {
-                fail("amap \(amap.serial) slot \(s) counts \(amap.slotRefs[s]) references, entries hold \(slots[s])")
-            }
+            checkSlotCounts(use)
         }
         for (anon, refs) in anonRefs.values.lazy.map({ ($0.anon, $0.count) }) where quiescent ? anon.refs != refs : anon.refs < refs {
             fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
@@ -338,22 +359,15 @@ private struct Auditor {
         var expected = [Int32](repeating: 0, count: k.uvm.mem.pages.count)
         // The counts of the amaps and objects some wiring covers; every other one mapped must
         // count no wiring at all (checked below without building its all-zero counts).
-        struct AmapWiring { let amap: Amap; var counts: [Int32] }
         struct ObjectWiring { let object: UVMObject; var counts: [UInt64: Int] = [:] }
-        var amapWired: [ObjectIdentifier: AmapWiring] = [:]
         var objectWired: [ObjectIdentifier: ObjectWiring] = [:]
-        var unwiredAmaps: [Amap] = []
         var unwiredObjects: [UVMObject] = []
         for space in spaces {
             let vm = space.vm
             for e in space.entries {
                 guard e.isWired, !e.isDevice else {
-                    if let amap = e.amap { unwiredAmaps.append(amap) }
                     if let obj = e.object, !e.isDevice { unwiredObjects.append(obj) }
                     continue
-                }
-                if let amap = e.amap, amapWired[ObjectIdentifier(amap)] == nil {
-                    amapWired[ObjectIdentifier(amap)] = AmapWiring(amap: amap, counts: Array(repeating: 0, count: amap.slotCount))
                 }
                 if let obj = e.object, objectWired[ObjectIdentifier(obj)] == nil {
                     objectWired[ObjectIdentifier(obj)] = ObjectWiring(object: obj)
@@ -365,10 +379,6 @@ private struct Auditor {
                 let settled = vm.map.busyOwner == nil
                 var va = e.start
                 while va < e.end {
-                    if let amap = e.amap {
-                        let s = e.amapSlot(for: va, shift)
-                        amapWired[ObjectIdentifier(amap)]!.counts[s] += 1
-                    }
                     let anon = e.amap?.anons[e.amapSlot(for: va, shift)]
                     if anon == nil, let obj = e.object {
                         objectWired[ObjectIdentifier(obj)]!.counts[e.objectPage(va, shift), default: 0] += 1
@@ -409,29 +419,21 @@ private struct Auditor {
                  ["owner: \(pg.owner?.ownerDescription ?? "none")" + (pg.released ? " (released)" : "")])
             return
         }
+        // An anon counts the wired entries that see it through every amap holding it (the
+        // amaps' own counts are `checkSlotCounts`').
         var anonWired: [ObjectIdentifier: AnonCount] = [:]
-        for w in amapWired.values {
-            for (s, anon) in w.amap.anons.enumerated() {
-                guard let anon else { continue }
-                anonWired[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count += Int(w.counts[s])
+        for use in amapUses.values {
+            let anyWired = use.ranges.contains(where: \.wired)
+            for (s, anon) in use.amap.anons.occupied {
+                anonWired[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count
+                    += anyWired ? Int(use.entriesCovering(s, wired: true)) : 0
             }
         }
         for w in anonWired.values where w.anon.wiredRefs != w.count {
             fail("\(w.anon.ownerDescription) counts \(w.anon.wiredRefs) wired entries, the maps have \(w.count)")
         }
-        for w in amapWired.values where w.amap.wiredRefs != w.counts {
-            fail("amap \(w.amap.serial) counts wired entries \(w.amap.wiredRefs.filter { $0 != 0 }), the map has \(w.counts.filter { $0 != 0 })")
-        }
         for w in objectWired.values where w.object.wiredRefs != w.counts {
             fail("\(w.object.name) counts \(w.object.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have \(w.counts.values.reduce(0, +))")
-        }
-        for amap in unwiredAmaps where amapWired[ObjectIdentifier(amap)] == nil {
-            if amap.wiredRefs.contains(where: { $0 != 0 }) {
-                fail("amap \(amap.serial) counts wired entries \(amap.wiredRefs.filter { $0 != 0 }), the map has []")
-            }
-            for case let anon? in amap.anons where anon.wiredRefs != 0 && anonWired[ObjectIdentifier(anon)] == nil {
-                fail("\(anon.ownerDescription) counts \(anon.wiredRefs) wired entries, the maps have 0")
-            }
         }
         for obj in unwiredObjects where !obj.wiredRefs.isEmpty && objectWired[ObjectIdentifier(obj)] == nil {
             fail("\(obj.name) counts \(obj.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have 0")
@@ -483,7 +485,7 @@ private struct Auditor {
     }
 
     /// Map entries are sorted, disjoint, page aligned and inside the address space.
-    mutating func checkMap(_ vm: VMSpace, _ entries: [MapEntry], _ amaps: inout [ObjectIdentifier: AmapUse]) {
+    mutating func checkMap(_ vm: VMSpace, _ entries: [MapEntry]) {
         let map = vm.map
         var prevEnd = map.minAddress
         let mask = UInt64(k.pageSize - 1)
@@ -501,9 +503,46 @@ private struct Auditor {
                     fail("\(vm.name): entry \(hex(e.start)) reaches past amap \(amap.serial)")
                     continue
                 }
-                amaps[ObjectIdentifier(amap), default: AmapUse(amap: amap)].add(slots)
+                amapUses[ObjectIdentifier(amap), default: AmapUse(amap: amap)]
+                    .ranges.append(AmapUse.SlotRange(slots: slots, wired: e.isWired && !e.isDevice))
             }
         }
+    }
+
+    /// Each slot of the amap counts the entries that cover it (ppref) and, under wires that
+    /// follow pages, the wired ones (`Amap.wiredRefs`). O(slots), so it is skipped while the
+    /// amap's counts and the ranges are those found right at an earlier step (`AuditCache`).
+    mutating func checkSlotCounts(_ use: AmapUse) {
+        let amap = use.amap
+        if let seen = cache?.amaps[amap.serial], seen.generation == amap.countsGeneration,
+           seen.exact || !quiescent, seen.ranges == use.ranges { return }
+        cache?.slotsWalked += amap.slotCount
+        var refs = [Int32](repeating: 0, count: amap.slotCount + 1)
+        var wired = refs
+        for r in use.ranges {
+            refs[r.slots.lowerBound] += 1
+            refs[r.slots.upperBound] -= 1
+            if r.wired {
+                wired[r.slots.lowerBound] += 1
+                wired[r.slots.upperBound] -= 1
+            }
+        }
+        var entries: Int32 = 0, wiredEntries: Int32 = 0
+        for s in 0..<amap.slotCount {
+            entries += refs[s]
+            wiredEntries += wired[s]
+            if quiescent ? amap.slotRefs[s] != entries : amap.slotRefs[s] < entries {
+                fail("amap \(amap.serial) slot \(s) counts \(amap.slotRefs[s]) references, entries hold \(entries)")
+                return
+            }
+            // Historic `unwire=pmap` keeps wires where the wiring fault put them; the counts
+            // are checked only where wires follow the layers (`checkWiring`).
+            if k.uvm.policy.unwire == .object && amap.wiredRefs[s] != wiredEntries {
+                fail("amap \(amap.serial) slot \(s) counts \(amap.wiredRefs[s]) wired entries, the map has \(wiredEntries)")
+                return
+            }
+        }
+        cache?.amaps[amap.serial] = .init(generation: amap.countsGeneration, ranges: use.ranges, exact: quiescent)
     }
 
     /// Every pmap entry maps the page the map says is there, with no more than the entry's
@@ -558,20 +597,20 @@ private struct Space {
     let entries: [MapEntry]
 }
 
-/// The entries that map an amap (its am_ref) and, per slot, how many of them see it.
-private struct AmapUse {
-    let amap: Amap
-    var entries = 0
-    var slots: [Int32]
-
-    init(amap: Amap) {
-        self.amap = amap
-        slots = Array(repeating: 0, count: amap.slotCount)
+/// The entries that map an amap (its am_ref), as the slot ranges they cover.
+struct AmapUse {
+    struct SlotRange: Equatable {
+        let slots: Range<Int>
+        /// The entry is wired: each slot it covers counts it in `Amap.wiredRefs`.
+        let wired: Bool
     }
 
-    mutating func add(_ range: Range<Int>) {
-        entries += 1
-        for s in range { slots[s] += 1 }
+    let amap: Amap
+    var ranges: [SlotRange] = []
+
+    /// How many entries (wired ones only, with `wired`) cover `slot`. O(entries).
+    func entriesCovering(_ slot: Int, wired: Bool = false) -> Int32 {
+        Int32(ranges.count { $0.slots.contains(slot) && (!wired || $0.wired) })
     }
 }
 

@@ -21,11 +21,15 @@ public final class Amap {
     static let chunkSlots = 16
 
     public let lock: KMutex
-    public package(set) var anons: [Anon?]
+    public package(set) var anons: AnonSlots
     /// Per-slot count of map-entry references (ppref).
-    public package(set) var slotRefs: [Int32]
+    public package(set) var slotRefs: [Int32] { didSet { countsGeneration &+= 1 } }
     /// Per slot, the wired entries covering it: the anon there holds one wire for each.
-    public package(set) var wiredRefs: [Int32]
+    public package(set) var wiredRefs: [Int32] { didSet { countsGeneration &+= 1 } }
+    /// Changes whenever `slotRefs` or `wiredRefs` does, so that an observer that checked them
+    /// against the map entries (the audit, at every step) can tell they are as they were without
+    /// walking every slot again.
+    public private(set) var countsGeneration = 0
     /// Map-entry references (am_ref).
     public package(set) var refs = 1
     /// AMAP_SHARED: mapped by entries of more than one map with MAP_INHERIT_SHARE, so a change
@@ -39,7 +43,7 @@ public final class Amap {
         uvm.amapSerial += 1
         serial = uvm.amapSerial
         lock = source?.lock ?? KMutex(uvm.sched, class: "amap", name: "amap \(serial)")
-        anons = Array(repeating: nil, count: slots)
+        anons = AnonSlots(count: slots)
         slotRefs = Array(repeating: 1, count: slots)
         wiredRefs = Array(repeating: 0, count: slots)
     }
@@ -69,6 +73,64 @@ public final class Amap {
             }
         }
         return refs == 0
+    }
+}
+
+/// An amap's anon slots with NetBSD's index of the ones in use (uvm_amap.c: am_anon, am_slots,
+/// am_bckptr, am_nused): whoever walks the anons in use — the audit, at every step — pays for
+/// them, not for the amap's size, which a shared anonymous mapping makes up to `Amap.maxSlots`.
+public struct AnonSlots {
+    private var anons: [Anon?]
+    /// The slots holding an anon, in the order they were filled, a removed one's place taken by
+    /// the last (am_slots).
+    private var used: [Int32] = []
+    /// Where each slot in use is in `used` (am_bckptr).
+    private var position: [Int32]
+
+    init(count: Int) {
+        anons = Array(repeating: nil, count: count)
+        position = Array(repeating: -1, count: count)
+    }
+
+    /// The number of slots. O(1).
+    public var count: Int { anons.count }
+
+    /// The anon in `slot`, if any. O(1) to read and to change.
+    public subscript(slot: Int) -> Anon? {
+        get { anons[slot] }
+        set {
+            let had = anons[slot] != nil
+            anons[slot] = newValue
+            if newValue != nil && !had {
+                position[slot] = Int32(used.count)
+                used.append(Int32(slot))
+            } else if newValue == nil && had {
+                let at = Int(position[slot])
+                let last = used.removeLast()
+                if Int(last) != slot {
+                    used[at] = last
+                    position[Int(last)] = Int32(at)
+                }
+                position[slot] = -1
+            }
+        }
+    }
+
+    /// The slots in use and their anons, in no particular order. O(anons in use).
+    public var occupied: some Sequence<(slot: Int, anon: Anon)> {
+        used.lazy.map { [anons] s in (Int(s), anons[Int(s)]!) }
+    }
+
+    /// The number of slots in use (am_nused). O(1).
+    public var usedCount: Int { used.count }
+
+    /// The index is exact: every slot in use is listed once, at its recorded place.
+    /// O(slots); for tests.
+    public func _checkInvariants() {
+        precondition(used.count == anons.count { $0 != nil }, "am_nused disagrees with the slots")
+        for (i, s) in used.enumerated() {
+            precondition(anons[Int(s)] != nil && position[Int(s)] == Int32(i), "am_slots/am_bckptr disagree at slot \(s)")
+        }
     }
 }
 
@@ -131,7 +193,7 @@ extension UVM {
                     let reclaimed = try await pageDaemon(target: 1)
                     try await old.lock.enter()
                     if reclaimed > 0 { i -= 1; continue }
-                    for case let made? in new.anons { try unrefAnon(made) }
+                    for (_, made) in new.anons.occupied { try unrefAnon(made) }
                     try await old.lock.exit()
                     throw PagerError.noMemory
                 }

@@ -119,7 +119,7 @@ public final class ScenarioRunner {
                 if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
                 if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
-                return every ? Audit.check(k, quiescent: false) : nil
+                return every ? Audit.check(k, quiescent: false, cache: self.auditCache) : nil
             }
         }
     }
@@ -202,6 +202,8 @@ public final class ScenarioRunner {
     }
 
     private var stateHash: UInt64 = 0xcbf2_9ce4_8422_2325
+    /// What the per-step audit of this run found right and need not walk again while unchanged.
+    private let auditCache = AuditCache()
 
     private static func fold(_ h: UInt64, _ v: UInt64) -> UInt64 { (h ^ v) &* 0x100_0000_01b3 }
 
@@ -251,7 +253,7 @@ public final class ScenarioRunner {
                 try evaluate(e)
                 if let f = firstFail { return f }
             }
-            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true) {
+            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true, cache: auditCache) {
                 noteFailure("between lines, after step \(sched.steps)")
                 return .bug(f)
             }

@@ -235,8 +235,8 @@ public struct StateSnapshot: Sendable, Equatable {
                                          wiredPages: Accounting.wiredPages(p, k), entries: entries))
         }
         let amapViews = amapOrder.map { a in
-            AmapView(serial: a.serial, refs: a.refs, shared: a.shared, slots: a.anons.enumerated().compactMap { s, anon in
-                anon.map { AnonSlotView(slot: s, anon: $0.serial, refs: $0.refs, page: view($0.page), swapSlot: $0.swapSlot) }
+            AmapView(serial: a.serial, refs: a.refs, shared: a.shared, slots: a.anons.occupied.sorted { $0.slot < $1.slot }.map { s, anon in
+                AnonSlotView(slot: s, anon: anon.serial, refs: anon.refs, page: view(anon.page), swapSlot: anon.swapSlot)
             })
         }
         let objectViews = objects.map { o -> ObjectView in

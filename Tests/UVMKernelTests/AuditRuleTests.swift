@@ -108,18 +108,10 @@ import UVMSched
     /// A kernel with process A that has stored into the first of two pages of an anonymous
     /// mapping (`shared`: MAP_SHARED, inherited shared) and, with `fork`, a child B.
     private func anonymousProcess(shared: Bool = false, fork: Bool = false) async throws -> (Kernel, Proc, UInt64) {
-        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
-        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
-        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
-        let lwp = p.lwps[0]
-        var va: UInt64 = 0
-        let failure = await sched.run([(lwp.thread, {
-            va = try await k.mmap(lwp, .anon, length: 2 * UInt64(k.pageSize), prot: [.read, .write], maxProt: .all,
-                                  shared: shared, fixed: nil)
+        let (k, p, va) = try await anonymousMapping(pages: 2, shared: shared) { k, lwp, va in
             try await k.store(lwp, va, 0x44)
             if fork { _ = try await k.fork(lwp, childName: "B") }
-        })])
-        #expect(failure == nil)
+        }
         #expect(Audit.check(k, quiescent: true) == nil)
         return (k, p, va)
     }
@@ -241,5 +233,72 @@ import UVMSched
         let f = try #require(failure)
         #expect(f.kind == .dataLoss)
         #expect(f.message.contains("sent 0x22 at \(hex(va + 7)), where 0x11 was lent"), "\(f.message)")
+    }
+
+    /// A kernel whose process A maps `pages` pages of anonymous memory (`shared`: MAP_SHARED)
+    /// and runs `body` on them (the mapping's address given).
+    private func anonymousMapping(pages: Int, shared: Bool = true,
+                                  _ body: @escaping (Kernel, LWP, UInt64) async throws -> Void) async throws -> (Kernel, Proc, UInt64) {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 64))
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        var va: UInt64 = 0
+        let failure = await sched.run([(lwp.thread, {
+            va = try await k.mmap(lwp, .anon, length: UInt64(pages * k.pageSize), prot: [.read, .write], maxProt: .all,
+                                  shared: shared, fixed: nil)
+            try await body(k, lwp, va)
+        })])
+        #expect(failure == nil)
+        return (k, p, va)
+    }
+
+    /// The audit remembers an amap whose slot counts it found right and skips walking it while
+    /// nothing it reads changed; a count changed behind the kernel's back, or a different set
+    /// of entries, makes it walk again and catch what it would have caught without remembering.
+    @Test func aRememberedAmapIsWalkedAgainWhenItsCountsOrEntriesChange() async throws {
+        // The last page is left untouched: no anon there.
+        let (k, p, va) = try await anonymousMapping(pages: 4) { k, lwp, va in try await k.fill(lwp, va, 3 * 4096, 0x11) }
+        let cache = AuditCache()
+        #expect(Audit.check(k, quiescent: true, cache: cache) == nil)
+        let amap = try #require(p.map.lookup(va)?.amap)
+        #expect(cache.slotsWalked == 4)
+        #expect(Audit.check(k, quiescent: true, cache: cache) == nil)
+        #expect(cache.slotsWalked == 4, "unchanged: not walked again")
+        // Planted: an unmap that dropped the reference of one slot too many.
+        amap.slotRefs[2] -= 1
+        let f = try #require(Audit.check(k, quiescent: true, cache: cache))
+        #expect(f.message.contains("amap \(amap.serial) slot 2 counts 0 references, entries hold 1"), "\(f.message)")
+        amap.slotRefs[2] += 1
+        #expect(Audit.check(k, quiescent: true, cache: cache) == nil)
+        // Planted: a wiring that counted itself in the amap but left the entry unwired.
+        amap.wiredRefs[1] += 1
+        let w = try #require(Audit.check(k, quiescent: true, cache: cache))
+        #expect(w.message.contains("slot 1 counts 1 wired entries, the map has 0"), "\(w.message)")
+        amap.wiredRefs[1] -= 1
+        #expect(Audit.check(k, quiescent: true, cache: cache) == nil)
+        // Planted: an entry that now covers one slot less, its counts left as they were.
+        let walked = cache.slotsWalked
+        let e = try #require(p.map.lookup(va))
+        e.end -= 4096
+        let r = try #require(Audit.check(k, quiescent: true, cache: cache))
+        #expect(cache.slotsWalked > walked, "other entries: walked again")
+        #expect(r.message.contains("slot 3 counts 1 references, entries hold 0"), "\(r.message)")
+        e.end += 4096
+    }
+
+    /// An amap's index of slots in use (am_slots, am_bckptr) stays exact through fills and
+    /// removals in any order, and lists each anon once.
+    @Test func theAmapsIndexOfSlotsInUseStaysExact() async throws {
+        let (k, p, va) = try await anonymousMapping(pages: 16) { k, lwp, va in
+            for i in [3, 0, 15, 7, 8, 1] { try await k.fill(lwp, va + UInt64(i * 4096), 4096, 0x11) }
+            try await k.madvise(lwp, va + 7 * 4096, 2 * 4096, behav: 6)  // MADV_FREE
+            try await k.fill(lwp, va + 12 * 4096, 4096, 0x22)
+        }
+        let amap = try #require(p.map.lookup(va)?.amap)
+        amap.anons._checkInvariants()
+        #expect(amap.anons.usedCount == 5)
+        #expect(Set(amap.anons.occupied.map(\.slot)) == [0, 1, 3, 12, 15])
+        #expect(Audit.check(k, quiescent: true) == nil)
     }
 }
