@@ -183,9 +183,11 @@ struct Generation {
         let largest = world.regions(of: proc).map(\.pages).max() ?? 0
         // Wiring counts against wiredmax; keep well below it so the vslock is certain.
         if !loan && world.wiredBound + largest > world.wiredMax - 2 { return }
+        writer.hot = loan ? hotSpot() : nil
+        defer { writer.hot = nil }
         guard let line = writer.line(spec, actor: thread, binding: variable) else { return }
         if !loan { world.wiredBound += largest }
-        world.handles.append(Handle(variable: variable, isLoan: loan, proc: proc, thread: thread))
+        world.handles.append(Handle(variable: variable, isLoan: loan, proc: proc, thread: thread, hot: writer.hot))
         lines.append(line)
     }
 
@@ -258,7 +260,6 @@ struct Generation {
         var actors = Array(threads.prefix(choices.within(2...4)))
         if actors.count < 2 || (actors.count < 4 && choices.percent(35)) { actors.append("kernel") }
         guard actors.count >= 2 else { return }
-        writer.hot = hotSpot()
         var queues: [[String]] = []
         var effects: [(OperationSpec, String)] = []
         // The handles this block gives back, chosen first: no other line of the block may use
@@ -268,6 +269,9 @@ struct Generation {
         for i in world.handles.indices where released.contains(where: { $0.variable == world.handles[i].variable }) {
             world.handles[i].givenBack = true
         }
+        // A loan given back here makes the page it lent the block's hot page: its end races
+        // the wirings, stores and loan breaks of that page (catalog W5's order).
+        writer.hot = released.lazy.compactMap(\.hot).first ?? hotSpot()
         // Now and then a thread lends pages of the hot mapping while the others work on them
         // (a socket send racing a ptrace write, a store, a wiring): given back in the suffix.
         let lender = choices.percent(20) ? actors.filter { $0 != "kernel" }.first : nil
@@ -283,7 +287,7 @@ struct Generation {
                 let variable = world.fresh("l")
                 if let line = writer.line(spec, actor: actor, binding: variable) {
                     queue.insert(line, at: choices.below(queue.count + 1))
-                    lent = Handle(variable: variable, isLoan: true, proc: proc.name, thread: actor)
+                    lent = Handle(variable: variable, isLoan: true, proc: proc.name, thread: actor, hot: writer.hot)
                 }
             }
             for h in released where h.thread == actor { queue.append("\(actor): \(h.isLoan ? "unloan" : "vsunlock") \(h.variable)") }

@@ -87,6 +87,9 @@ struct Handle {
     var proc: String
     /// The thread that made it, which gives it back.
     var thread: String
+    /// For a loan, the page it was steered to: the block that gives it back aims there too, so
+    /// that the loan's end races the wirings and stores of the page it lent.
+    var hot: HotSpot? = nil
     var open = true
     /// Given back in the block being written: still held (its process may not unmap), but no
     /// other line may use it.
