@@ -491,10 +491,12 @@ public final class ScenarioRunner {
         return l
     }
 
-    /// A variable bound to a number (a shm id), or a literal number.
+    /// A shm id: a variable bound by shmget, or a literal number, which passes as NetBSD's
+    /// system calls take it, an `int` (sys_shmat's `shmid`): the low 32 bits, so that 2⁶⁴−1 is
+    /// -1 and EINVAL, as the real call answers.
     func number(_ text: String, _ loc: SourceLocation) throws(ScenarioError) -> Int {
         if case .number(let n)? = vars[text] { return Int(n) }
-        if let n = UInt64(hexOrDecimal: text), n <= UInt64(Int.max) { return Int(n) }
+        if let n = UInt64(hexOrDecimal: text) { return Int(Int32(truncatingIfNeeded: n)) }
         throw ScenarioError(location: loc, message: "expected a shm id (a variable bound by shmget, or a number), found '\(text)'")
     }
 

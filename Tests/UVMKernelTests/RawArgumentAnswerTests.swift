@@ -7,6 +7,23 @@ import UVMRunner
 import UVMSched
 
 @Suite @Sim struct RawArgumentAnswerTests {
+    /// sys_shmat and sys_shmctl take the id as an `int`: a literal passes as its low 32 bits, so
+    /// 2⁶⁴−1 is -1 (EINVAL) and 2³²+id names the segment id.
+    @Test func aShmIdPassesAsAnInt() async throws {
+        let text = """
+            proc A
+            A: s = shmget size=1p
+            A: shmat 0xffffffffffffffff => EINVAL
+            A: shmctl 0xffffffff rmid => EINVAL
+            A: x = shmat 0x100000001
+            A: store x 0x11
+            A: shmdt x
+            """
+        let r = try await run(text)
+        expectPass(r)
+        #expect(r.result(line("shmget", in: text)) == "1")
+    }
+
     /// sys___msync13 checks the flags before range_test: a bad range with bad flags is EINVAL,
     /// with good flags ENOMEM (this kernel's answer for a range outside the address space).
     @Test func msyncChecksItsFlagsBeforeTheRange() async throws {
