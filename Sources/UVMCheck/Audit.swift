@@ -66,6 +66,10 @@ private struct Auditor {
     let cache: AuditCache?
     /// The amaps mapped by some entry, with the slot ranges that map them (`checkMap`).
     var amapUses: [ObjectIdentifier: AmapUse] = [:]
+    /// The objects mapped by some entry, with the number of entries (`checkMap`).
+    var objectUses: [ObjectIdentifier: ObjectCount] = [:]
+    /// Every anon some mapped amap holds, with the amap slots and the wired entries that see it.
+    var anonUses: [ObjectIdentifier: AnonCount] = [:]
     var failure: KernelFailure?
     let shift: Int
     /// Every live address space with its map entries in address order, gathered once: each
@@ -87,7 +91,6 @@ private struct Auditor {
     mutating func run() {
         checkCaptures()
         checkPages()
-        var anonRefs: [ObjectIdentifier: AnonCount] = [:]
         var mappings = PmapMappings(frames: k.uvm.mem.pages.count)
         for space in spaces {
             checkMap(space.vm, space.entries)
@@ -97,8 +100,10 @@ private struct Auditor {
         checkSharedAmaps()
         for use in amapUses.values {
             let amap = use.amap
+            let anyWired = use.ranges.contains(where: \.wired)
             for (s, anon) in amap.anons.occupied {
-                anonRefs[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count += 1
+                anonUses[ObjectIdentifier(anon), default: AnonCount(anon: anon)].add(
+                    wiredEntries: anyWired ? Int(use.entriesCovering(s, wired: true)) : 0)
                 // uvm_amap.c, amap_add: KASSERT(anon->an_lock == amap->am_lock). amap_copy
                 // shares the source's lock for this: one lock guards an anon in every amap.
                 if anon.lock !== amap.lock { fail("\(anon.ownerDescription) in amap \(amap.serial) has another lock than the amap's") }
@@ -109,21 +114,22 @@ private struct Auditor {
             }
             checkSlotCounts(use)
         }
-        for (anon, refs) in anonRefs.values.lazy.map({ ($0.anon, $0.count) }) where quiescent ? anon.refs != refs : anon.refs < refs {
-            fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(refs)")
-        }
-        for anon in anonRefs.values.lazy.map(\.anon) where (anon.page == nil) == (anon.swapSlot == nil) {
-            fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
-        }
-        // uvm_anon.c: an_page's uo/uanon names the anon back, and a free page belongs to nobody.
-        for anon in anonRefs.values.lazy.map(\.anon) {
+        for use in anonUses.values {
+            let anon = use.anon
+            if quiescent ? anon.refs != use.count : anon.refs < use.count {
+                fail("\(anon.ownerDescription) has \(anon.refs) references, amaps hold \(use.count)")
+            }
+            if (anon.page == nil) == (anon.swapSlot == nil) {
+                fail("\(anon.ownerDescription) must have exactly one of a page and a swap slot")
+            }
+            // uvm_anon.c: an_page's uo/uanon names the anon back, and a free page belongs to nobody.
             if let pg = anon.page, pg.isFree || pg.owner !== anon {
                 fail("\(anon.ownerDescription) holds \(pg), which is " + (pg.isFree ? "free" : "owned by \(pg.owner?.ownerDescription ?? "nobody")"))
             }
         }
         let objects = reachableObjects
         checkObjectPages(objects)
-        checkSwapSlots(anonRefs.values.map(\.anon))
+        checkSwapSlots()
         checkShmAttachments()
         checkObjectReferences()
         checkWiring()
@@ -143,13 +149,7 @@ private struct Auditor {
     /// own reference; a call may hold one more for a while (msync, madvise), and an unmap drops
     /// the entry before the reference, so only between operations is the count exact.
     mutating func checkObjectReferences() {
-        var holders: [ObjectIdentifier: ObjectCount] = [:]
-        for space in spaces {
-            for e in space.entries {
-                guard let obj = e.object else { continue }
-                holders[ObjectIdentifier(obj), default: ObjectCount(object: obj)].count += 1
-            }
-        }
+        var holders = objectUses
         for seg in k.shmSegments.values where !seg.destroying {
             holders[ObjectIdentifier(seg.object), default: ObjectCount(object: seg.object)].count += 1
         }
@@ -215,24 +215,8 @@ private struct Auditor {
     /// copy of either entry must then copy the pages at once, for the other still writes them
     /// in place.
     mutating func checkSharedAmaps() {
-        // Each amap's first mapping address space, and the count of the others.
-        struct Sharing { let amap: Amap; let first: ObjectIdentifier; var spaces = 1 }
-        var mappedBy: [ObjectIdentifier: Sharing] = [:]
-        for space in spaces {
-            let id = ObjectIdentifier(space.vm)
-            var seen: ObjectIdentifier?   // the amap this space's previous entry counted
-            for e in space.entries where !e.needsCopy {
-                guard let amap = e.amap, ObjectIdentifier(amap) != seen else { continue }
-                seen = ObjectIdentifier(amap)
-                if let m = mappedBy[ObjectIdentifier(amap)] {
-                    if m.first != id { mappedBy[ObjectIdentifier(amap)]!.spaces += 1 }
-                } else {
-                    mappedBy[ObjectIdentifier(amap)] = Sharing(amap: amap, first: id)
-                }
-            }
-        }
-        for m in mappedBy.values where m.spaces > 1 && !m.amap.shared {
-            fail("amap \(m.amap.serial) is mapped in place by \(m.spaces) address spaces but is not shared")
+        for use in amapUses.values where use.inPlaceSpaces > 1 && !use.amap.shared {
+            fail("amap \(use.amap.serial) is mapped in place by \(use.inPlaceSpaces) address spaces but is not shared")
         }
     }
 
@@ -292,13 +276,10 @@ private struct Auditor {
 
     /// The objects the audit can reach: every vnode's, every segment's, every mapped one.
     var reachableObjects: [UVMObject] {
-        var objects: [ObjectIdentifier: UVMObject] = [:]
-        for obj in k.uvm.allVnodeObjects { objects[ObjectIdentifier(obj)] = obj }
-        for seg in k.shmSegments.values { objects[ObjectIdentifier(seg.object)] = seg.object }
-        for space in spaces {
-            for e in space.entries { if let obj = e.object { objects[ObjectIdentifier(obj)] = obj } }
-        }
-        return Array(objects.values)
+        var objects = objectUses.values.map(\.object)
+        for obj in k.uvm.allVnodeObjects where objectUses[ObjectIdentifier(obj)] == nil { objects.append(obj) }
+        for seg in k.shmSegments.values where objectUses[ObjectIdentifier(seg.object)] == nil { objects.append(seg.object) }
+        return objects
     }
 
     /// Each page an object keeps at an offset is allocated and names that object and offset
@@ -322,17 +303,39 @@ private struct Auditor {
     /// Every allocated swap slot belongs to an anon or a shm segment's page; a page-out in
     /// flight holds one more until it completes, so only quiescent points are exact. No slot
     /// has two owners (uvm_swap.c hands a slot to one an_swslot or uao slot until it is freed).
-    mutating func checkSwapSlots(_ anons: [Anon]) {
-        var owners: [Int: String] = [:]
-        let aobjSlots = k.shmSegments.values.flatMap { seg in seg.object.swapSlots.values.map { ($0, seg.object.name) } }
-        for (slot, owner) in anons.compactMap({ a in a.swapSlot.map { ($0, a.ownerDescription) } }) + aobjSlots {
-            if let first = owners.updateValue(owner, forKey: slot) {
-                fail("swap slot \(slot) belongs to both \(first) and \(owner)")
+    mutating func checkSwapSlots() {
+        /// Who owns a slot, named only if the message needs it.
+        enum Owner {
+            case anon(Anon)
+            case segment(UVMObject)
+            var name: String {
+                switch self {
+                case .anon(let a): a.ownerDescription
+                case .segment(let o): o.name
+                }
+            }
+        }
+        var owners: [Int: Owner] = [:]
+        var owned = 0
+        func claim(_ slot: Int, _ owner: Owner) -> Owner? {
+            owned += 1
+            return owners.updateValue(owner, forKey: slot)
+        }
+        for use in anonUses.values {
+            guard let slot = use.anon.swapSlot else { continue }
+            if let first = claim(slot, .anon(use.anon)) {
+                fail("swap slot \(slot) belongs to both \(first.name) and \(use.anon.ownerDescription)")
                 return
             }
         }
-        let owned = anons.count { $0.swapSlot != nil }
-            + k.shmSegments.values.reduce(0) { $0 + $1.object.swapSlots.count }
+        for seg in k.shmSegments.values {
+            for slot in seg.object.swapSlots.values {
+                if let first = claim(slot, .segment(seg.object)) {
+                    fail("swap slot \(slot) belongs to both \(first.name) and \(seg.object.name)")
+                    return
+                }
+            }
+        }
         let used = k.uvm.swap.usedSlots
         if quiescent ? owned != used : owned > used {
             fail("\(used) swap slot(s) allocated, anons and segments own \(owned)")
@@ -421,16 +424,8 @@ private struct Auditor {
         }
         // An anon counts the wired entries that see it through every amap holding it (the
         // amaps' own counts are `checkSlotCounts`').
-        var anonWired: [ObjectIdentifier: AnonCount] = [:]
-        for use in amapUses.values {
-            let anyWired = use.ranges.contains(where: \.wired)
-            for (s, anon) in use.amap.anons.occupied {
-                anonWired[ObjectIdentifier(anon), default: AnonCount(anon: anon)].count
-                    += anyWired ? Int(use.entriesCovering(s, wired: true)) : 0
-            }
-        }
-        for w in anonWired.values where w.anon.wiredRefs != w.count {
-            fail("\(w.anon.ownerDescription) counts \(w.anon.wiredRefs) wired entries, the maps have \(w.count)")
+        for w in anonUses.values where w.anon.wiredRefs != w.wiredEntries {
+            fail("\(w.anon.ownerDescription) counts \(w.anon.wiredRefs) wired entries, the maps have \(w.wiredEntries)")
         }
         for w in objectWired.values where w.object.wiredRefs != w.counts {
             fail("\(w.object.name) counts \(w.object.wiredRefs.values.reduce(0, +)) wired entry pages, the maps have \(w.counts.values.reduce(0, +))")
@@ -490,6 +485,7 @@ private struct Auditor {
         var prevEnd = map.minAddress
         let mask = UInt64(k.pageSize - 1)
         for e in entries {
+            if let obj = e.object { objectUses[ObjectIdentifier(obj), default: ObjectCount(object: obj)].count += 1 }
             if e.start < prevEnd || e.end <= e.start || e.end > map.maxAddress || (e.start | e.end) & mask != 0 {
                 fail("\(vm.name): map entry \(hex(e.start))-\(hex(e.end)) is misplaced (previous ends at \(hex(prevEnd)))")
             }
@@ -504,7 +500,7 @@ private struct Auditor {
                     continue
                 }
                 amapUses[ObjectIdentifier(amap), default: AmapUse(amap: amap)]
-                    .ranges.append(AmapUse.SlotRange(slots: slots, wired: e.isWired && !e.isDevice))
+                    .add(AmapUse.SlotRange(slots: slots, wired: e.isWired && !e.isDevice), inPlaceBy: e.needsCopy ? nil : vm)
             }
         }
     }
@@ -607,6 +603,20 @@ struct AmapUse {
 
     let amap: Amap
     var ranges: [SlotRange] = []
+    /// The address spaces whose entries map it with no copy pending (`checkSharedAmaps`), and
+    /// the last one counted: a space's entries come together, so each is counted once.
+    private(set) var inPlaceSpaces = 0
+    private var lastInPlaceSpace: ObjectIdentifier?
+
+    init(amap: Amap) { self.amap = amap }
+
+    mutating func add(_ range: SlotRange, inPlaceBy space: AnyObject?) {
+        ranges.append(range)
+        if let space, ObjectIdentifier(space) != lastInPlaceSpace {
+            inPlaceSpaces += 1
+            lastInPlaceSpace = ObjectIdentifier(space)
+        }
+    }
 
     /// How many entries (wired ones only, with `wired`) cover `slot`. O(entries).
     func entriesCovering(_ slot: Int, wired: Bool = false) -> Int32 {
@@ -614,10 +624,16 @@ struct AmapUse {
     }
 }
 
-/// An anon and a count of what holds it (amap slots, or wired entries).
+/// An anon, the amap slots that hold it and the wired entries that see it through them.
 private struct AnonCount {
     let anon: Anon
     var count = 0
+    var wiredEntries = 0
+
+    mutating func add(wiredEntries n: Int) {
+        count += 1
+        wiredEntries += n
+    }
 }
 
 /// An object and a count of what holds it.

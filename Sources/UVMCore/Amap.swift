@@ -117,8 +117,29 @@ public struct AnonSlots {
     }
 
     /// The slots in use and their anons, in no particular order. O(anons in use).
-    public var occupied: some Sequence<(slot: Int, anon: Anon)> {
-        used.lazy.map { [anons] s in (Int(s), anons[Int(s)]!) }
+    public var occupied: Occupied { Occupied(anons: anons, used: used) }
+
+    /// The slots in use, a concrete sequence: the audit walks it at every step, and a lazy map
+    /// would look its generic type up at run time on each walk.
+    public struct Occupied: Sequence {
+        fileprivate let anons: [Anon?]
+        fileprivate let used: [Int32]
+
+        public struct Iterator: IteratorProtocol {
+            fileprivate let anons: [Anon?]
+            fileprivate let used: [Int32]
+            fileprivate var position = 0
+
+            public mutating func next() -> (slot: Int, anon: Anon)? {
+                guard position < used.count else { return nil }
+                let slot = Int(used[position])
+                position += 1
+                return (slot, anons[slot]!)
+            }
+        }
+
+        public func makeIterator() -> Iterator { Iterator(anons: anons, used: used) }
+        public var underestimatedCount: Int { used.count }
     }
 
     /// The number of slots in use (am_nused). O(1).
