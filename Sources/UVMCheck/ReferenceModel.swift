@@ -115,17 +115,41 @@ public final class ModelStore {
         while at < end {
             let c = at / Self.chunkSize, i = Int(at % Self.chunkSize)
             let n = Int(min(Self.chunkSize - UInt64(i), end - at))
-            if chunks[c] == nil {
-                let start = c * Self.chunkSize
-                chunks[c] = (0..<Self.chunkSize).map { base(start + $0) }
+            if n == Int(Self.chunkSize) {
+                chunks[c] = Array(repeating: b, count: n)
+            } else {
+                chunks[c, default: baseChunk(c)].withUnsafeMutableBufferPointer { buf in
+                    for j in i..<(i + n) { buf[j] = b }
+                }
             }
-            chunks[c]!.withUnsafeMutableBufferPointer { buf in for j in i..<(i + n) { buf[j] = b } }
             at += UInt64(n)
         }
         // Pages the range covers whole.
         let ps = UInt64(pageSize)
         let firstWhole = (off + ps - 1) / ps, pastWhole = end / ps
         if firstWhole < pastWhole { unknown.remove(firstWhole..<pastWhole) }
+    }
+
+    /// Chunk `c` as it reads before anything is stored in it: `fill` below `filled`, zeros above.
+    private func baseChunk(_ c: UInt64) -> [UInt8] {
+        let start = c * Self.chunkSize
+        let filledHere = Int(min(Self.chunkSize, filled > start ? filled - start : 0))
+        var chunk = [UInt8](repeating: 0, count: Int(Self.chunkSize))
+        for j in 0..<filledHere { chunk[j] = fill }
+        return chunk
+    }
+
+    /// Whether every byte of the page at `off` (page-aligned) is known and inside the store.
+    func knowsPage(at off: UInt64) -> Bool {
+        !unknown.contains(page(off)) && saturatingEnd(off, UInt64(pageSize)) <= size ?? .max
+    }
+
+    /// Stores the bytes of `src`'s page at `srcOff` at `off` (both page-aligned), a chunk at a
+    /// time; the page's known or unknown mark here does not change, as byte stores leave it.
+    func copyPage(to off: UInt64, from src: ModelStore, at srcOff: UInt64) {
+        let n = UInt64(pageSize) / Self.chunkSize
+        let dst = off / Self.chunkSize, from = srcOff / Self.chunkSize
+        for k in 0..<n { chunks[dst + k] = src.chunks[from + k] ?? src.baseChunk(from + k) }
     }
 
     /// The first offset in [off, off+len) whose known byte is not `b`.
@@ -442,12 +466,11 @@ public final class ReferenceModel {
         guard !pr.pages.contains(page) else { return }
         pr.pages.insert(page..<(page + 1))
         let start = page * UInt64(pageSize)
-        for i in 0..<UInt64(pageSize) {
-            if let at = ModelRegion.storeOffset(base, start + i), at < f.size ?? .max, let v = f.read(at) {
-                ov.write(start + i, v)
-            } else {
-                ov.forget(start + i, 1)
-            }
+        // A byte unknown or past the end of the file makes the whole page unknown.
+        if let at = ModelRegion.storeOffset(base, start), f.knowsPage(at: at) {
+            ov.copyPage(to: start, from: f, at: at)
+        } else {
+            ov.forget(start, UInt64(pageSize))
         }
     }
 
@@ -523,13 +546,18 @@ public final class ReferenceModel {
             case .memory(let s):
                 s.fill(off, hi - lo, b)
             case .view(let s, let base):
-                if let at = ModelRegion.storeOffset(base, off), saturatingEnd(at, hi - lo) <= s.size ?? .max {
-                    s.fill(at, hi - lo, b)
-                } else {
-                    for va in lo..<hi { write(p, va, b) }
-                }
-            case .privateFile:
-                for va in lo..<hi { write(p, va, b) }
+                // Bytes past the end of the store are not its data; past 2^64 there are none.
+                guard let at = ModelRegion.storeOffset(base, off) else { continue }
+                let len = hi - lo
+                let inside = min(len, (s.size ?? .max) > at ? (s.size ?? .max) - at : 0)
+                if inside > 0 { s.fill(at, inside, b) }
+                if inside < len { s.forget(at + inside, len - inside) }
+            case .privateFile(let f, let base, let ov, let pr):
+                // Each page becomes the process's own copy before the store reaches it.
+                guard hi > lo else { continue }
+                let ps = UInt64(pageSize)
+                for page in (off / ps)...((off + (hi - lo) - 1) / ps) { promote(f, base, ov, pr, page: page) }
+                ov.fill(off, hi - lo, b)
             }
         }
     }
