@@ -302,7 +302,7 @@ extension Kernel {
             let map = vm.map
             if lock {
                 try await map.lockWrite()
-                try await wireUser(map, addr, addr + seg.size)
+                try await wireUser(map, addr, addr + seg.size, limit: .ENOMEM)
             } else {
                 try await map.lockWrite()
                 let entries = map.entries(in: addr, addr + seg.size)

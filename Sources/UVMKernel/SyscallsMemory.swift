@@ -163,7 +163,7 @@ extension Kernel {
                 throw Errno.ENOMEM
             }
             do {
-                try await wireUser(map, start, start + size, reserved: pages)
+                try await wireUser(map, start, start + size, reserved: pages, limit: .ENOMEM)
             } catch let error as Errno {
                 try await map.lockWrite()
                 try await map.waitForSystemWirings(start, start + size)
@@ -238,7 +238,7 @@ extension Kernel {
                 continue
             }
             do {
-                try await wireUser(map, s, t, reserved: pages)
+                try await wireUser(map, s, t, reserved: pages, limit: .ENOMEM)
             } catch is Errno {
                 wiringFailed = true
             }

@@ -65,8 +65,9 @@ extension Kernel {
     /// locked, not the process's current one, which another thread's exec may have replaced
     /// meanwhile; returns it unlocked.
     /// Throws the fault's error (uvm_fault_wire's) after undoing its own wiring if a page
-    /// cannot be faulted in.
-    func wireUser(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0) async throws {
+    /// cannot be faulted in; a copy that a racing wiring left no room for under wiredmax
+    /// (`WiringFailure.wiredLimit`) is the call's own limit errno, `limit`.
+    func wireUser(_ map: VMMap, _ lo: UInt64, _ hi: UInt64, reserved: Int = 0, limit: Errno) async throws {
         sched.assertHeld(map.lock, .writer)
         let grant = WiredGrant(uvm.mem, reserved: reserved)
         defer { grant.settle(grant.pages) }
@@ -94,7 +95,7 @@ extension Kernel {
                 try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
             }
             try await map.lock.exit()
-            throw Errno(failure)
+            throw failure == .wiredLimit ? limit : Errno(failure)
         }
         try await map.lock.exit()
     }
@@ -127,7 +128,7 @@ extension Kernel {
             return
         }
         do {
-            try await wireUser(map, lo, hi, reserved: pages)
+            try await wireUser(map, lo, hi, reserved: pages, limit: .EAGAIN)
         } catch Errno.EFAULT {
             throw Errno.ENOMEM
         }
@@ -177,7 +178,7 @@ extension Kernel {
             try await map.lock.exit()
             throw Errno.ENOMEM
         }
-        try await wireUser(map, first.start, last.end, reserved: pages)
+        try await wireUser(map, first.start, last.end, reserved: pages, limit: .ENOMEM)
     }
 
     /// munlockall(2): clears every user wiring and MCL_FUTURE.
@@ -302,7 +303,7 @@ extension Errno {
         switch failure {
         case .fault: self = .EFAULT
         case .pager(let error): self.init(error)
-        case .wiredLimit: self = .EAGAIN
+        case .wiredLimit: self = .EAGAIN  // vslock's and mlock's limit; `wireUser` takes the caller's
         }
     }
 }

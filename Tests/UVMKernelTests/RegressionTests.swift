@@ -8,6 +8,42 @@ import UVMScenario
 import UVMSched
 
 @Suite @Sim struct RegressionTests {
+    /// mlockall of a private file mapping copies its pages, and a sysctl through a shared
+    /// mapping of the same file, racing it with SHM_LOCK, can leave the copy no room under
+    /// wiredmax: the call then fails with its own limit errno, ENOMEM, never mlock's EAGAIN
+    /// (the copy's wiring once answered EAGAIN for every caller).
+    @Test func aWiringThatRunsOutOfRoomAnswersItsCallsLimitErrno() async throws {
+        let text = """
+            machine ram=11p swap=0p wiredmax=6p
+            file f size=3p fill=0x41
+            proc P uid=0
+            thread T in P
+            proc Q uid=0
+            P: p = mmap file=f 3p shared
+            Q: q = mmap file=f 3p
+            P: s = shmget size=2p
+            P: sa = shmat s
+            P: mlock p 1p
+            P: mlock sa 1p
+            P: load p => 0x41
+            P: load p+1p => 0x41
+            together
+              P: shmctl s lock
+              P: sysctl p 2p
+              T: shmctl s unlock
+              T: shmctl s lock
+              Q: mlockall current
+            end
+            """
+        var answers: [String: Int] = [:]
+        for seed in 1...60 {
+            let r = try await run(text, seed: UInt64(seed))
+            answers[r.result(line("mlockall", in: text)) ?? "none", default: 0] += 1
+        }
+        #expect(Set(answers.keys).isSubset(of: ["ok", "ENOMEM"]), "\(answers)")
+        #expect(answers["ok", default: 0] > 0 && answers["ENOMEM", default: 0] > 0, "\(answers)")
+    }
+
     /// After fork, a page promoted into the anon layer of a private *file* mapping is mapped
     /// writable by a read fault (the entry still needs a copy, but only write faults copy the
     /// amap for an entry with an object), so the next store writes the anon both share.
