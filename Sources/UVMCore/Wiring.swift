@@ -66,7 +66,8 @@ public enum WiringFailure: Equatable, Sendable {
     case fault
     /// The pager's error (genfs_getpages' EINVAL past the end of the file, EIO), or no memory.
     case pager(PagerError)
-    /// A copy the wiring made would pass wiredmax: a concurrent wiring took the room (EAGAIN).
+    /// A copy the wiring made would pass wiredmax: a concurrent wiring took the room (the
+    /// call's own limit errno, `Kernel.wireUser`).
     case wiredLimit
 
     /// The failure a wiring fault's result stands for; nil if it succeeded.
@@ -264,7 +265,7 @@ extension UVM {
     /// that only this entry's wiring holds (it wired the page when it became wired) hands its
     /// place under wiredmax to its copy, so it is not counted twice: counted both wired and
     /// granted, it would take a unit another wiring was owed (found by a generated workload:
-    /// a write vslock of a private file mapping racing SHM_LOCK passed wiredmax).
+    /// scenarios/examples/trust/copy-on-wire-racing-a-shared-wiring.uvm).
     func wiringAddsPage(_ e: MapEntry, _ va: UInt64, writes: Bool) -> Bool {
         guard let pg = page(backing: e, va: va), pg.wireCount > 0 else { return true }
         guard writes && writeFaultCopies(e, va) else { return false }
@@ -285,7 +286,7 @@ extension UVM {
     /// another mapping's wiring) or there is none. The unit comes from the wiring fault's own
     /// grant for `va`, else from a vslock that reserved it for this copy when it captured
     /// `original` (`capture`), else from room left under wiredmax. None left means a concurrent
-    /// wiring took it: a wiring fault fails (EAGAIN) rather than pass wiredmax.
+    /// wiring took it: a wiring fault fails (`FaultResult.wiredLimit`) rather than pass wiredmax.
     /// No switch point: the caller pays (`pay`) in the step it installs the page.
     func payerForNewWiredPage(_ map: VMMap, va: UInt64, original: VMPage?, moving: Int32,
                               grant: WiredGrant?) -> NewWiredPagePayer? {

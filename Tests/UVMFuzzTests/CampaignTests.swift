@@ -24,7 +24,9 @@ private func historicOptions(out: String) -> FuzzOptions {
     o.keepGoing = true
     o.probePercent = 0
     o.out = out
-    o.shrinkSeconds = 5
+    // Shrinking ends by itself when no candidate is smaller, in a few seconds; the budget only
+    // keeps a machine loaded by a campaign beside the tests from cutting it short.
+    o.shrinkSeconds = 120
     return o
 }
 
