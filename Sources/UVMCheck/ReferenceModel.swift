@@ -81,7 +81,11 @@ public final class ModelStore {
     /// A file's size (nil for memory).
     public internal(set) var size: UInt64?
 
-    init(pageSize: Int, fill: UInt8 = 0, filled: UInt64 = 0, size: UInt64? = nil) {
+    /// The model's record of the `together` block in progress (`BlockLog`), shared by every store.
+    let log: BlockLog
+
+    init(log: BlockLog, pageSize: Int, fill: UInt8 = 0, filled: UInt64 = 0, size: UInt64? = nil) {
+        self.log = log
         self.pageSize = pageSize
         self.fill = fill
         self.filled = filled
@@ -89,7 +93,7 @@ public final class ModelStore {
     }
 
     func copy() -> ModelStore {
-        let c = ModelStore(pageSize: pageSize, fill: fill, filled: filled, size: size)
+        let c = ModelStore(log: log, pageSize: pageSize, fill: fill, filled: filled, size: size)
         c.chunks = chunks
         c.unknown = unknown
         return c
@@ -128,6 +132,21 @@ public final class ModelStore {
         let ps = UInt64(pageSize)
         let firstWhole = (off + ps - 1) / ps, pastWhole = end / ps
         if firstWhole < pastWhole { unknown.remove(firstWhole..<pastWhole) }
+    }
+
+    /// The bytes of the page at `page` if all are known (`BlockLog` keeps them when a block first
+    /// forgets the page).
+    func knownBytes(ofPage page: UInt64) -> [UInt8]? {
+        guard !unknown.contains(page) else { return nil }
+        let start = page * UInt64(pageSize)
+        return (0..<UInt64(pageSize)).map { read(start + $0)! }
+    }
+
+    /// The page at `page` holds `bytes` and is known again.
+    func restore(page: UInt64, _ bytes: [UInt8]) {
+        let start = page * UInt64(pageSize)
+        for (i, b) in bytes.enumerated() { fill(start + UInt64(i), 1, b) }
+        unknown.remove(page..<(page + 1))
     }
 
     /// Chunk `c` as it reads before anything is stored in it: `fill` below `filled`, zeros above.
@@ -177,6 +196,7 @@ public final class ModelStore {
     func forget(_ off: UInt64, _ len: UInt64) {
         guard len > 0 else { return }
         let first = page(off), last = page(saturatingEnd(off, len) - 1)
+        if log.active { log.forgetting(self, pages: first..<(last + 1)) }
         unknown.insert(first..<(last + 1))
         let (end, wraps) = (last + 1).multipliedReportingOverflow(by: UInt64(pageSize))
         drop(from: first * UInt64(pageSize), to: wraps ? .max : end)
@@ -209,6 +229,7 @@ public final class ModelStore {
     func resize(_ newSize: UInt64) {
         let old = size ?? 0
         let ps = UInt64(pageSize)
+        if log.active { log.conflict(self, pages: page(min(old, newSize))..<UInt64.max) }
         filled = min(filled, newSize)
         if newSize < old {
             // Stored bytes past the new end read as zeros: the tail of its page is zeroed, the
@@ -221,6 +242,119 @@ public final class ModelStore {
             zero(from: old, to: old / ps * ps + ps)
         }
         size = newSize
+    }
+}
+
+/// What a `together` block did to the model's stores, so that its end can know again the
+/// bytes only a store or fill of the block wrote. Inside a block the model forgets whatever an
+/// operation writes (it cannot tell the order of racing writes); but a byte that exactly one
+/// kind of constant write reached, whose page nothing else touched, holds that value once the
+/// block is over, whatever the order: a store the kernel lost meanwhile (a page freed under a
+/// racing write-back) is then seen after the block. A page is known again only when every
+/// forget of it in the block was one of those writes, resolved to the same bytes when the
+/// operation started and when it returned, and its bytes before the block were known.
+final class BlockLog {
+    /// Inside a block.
+    var active = false
+    /// The forget in progress is a constant write's, recorded by its caller, not a conflict.
+    var constantWrite = false
+    /// Pages of each store that something other than a constant write forgot or changed. Every
+    /// record holds its store, so that no store of the block is freed and its identity reused.
+    private var conflicts: [ObjectIdentifier: (store: ModelStore, pages: PageRanges)] = [:]
+    /// Each store's pages as they were before the block first forgot them (small forgets only:
+    /// a gigabyte forgotten is not kept).
+    private var saved: [ObjectIdentifier: (store: ModelStore, pages: [UInt64: [UInt8]])] = [:]
+    /// Constant writes: where each operation aimed when it started, and where it wrote when it
+    /// returned, with its byte.
+    private var starts: [(op: Int, store: ModelStore, lo: UInt64, hi: UInt64)] = []
+    private var writes: [(op: Int, store: ModelStore, lo: UInt64, hi: UInt64, value: UInt8)] = []
+    /// The process of each constant write.
+    private var writers: [Int: String] = [:]
+    /// Processes whose mappings changed in the block. The model hears of a change when its
+    /// call returns, which may be after the kernel's store went through the new mapping: a
+    /// write of such a process names its bytes only as the model saw them, so it counts for
+    /// nothing.
+    var remapped: Set<String> = []
+    private var nextOp = 0
+    /// Pages a forget keeps for later: more than this in one forget is not kept.
+    private static let keptPagesPerForget: UInt64 = 16
+
+    func begin() {
+        active = true
+        conflicts = [:]
+        saved = [:]
+        starts = []
+        writes = []
+        writers = [:]
+        remapped = []
+    }
+
+    /// A new constant write's number, by process `p`.
+    func newOperation(by p: String) -> Int {
+        nextOp += 1
+        writers[nextOp] = p
+        return nextOp
+    }
+
+    /// `store` is about to forget `pages`: the first time in the block, their bytes are kept.
+    func forgetting(_ store: ModelStore, pages: Range<UInt64>) {
+        if !constantWrite { conflict(store, pages: pages) }
+        guard UInt64(pages.count) <= Self.keptPagesPerForget else { return }
+        let id = ObjectIdentifier(store)
+        for page in pages where saved[id]?.pages[page] == nil {
+            guard let bytes = store.knownBytes(ofPage: page) else { continue }
+            saved[id, default: (store, [:])].pages[page] = bytes
+        }
+    }
+
+    func conflict(_ store: ModelStore, pages: Range<UInt64>) {
+        conflicts[ObjectIdentifier(store), default: (store, PageRanges())].pages.insert(pages)
+    }
+
+    func started(_ op: Int, _ store: ModelStore, _ lo: UInt64, _ hi: UInt64) {
+        starts.append((op, store, lo, hi))
+    }
+
+    func wrote(_ op: Int, _ store: ModelStore, _ lo: UInt64, _ hi: UInt64, _ value: UInt8) {
+        writes.append((op, store, lo, hi, value))
+    }
+
+    /// The block is over: every kept page that only constant writes forgot, each write matching
+    /// its start, is known again with the bytes it had and the values written over them.
+    func end(pageSize: Int) {
+        active = false
+        let ps = UInt64(pageSize)
+        for (id, kept) in saved {
+            for (page, before) in kept.pages where !(conflicts[id]?.pages.contains(page) ?? false) {
+                let lo = page * ps, hi = lo + ps
+                let here = writes.filter { $0.store === kept.store && $0.lo < hi && $0.hi > lo }
+                let began = starts.filter { $0.store === kept.store && $0.lo < hi && $0.hi > lo }
+                guard !here.isEmpty,
+                      !began.contains(where: { remapped.contains(writers[$0.op] ?? "") }),
+                      !here.contains(where: { remapped.contains(writers[$0.op] ?? "") }),
+                      began.allSatisfy({ s in here.contains { $0.op == s.op && $0.lo == s.lo && $0.hi == s.hi } }),
+                      here.allSatisfy({ w in began.contains { $0.op == w.op && $0.lo == w.lo && $0.hi == w.hi } })
+                else { continue }
+                var bytes = before
+                var written = [UInt8?](repeating: nil, count: pageSize)
+                var consistent = true
+                for w in here {
+                    for off in max(w.lo, lo)..<min(w.hi, hi) {
+                        let i = Int(off - lo)
+                        if let v = written[i], v != w.value { consistent = false }
+                        written[i] = w.value
+                        bytes[i] = w.value
+                    }
+                }
+                if consistent { kept.store.restore(page: page, bytes) }
+            }
+        }
+        conflicts = [:]
+        saved = [:]
+        starts = []
+        writes = []
+        writers = [:]
+        remapped = []
     }
 }
 
@@ -281,12 +415,18 @@ public final class ReferenceModel {
     /// so is whatever a fork in the block copied (a racing store may or may not be in it).
     public var racing = false {
         didSet {
-            if !racing {
+            guard racing != oldValue else { return }
+            if racing {
+                blockLog.begin()
+            } else {
+                blockLog.end(pageSize: pageSize)
                 for child in forkedWhileRacing { forgetAll(child) }
                 forkedWhileRacing.removeAll()
             }
         }
     }
+    /// What the block in progress did to the stores (`BlockLog`).
+    private let blockLog = BlockLog()
     private var forkedWhileRacing: [String] = []
 
     private func forgetAll(_ p: String) {
@@ -298,11 +438,11 @@ public final class ReferenceModel {
     // MARK: Set-up
 
     public func file(_ name: String, size: UInt64, fill: UInt8) {
-        files[name] = ModelStore(pageSize: pageSize, fill: fill, filled: size, size: size)
+        files[name] = ModelStore(log: blockLog, pageSize: pageSize, fill: fill, filled: size, size: size)
     }
 
     public func device(_ name: String, pattern: UInt8) {
-        devices[name] = ModelStore(pageSize: pageSize, fill: pattern, filled: .max)
+        devices[name] = ModelStore(log: blockLog, pageSize: pageSize, fill: pattern, filled: .max)
     }
 
     // MARK: Address spaces
@@ -352,6 +492,7 @@ public final class ReferenceModel {
 
     /// Removes [lo, hi) from the process's regions.
     public func unmap(_ p: String, _ lo: UInt64, _ hi: UInt64) {
+        if racing { blockLog.remapped.insert(p) }
         split(p, lo, hi)
         let gone = overlapping(p, lo, hi)
         if !gone.isEmpty { spaces[p]!.removeSubrange(gone) }
@@ -368,7 +509,7 @@ public final class ReferenceModel {
     }
 
     public func mapAnon(_ p: String, _ lo: UInt64, _ hi: UInt64, shared: Bool) {
-        add(p, lo, hi, .memory(ModelStore(pageSize: pageSize)), shared ? "share" : "copy")
+        add(p, lo, hi, .memory(ModelStore(log: blockLog, pageSize: pageSize)), shared ? "share" : "copy")
     }
 
     public func mapFile(_ p: String, _ name: String, _ lo: UInt64, _ hi: UInt64, offset: UInt64, shared: Bool) {
@@ -376,7 +517,7 @@ public final class ReferenceModel {
         if shared {
             add(p, lo, hi, .view(f, offset: offset), "share")
         } else {
-            add(p, lo, hi, .privateFile(f, offset: offset, overlay: ModelStore(pageSize: pageSize), promoted: .init()), "copy")
+            add(p, lo, hi, .privateFile(f, offset: offset, overlay: ModelStore(log: blockLog, pageSize: pageSize), promoted: .init()), "copy")
         }
     }
 
@@ -385,7 +526,7 @@ public final class ReferenceModel {
         add(p, lo, hi, .view(d, offset: 0), "share")
     }
 
-    public func shmget(_ id: Int) { segments[id] = ModelStore(pageSize: pageSize) }
+    public func shmget(_ id: Int) { segments[id] = ModelStore(log: blockLog, pageSize: pageSize) }
 
     public func shmat(_ p: String, _ id: Int, _ lo: UInt64, _ hi: UInt64) {
         guard let s = segments[id] else { return }
@@ -406,7 +547,7 @@ public final class ReferenceModel {
             case ("zero", _):
                 // MAP_INHERIT_ZERO: fresh zero-filled private memory in the child, whatever the
                 // parent had there (uvm_map.c: uvm_mapent_forkzero).
-                c = ModelRegion(start: r.start, end: r.end, anchor: r.start, backing: .memory(ModelStore(pageSize: pageSize)),
+                c = ModelRegion(start: r.start, end: r.end, anchor: r.start, backing: .memory(ModelStore(log: blockLog, pageSize: pageSize)),
                                 inheritance: r.inheritance)
             case ("share", _):
                 c = r.piece(r.start, r.end)
@@ -419,16 +560,22 @@ public final class ReferenceModel {
             case (_, .view(let f, let off)):
                 // A shared mapping inherited as copy: a private view of it from now on.
                 c = ModelRegion(start: r.start, end: r.end, anchor: r.anchor,
-                                backing: .privateFile(f, offset: off, overlay: ModelStore(pageSize: pageSize), promoted: .init()),
+                                backing: .privateFile(f, offset: off, overlay: ModelStore(log: blockLog, pageSize: pageSize), promoted: .init()),
                                 inheritance: r.inheritance)
             }
             out.append(c)
         }
         spaces[child] = out
-        if racing { forkedWhileRacing.append(child) }
+        if racing {
+            forkedWhileRacing.append(child)
+            blockLog.remapped.insert(child)
+        }
     }
 
-    public func clear(_ p: String) { spaces[p] = [] }
+    public func clear(_ p: String) {
+        if racing { blockLog.remapped.insert(p) }
+        spaces[p] = []
+    }
 
     // MARK: Bytes
 
@@ -471,6 +618,45 @@ public final class ReferenceModel {
             ov.copyPage(to: start, from: f, at: at)
         } else {
             ov.forget(start, UInt64(pageSize))
+        }
+    }
+
+    /// Inside a block, a store or fill of [va, va+len) is starting: what it reaches is forgotten
+    /// (the model hears of it only when it returns), and where it aims is noted for the block's
+    /// end (`BlockLog`). Returns the operation's number for `endConstantWrite`.
+    public func beginConstantWrite(_ p: String, _ va: UInt64, _ len: UInt64) -> Int {
+        let op = blockLog.newOperation(by: p)
+        constantWrite(p, va, len) { blockLog.started(op, $0, $1, $2) }
+        return op
+    }
+
+    /// Inside a block, the store or fill `op` returned having written `b` over [va, va+len).
+    public func endConstantWrite(_ op: Int, _ p: String, _ va: UInt64, _ len: UInt64, _ b: UInt8) {
+        constantWrite(p, va, len) { blockLog.wrote(op, $0, $1, $2, b) }
+    }
+
+    /// Forgets [va, va+len) of `p` as a constant write does, telling `note` the store and the
+    /// byte range of each piece it can name exactly: anonymous memory, a view inside its store,
+    /// or pages of a private file view already the process's own. Anything else (a page about
+    /// to be copied from the file, bytes past the end of a file) is forgotten as a conflict.
+    private func constantWrite(_ p: String, _ va: UInt64, _ len: UInt64, _ note: (ModelStore, UInt64, UInt64) -> Void) {
+        for (r, lo, hi) in pieces(p, va, len) {
+            let off = lo - r.anchor, n = hi - lo
+            let target: (ModelStore, UInt64)? = switch r.backing {
+            case .memory(let s): (s, off)
+            case .view(let s, let base):
+                ModelRegion.storeOffset(base, off).flatMap { at in saturatingEnd(at, n) <= s.size ?? .max ? (s, at) : nil }
+            case .privateFile(_, _, let ov, let pr):
+                (off / UInt64(pageSize)...(off + n - 1) / UInt64(pageSize)).allSatisfy(pr.pages.contains) ? (ov, off) : nil
+            }
+            guard let (store, at) = target else {
+                forget(p, lo, n)
+                continue
+            }
+            note(store, at, at + n)
+            blockLog.constantWrite = true
+            store.forget(at, n)
+            blockLog.constantWrite = false
         }
     }
 

@@ -142,19 +142,19 @@ enum Operations {
             return byteString(b)
         case .store(let a, let b):
             let va = try runner.address(a)
-            racingWrite(me, va, 1)
+            let op = model.racing ? model.beginConstantWrite(me, va, 1) : nil
             try await k.store(lwp, va, b)
-            model.write(me, va, b)
+            if let op { model.endConstantWrite(op, me, va, 1, b) } else { model.write(me, va, b) }
         case .fill(let a, let len, let b):
             let va = try runner.address(a), n = try size(len, a)
-            racingWrite(me, va, n)
+            let op = model.racing ? model.beginConstantWrite(me, va, n) : nil
             do {
                 try await k.fill(lwp, va, n, b)
             } catch let s as Signal {
                 model.forget(me, va, n)  // part of the range may have been written
                 throw s
             }
-            model.fill(me, va, n, b)
+            if let op { model.endConstantWrite(op, me, va, n, b) } else { model.fill(me, va, n, b) }
         case .check(let a, let len, let b):
             let va = try runner.address(a), n = try size(len, a)
             let m = try await k.check(lwp, va, n, b)
