@@ -281,6 +281,11 @@ final class BlockLog {
 
     func begin() {
         active = true
+        forgetBlock()
+    }
+
+    /// Drops what the last block recorded.
+    private func forgetBlock() {
         conflicts = [:]
         saved = [:]
         starts = []
@@ -349,12 +354,7 @@ final class BlockLog {
                 if consistent { kept.store.restore(page: page, bytes) }
             }
         }
-        conflicts = [:]
-        saved = [:]
-        starts = []
-        writes = []
-        writers = [:]
-        remapped = []
+        forgetBlock()
     }
 }
 

@@ -23,13 +23,17 @@ import UVMSched
             guard line == 6 else { return }
             for slot in 0..<k.uvm.swap.slotCount where k.uvm.swap.usedSlots > 0 { k.uvm.swap.corrupt(slot) }
         }
-        let r = try await run(text, options: o)
-        guard case .bug(let f) = r.outcome else {
-            Issue.record("expected data-loss, got \(r.outcome.summary)")
-            return
-        }
-        #expect(f.kind == .dataLoss)
+        let f = try dataLoss(try await run(text, options: o))
         #expect(f.message.contains("reads 0x00") && f.message.contains("0x42 was written"))
+    }
+
+    /// The data-loss BUG a run ended in.
+    private func dataLoss(_ r: RunReport) throws -> KernelFailure {
+        guard case .bug(let f) = r.outcome, f.kind == .dataLoss else {
+            Issue.record("expected data-loss, got \(r.outcome.summary)")
+            throw CancellationError()
+        }
+        return f
     }
 
     /// A byte only one store of a `together` block wrote is known again after the block: a
@@ -53,12 +57,7 @@ import UVMSched
             guard line == 10, let vnode = k.files["f"], let pg = k.uvm.existingVnodeObject(vnode)?.pages[0] else { return }
             pg.write(1, 0x41, pageSize: k.pageSize)
         }
-        let r = try await run(text, options: o)
-        guard case .bug(let f) = r.outcome else {
-            Issue.record("expected data-loss, got \(r.outcome.summary)")
-            return
-        }
-        #expect(f.kind == .dataLoss)
+        let f = try dataLoss(try await run(text, options: o))
         #expect(f.message.contains("reads 0x41") && f.message.contains("0x22 was written"), "\(f.message)")
     }
 
