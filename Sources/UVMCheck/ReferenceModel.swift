@@ -138,14 +138,14 @@ public final class ModelStore {
     /// forgets the page).
     func knownBytes(ofPage page: UInt64) -> [UInt8]? {
         guard !unknown.contains(page) else { return nil }
-        let start = page * UInt64(pageSize)
-        return (0..<UInt64(pageSize)).map { read(start + $0)! }
+        let first = page * UInt64(pageSize) / Self.chunkSize
+        return (first..<(first + UInt64(pageSize) / Self.chunkSize)).flatMap { chunks[$0] ?? baseChunk($0) }
     }
 
     /// The page at `page` holds `bytes` and is known again.
     func restore(page: UInt64, _ bytes: [UInt8]) {
-        let start = page * UInt64(pageSize)
-        for (i, b) in bytes.enumerated() { fill(start + UInt64(i), 1, b) }
+        let first = page * UInt64(pageSize) / Self.chunkSize, n = Int(Self.chunkSize)
+        for k in 0..<(pageSize / n) { chunks[first + UInt64(k)] = Array(bytes[(k * n)..<((k + 1) * n)]) }
         unknown.remove(page..<(page + 1))
     }
 
