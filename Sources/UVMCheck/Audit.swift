@@ -476,7 +476,14 @@ private struct Auditor {
         if free != mem.freeCount { fail("free list holds \(mem.freeCount) pages, \(free) pages are free") }
         let wired = mem.pages.count { $0.wireCount > 0 }
         if wired != mem.wiredCount { fail("wired counter says \(mem.wiredCount), \(wired) pages are wired") }
-        if mem.wiredCount > mem.wiredMax { fail("\(mem.wiredCount) pages wired, above wiredmax \(mem.wiredMax)") }
+        let released = mem.pages.count { $0.released && $0.wireCount > 0 }
+        if released != mem.releasedWiredCount {
+            fail("released-wired counter says \(mem.releasedWiredCount), \(released) released pages are wired")
+        }
+        if mem.wiredAgainstLimit > mem.wiredMax {
+            fail("\(mem.wiredAgainstLimit) pages wired, above wiredmax \(mem.wiredMax)"
+                 + (released > 0 ? " (\(released) released I/O buffers aside)" : ""))
+        }
     }
 
     /// Map entries are sorted, disjoint, page aligned and inside the address space.

@@ -68,7 +68,7 @@ extension UVM {
                         return .failure(FaultError(result: .sigkill))
                     }
                     copy.copyContents(from: pg)
-                    copy.released = true
+                    mem.setReleased(copy, true)
                     copy.queue = .none
                     copy.loanCount = 1
                     loan.pages.append((copy, copy.generation, copy.contents))

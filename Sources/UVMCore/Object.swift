@@ -174,9 +174,11 @@ open class UVMObject: PageOwner {
         pg.owner = nil
         guard uvm.wiresFollowPages, let refs = wiredRefs[idx] else { return }
         for _ in 0..<refs { try uvm.mem.unwire(pg, uvm.sched) }
-        // The page's place under wiredmax stays taken while the wirings last (a page hold that
-        // keeps the old page wired keeps it already).
-        if pg.wireCount == 0 { reservePlaceholder(idx) }
+        // The page's place under wiredmax stays taken while the wirings last. A page hold that
+        // keeps the old page wired keeps the I/O's buffer, released and outside wiredmax
+        // (`PhysMem.wiredAgainstLimit`), so the place is the regrown page's either way.
+        if pg.wireCount > 0 { uvm.mem.setReleased(pg, true) }
+        reservePlaceholder(idx)
     }
 
     /// Reserves a placeholder for page `idx`, not resident and covered by a wiring: one taken
@@ -212,7 +214,7 @@ extension UVM {
             sched.sometimes(pg.isBusy, "a page was released while busy")
             sched.sometimes(pg.wireCount > 0, "a wired page was released to its holders")
             mem.note(pg, "detached from its owner while held: released")
-            pg.released = true
+            mem.setReleased(pg, true)
             pg.queue = .none
             mem.stats.releasedPages += 1
         } else {
@@ -231,7 +233,7 @@ extension UVM {
     /// Called when a hold on a released page goes away: the last holder frees it.
     public func releaseHeldPage(_ pg: VMPage) throws {
         if pg.released && pg.owner == nil && pg.wireCount == 0 && pg.loanCount == 0 && !pg.isBusy {
-            pg.released = false
+            mem.setReleased(pg, false)
             try mem.free(pg, sched)
         }
     }

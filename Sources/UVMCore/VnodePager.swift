@@ -113,7 +113,7 @@ public final class VnodeObject: UVMObject {
         pg.clearBusy(sched)
         if pg.released {
             // Truncated while we read it: nobody wants it any more.
-            pg.released = false
+            uvm.mem.setReleased(pg, false)
             if pages[idx] === pg { try removePage(pg) }
             try uvm.disposeOfDetachedPage(pg)
         }

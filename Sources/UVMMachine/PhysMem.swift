@@ -18,6 +18,9 @@ public final class PhysMem {
     /// in increasing order (deterministic and easy to read).
     private var freeList: [Int] = []
     public private(set) var wiredCount = 0
+    /// Wired pages with no owner any more: released by a truncation or a loan break while a
+    /// hold kept them, I/O buffers in flight until their holder lets go.
+    public private(set) var releasedWiredCount = 0
     public let wiredMax: Int
     /// Pages a wiring in progress has been granted against wiredmax and not yet wired: the
     /// check and the wiring are apart (faults switch threads), so the grant is held meanwhile.
@@ -98,9 +101,23 @@ public final class PhysMem {
         try await sched.block(on: FreePageWait.shared, .sleep)
     }
 
+    /// The wired pages wiredmax bounds: every wired page but the released ones. A page a
+    /// truncation detached while a vslock held it is the I/O's buffer, no longer any mapping's
+    /// or object's; outside the limit, its place goes to the page the still-wired mapping takes
+    /// when the file grows again (`UVMObject.removePage`), as in FreeBSD, where a wired page
+    /// that leaves its object stays wired and the mapping's new page is wired too.
+    public var wiredAgainstLimit: Int { wiredCount - releasedWiredCount }
+
+    /// Marks the page released (its owner let it go while something holds it) or not.
+    public func setReleased(_ pg: VMPage, _ released: Bool) {
+        guard pg.released != released else { return }
+        pg.released = released
+        if pg.wireCount > 0 && !pg.fictitious { releasedWiredCount += released ? 1 : -1 }
+    }
+
     /// Grants `pages` more wired pages against wiredmax, or nothing if they do not fit.
     public func reserveWired(_ pages: Int) -> Bool {
-        guard wiredCount + wiredReserved + pages <= wiredMax else { return false }
+        guard wiredAgainstLimit + wiredReserved + pages <= wiredMax else { return false }
         wiredReserved += pages
         return true
     }
@@ -113,6 +130,7 @@ public final class PhysMem {
         if pg.fictitious { return }  // a device page's wire count never changes (FreeBSD fake pages)
         if pg.wireCount == 0 {
             wiredCount += 1
+            if pg.released { releasedWiredCount += 1 }
             pg.queue = .none
         }
         pg.wireCount += 1
@@ -130,6 +148,7 @@ public final class PhysMem {
         note(pg, "unwired (count \(pg.wireCount))")
         if pg.wireCount == 0 {
             wiredCount -= 1
+            if pg.released { releasedWiredCount -= 1 }
             if pg.owner != nil { pg.queue = .active }
         }
         stats.unwirings += 1
@@ -143,11 +162,11 @@ public final class PhysMem {
     /// (how the 2003 tech-kern vslock thread's truncated page was freed under a DMA).
     public func freeIgnoringWirings(_ pg: VMPage, _ sched: Scheduler) throws {
         note(pg, "freed whatever its wire count (\(pg.wireCount))")
+        setReleased(pg, false)
         if pg.wireCount > 0 {
             pg.wireCount = 0
             wiredCount -= 1
         }
-        pg.released = false
         try free(pg, sched)
     }
 
