@@ -44,7 +44,8 @@ public enum Audit {
 /// What the audit of one run found right at earlier steps and need not walk again while it is
 /// unchanged: an amap's per-slot counts (ppref and wired entries) against the slot ranges of the
 /// entries that map it. The key is everything that check reads — the amap's counts generation
-/// and the ranges — so skipping it can hide nothing (`AuditCacheTests`).
+/// and the ranges — so skipping it can hide nothing
+/// (`AuditRuleTests.aRememberedAmapIsWalkedAgainWhenItsCountsOrEntriesChange`).
 public final class AuditCache {
     struct Verified {
         let generation: Int
@@ -360,8 +361,9 @@ private struct Auditor {
     mutating func checkWiring() {
         // Indexed by frame number: every page counted here is a real frame.
         var expected = [Int32](repeating: 0, count: k.uvm.mem.pages.count)
-        // The counts of the amaps and objects some wiring covers; every other one mapped must
-        // count no wiring at all (checked below without building its all-zero counts).
+        // The counts of the objects some wiring covers; every other one mapped must count no
+        // wiring at all (checked below without building its all-zero counts). The amaps' counts
+        // are `checkSlotCounts`'.
         struct ObjectWiring { let object: UVMObject; var counts: [UInt64: Int] = [:] }
         var objectWired: [ObjectIdentifier: ObjectWiring] = [:]
         var unwiredObjects: [UVMObject] = []

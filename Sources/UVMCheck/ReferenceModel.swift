@@ -139,7 +139,7 @@ public final class ModelStore {
     func knownBytes(ofPage page: UInt64) -> [UInt8]? {
         guard !unknown.contains(page) else { return nil }
         let first = page * UInt64(pageSize) / Self.chunkSize
-        return (first..<(first + UInt64(pageSize) / Self.chunkSize)).flatMap { chunks[$0] ?? baseChunk($0) }
+        return (first..<(first + UInt64(pageSize) / Self.chunkSize)).flatMap(chunk)
     }
 
     /// The page at `page` holds `bytes` and is known again.
@@ -148,6 +148,9 @@ public final class ModelStore {
         for k in 0..<(pageSize / n) { chunks[first + UInt64(k)] = Array(bytes[(k * n)..<((k + 1) * n)]) }
         unknown.remove(page..<(page + 1))
     }
+
+    /// Chunk `c` as it reads: what was stored there, or its base bytes.
+    private func chunk(_ c: UInt64) -> [UInt8] { chunks[c] ?? baseChunk(c) }
 
     /// Chunk `c` as it reads before anything is stored in it: `fill` below `filled`, zeros above.
     private func baseChunk(_ c: UInt64) -> [UInt8] {
@@ -168,7 +171,7 @@ public final class ModelStore {
     func copyPage(to off: UInt64, from src: ModelStore, at srcOff: UInt64) {
         let n = UInt64(pageSize) / Self.chunkSize
         let dst = off / Self.chunkSize, from = srcOff / Self.chunkSize
-        for k in 0..<n { chunks[dst + k] = src.chunks[from + k] ?? src.baseChunk(from + k) }
+        for k in 0..<n { chunks[dst + k] = src.chunk(from + k) }
     }
 
     /// The first offset in [off, off+len) whose known byte is not `b`.

@@ -43,7 +43,7 @@ public enum FaultResult: Equatable, Sendable {
     case sigbus
     /// No memory could be found for the fault (NetBSD's trap kills the process: "out of swap").
     case sigkill
-    /// A wiring fault's copy would pass wiredmax (`UVM.chargeNewWiredPage`); only a wiring
+    /// A wiring fault's copy would pass wiredmax (`UVM.payerForNewWiredPage`); only a wiring
     /// fault answers this.
     case wiredLimit
 }

@@ -299,7 +299,7 @@ extension UVM {
         }) {
             return .hold(hold)
         }
-        return mem.wiredAgainstLimit + mem.wiredReserved < mem.wiredMax ? .room : nil
+        return mem.wiredFits(1) ? .room : nil
     }
 
     /// Gives the payer's unit back as the new page takes its place in the wired count.
@@ -422,7 +422,7 @@ extension UVM {
         if !swapped.isEmpty { return .pageIn(swapped) }
         let missing = (0..<pages).filter { obj.pages[$0] == nil }
         let newlyWired = (0..<pages).filter { obj.pages[$0].map { $0.wireCount == 0 } ?? true }.count
-        guard mem.wiredAgainstLimit + mem.wiredReserved + newlyWired <= mem.wiredMax else { return .overWiredMax }
+        guard mem.wiredFits(newlyWired) else { return .overWiredMax }
         guard missing.count <= mem.freeCount else { return .short(missing.count - mem.freeCount) }
         for idx in missing {
             // Filled before this wiring counts, so the page arrives with only the older wirings.

@@ -95,7 +95,7 @@ extension Kernel {
                 try uvm.changeWiring(e, in: map, user: user, systemDelta: delta)
             }
             try await map.lock.exit()
-            throw failure == .wiredLimit ? limit : Errno(failure)
+            throw Errno(failure, limit: limit)
         }
         try await map.lock.exit()
     }
@@ -298,12 +298,13 @@ extension Kernel {
 }
 
 extension Errno {
-    /// The errno of a failed wiring fault.
-    init(_ failure: WiringFailure) {
+    /// The errno of a failed wiring fault; a copy that found no room under wiredmax is the
+    /// calling system call's own `limit` errno.
+    init(_ failure: WiringFailure, limit: Errno) {
         switch failure {
         case .fault: self = .EFAULT
         case .pager(let error): self.init(error)
-        case .wiredLimit: self = .EAGAIN  // vslock's and mlock's limit; `wireUser` takes the caller's
+        case .wiredLimit: self = limit
         }
     }
 }

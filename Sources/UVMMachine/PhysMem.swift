@@ -115,9 +115,12 @@ public final class PhysMem {
         if pg.wireCount > 0 && !pg.fictitious { releasedWiredCount += released ? 1 : -1 }
     }
 
+    /// Whether `pages` more wired pages fit under wiredmax beside those wired and granted.
+    public func wiredFits(_ pages: Int) -> Bool { wiredAgainstLimit + wiredReserved + pages <= wiredMax }
+
     /// Grants `pages` more wired pages against wiredmax, or nothing if they do not fit.
     public func reserveWired(_ pages: Int) -> Bool {
-        guard wiredAgainstLimit + wiredReserved + pages <= wiredMax else { return false }
+        guard wiredFits(pages) else { return false }
         wiredReserved += pages
         return true
     }
