@@ -162,11 +162,16 @@ private struct Auditor {
     /// A segment's attachment count (shm_nattch) is the attachments the live images record (a
     /// munmap of an attachment leaves the record, as NetBSD's shmmap state does, until shmdt,
     /// exec or exit); a removed segment nobody attaches is gone. A detach drops its record before
-    /// its count, so only between operations is the count exact.
+    /// its count, so only between operations is the count exact. No address space holds more
+    /// attachments than shminfo.shmseg at any step: sys_shmat refuses the next with EMFILE, and
+    /// fork copies a parent's attachments, never adds to them (sysv_shm.c, shmfork).
     mutating func checkShmAttachments() {
         var recorded: [Int: Int] = [:]
         for vm in k.images {
             for a in vm.shmAttachments { recorded[a.segment.id, default: 0] += 1 }
+            if vm.shmAttachments.count > k.config.shmSeg {
+                fail("an address space holds \(vm.shmAttachments.count) shm attachments, above shmseg \(k.config.shmSeg)")
+            }
         }
         for seg in k.shmSegments.values {
             let n = recorded[seg.id] ?? 0

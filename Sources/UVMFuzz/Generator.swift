@@ -21,6 +21,9 @@ public enum ScenarioGenerator {
 struct Generation {
     var writer: LineWriter
     var lines: [String] = []
+    /// The page the last block converged on: the suffix reads it back, where a store the
+    /// block's race lost shows (msync invalidation freeing a page a racing store dirtied).
+    var raced: HotSpot?
 
     init(seed: UInt64, probePercent: Int) {
         writer = LineWriter(world: World(), choices: Choices(seed: seed), hot: nil, probePercent: probePercent)
@@ -66,6 +69,13 @@ struct Generation {
             world.wiredMax = choices.within(ram / 3...ram)
             words.append("wiredmax=\(world.wiredMax)p")
         }
+        // A shmseg of a few attachments puts sys_shmat's EMFILE within a generated scenario's
+        // reach (NetBSD's default, 128, is not).
+        if choices.percent(10) {
+            let shmSeg = choices.within(1...3)
+            world.shmSeg = shmSeg
+            words.append("shmseg=\(shmSeg)")
+        }
         lines.append(words.joined(separator: " "))
     }
 
@@ -106,7 +116,8 @@ struct Generation {
     private mutating func mappings(of proc: String) {
         for _ in 0..<choices.within(1...3) {
             let variable = world.fresh("m")
-            let kind = choices.weighted(["anon", "file", "segment", "device"]) { ["anon": 4, "file": 5, "segment": 2, "device": 1][$0]! }
+            var kind = choices.weighted(["anon", "file", "segment", "device"]) { ["anon": 4, "file": 5, "segment": 2, "device": 1][$0]! }
+            if kind == "segment" && !world.mayAttach(proc) { kind = "anon" }
             let readOnly = choices.percent(8)
             var region: Region
             var line: String
@@ -305,6 +316,7 @@ struct Generation {
         for i in world.handles.indices where world.handles[i].givenBack { world.handles[i].open = false }
         if let lent { world.handles.append(lent) }
         for (spec, actor) in effects { apply(spec, by: actor) }
+        raced = writer.hot
         writer.hot = nil
     }
 
@@ -325,8 +337,10 @@ struct Generation {
             case 2:
                 lines.append("kernel: pagedaemon")
             default:
-                guard let t = randomThread(), let spec = OperationTable.spec(form: choices.pick(["load", "check", "mincore"])),
-                      let line = writer.line(spec, actor: t) else { continue }
+                guard let t = randomThread(), let spec = OperationTable.spec(form: choices.pick(["load", "check", "mincore"])) else { continue }
+                writer.hot = raced
+                defer { writer.hot = nil }
+                guard let line = writer.line(spec, actor: t) else { continue }
                 lines.append(line)
             }
         }

@@ -105,6 +105,8 @@ struct FileState {
 struct World {
     var ramPages = 32
     var wiredMax = 21
+    /// `machine shmseg=N`, when the scenario gives it: the attachments one process may hold.
+    var shmSeg: Int?
     var files: [FileState] = []
     var devices: [String] = []
     var procs: [ProcState] = []
@@ -127,6 +129,13 @@ struct World {
     func proc(owning thread: String) -> ProcState? { procs.first { $0.threads.contains(thread) } }
 
     func regions(of proc: String) -> [Region] { regions.filter { $0.proc == proc } }
+
+    /// Whether one more shmat by `proc` certainly succeeds under `shmseg` (the attachments it
+    /// inherited by fork count as its own).
+    func mayAttach(_ proc: String) -> Bool {
+        guard let shmSeg else { return true }
+        return regions(of: proc).count { if case .segment = $0.backing { true } else { false } } < shmSeg
+    }
 
     /// Whether a vslock of this process is open: it may not unmap, exec or exit.
     func holdsVslock(_ proc: String) -> Bool { handles.contains { $0.open && !$0.isLoan && $0.proc == proc } }
@@ -169,7 +178,9 @@ extension World {
         }
         for st in scenario.statements {
             switch st.kind {
-            case .machine(let ram, _, _, _): if let ram { ramPages = Self.pages(ram) }
+            case .machine(let ram, _, _, _, let shmSeg):
+                if let ram { ramPages = Self.pages(ram) }
+                shmSeg.map { self.shmSeg = Int(clamping: $0) }
             case .file(let name, let size, _, let bad): files.append(FileState(name: name, pages: Self.pages(size), badPage: bad.map { Int($0) }))
             case .device(let name, _): devices.append(name)
             case .proc(let name, _, _): procs.append(ProcState(name: name, threads: [name]))

@@ -17,12 +17,23 @@ public struct MachineConfig: Sendable {
     public var pageSize: Int
     public var swapPages: Int
     public var wiredMax: Int
+    /// shminfo.shmseg (param.c's SHMSEG, sysctl kern.ipc.shmseg): the SysV shm attachments one
+    /// process may hold at once.
+    public var shmSeg: Int
 
-    public init(pageCount: Int = 256, pageSize: Int = 4096, swapPages: Int = 0, wiredMax: Int? = nil) {
+    /// SHMSEG's default in NetBSD's param.c.
+    public static let defaultShmSeg = 128
+    /// The largest `shmseg` a scenario may give: shminfo.shmseg is an int, and no address space
+    /// here could hold more attachments than this anyway.
+    public static let maxShmSeg = 1 << 20
+
+    public init(pageCount: Int = 256, pageSize: Int = 4096, swapPages: Int = 0, wiredMax: Int? = nil,
+                shmSeg: Int = MachineConfig.defaultShmSeg) {
         self.pageCount = pageCount
         self.pageSize = pageSize
         self.swapPages = swapPages
         self.wiredMax = wiredMax ?? pageCount * 2 / 3
+        self.shmSeg = shmSeg
     }
 }
 

@@ -76,9 +76,6 @@ extension Kernel {
     /// still attached included.
     public static let shmMaxSegments = 128
 
-    /// shminfo.shmseg (param.c's SHMSEG): attachments one process may hold at once.
-    public static let shmMaxAttachments = 128
-
     /// shminfo.shmall, in pages, as shminit sizes it: a quarter of physical memory, at least 1024
     /// pages. shmmax, the largest segment, is as many bytes; a segment's pages are committed, not
     /// allocated, so both may exceed the machine's memory.
@@ -150,7 +147,7 @@ extension Kernel {
             throw Errno.EINVAL
         }
         // sys_shmat counts the process's attachments after the permission check.
-        if vm.shmAttachments.count >= Self.shmMaxAttachments {
+        if vm.shmAttachments.count >= config.shmSeg {
             try await map.lock.exit()
             throw Errno.EMFILE
         }

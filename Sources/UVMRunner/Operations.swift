@@ -224,7 +224,13 @@ enum Operations {
         case .mlock(let a, let len):
             let addr = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(addr, n) }
-            try await k.mlock(lwp, addr, n)
+            let oracle = model.racing ? nil : lwp.proc.flatMap { MemlockOracle(k, $0, addr: addr, len: n) }
+            var answer: Errno?
+            do { try await k.mlock(lwp, addr, n) } catch let e as Errno { answer = e }
+            if let wrong = oracle?.judge(answer) {
+                throw k.sched.abort(KernelFailure(.invariant, "line \(line): \(wrong)"))
+            }
+            if let answer { throw answer }
         case .munlock(let a, let len):
             try await k.munlock(lwp, try runner.address(a), try size(len, a))
         case .mlockall(let current, let future, let otherBits):

@@ -538,7 +538,7 @@ public final class ScenarioRunner {
     private func machineConfig() throws(ScenarioError) -> MachineConfig {
         var config = MachineConfig()
         for st in scenario.statements {
-            guard case .machine(let ram, let pageSize, let swap, let wiredMax) = st.kind else { continue }
+            guard case .machine(let ram, let pageSize, let swap, let wiredMax, let shmSeg) = st.kind else { continue }
             var ps: UInt64 = 4096
             if let pageSize {
                 guard let b = pageSize.unit == .pages ? nil : pageSize.bytes(pageSize: 0),
@@ -562,6 +562,12 @@ public final class ScenarioRunner {
             guard ramPages >= 4 else { throw ScenarioError(location: st.location, message: "expected ram of at least 4 pages") }
             config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap", atMost: physicalLimit) ?? 0,
                                    wiredMax: try pages(wiredMax, "wiredmax", atMost: physicalLimit))
+            if let shmSeg {
+                guard shmSeg >= 1, shmSeg <= MachineConfig.maxShmSeg else {
+                    throw ScenarioError(location: st.location, message: "expected shmseg from 1 to \(MachineConfig.maxShmSeg)")
+                }
+                config.shmSeg = Int(shmSeg)
+            }
             guard config.wiredMax <= ramPages else {
                 throw ScenarioError(location: st.location, message: "expected wiredmax no larger than ram")
             }

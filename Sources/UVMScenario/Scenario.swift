@@ -26,8 +26,9 @@ public struct Statement: Sendable, Hashable {
     }
 
     public enum Kind: Sendable, Hashable {
-        /// `machine [ram=SIZE] [pagesize=SIZE] [swap=SIZE] [wiredmax=SIZE]`; nil means the default.
-        case machine(ram: Size?, pageSize: Size?, swap: Size?, wiredMax: Size?)
+        /// `machine [ram=SIZE] [pagesize=SIZE] [swap=SIZE] [wiredmax=SIZE] [shmseg=N]`; nil means
+        /// the default.
+        case machine(ram: Size?, pageSize: Size?, swap: Size?, wiredMax: Size?, shmSeg: UInt64?)
         /// `policy modern` (knob `modern`, value empty) or `policy KNOB=VALUE`. Knob and value may
         /// contain `-` (`vnode-fault=busy-then-lock`); the kernel, not the parser, knows the knobs.
         case policy(knob: String, value: String)

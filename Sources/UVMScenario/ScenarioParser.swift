@@ -120,9 +120,14 @@ public enum ScenarioParser {
     // MARK: Setup statements
 
     private static func parseMachine(_ reader: inout LineReader) throws(ScenarioError) -> Statement.Kind {
-        var grammar = OptionGrammar(statement: "machine", keys: ["ram", "pagesize", "swap", "wiredmax"])
+        var grammar = OptionGrammar(statement: "machine", keys: ["ram", "pagesize", "swap", "wiredmax", "shmseg"])
         var ram, pageSize, swap, wiredMax: Size?
+        var shmSeg: UInt64?
         while let key = try reader.option(&grammar) {
+            if key == "shmseg" {
+                shmSeg = try reader.number("after 'shmseg='")
+                continue
+            }
             let size = try reader.size("after '\(key)='")
             switch key {
             case "ram": ram = size
@@ -131,7 +136,7 @@ public enum ScenarioParser {
             default: wiredMax = size
             }
         }
-        return .machine(ram: ram, pageSize: pageSize, swap: swap, wiredMax: wiredMax)
+        return .machine(ram: ram, pageSize: pageSize, swap: swap, wiredMax: wiredMax, shmSeg: shmSeg)
     }
 
     private static func parsePolicy(_ reader: inout LineReader) throws(ScenarioError) -> Statement.Kind {

@@ -5,7 +5,7 @@
 import Testing
 import UVMCheck
 import UVMCore
-import UVMKernel
+@testable import UVMKernel
 import UVMMachine
 import UVMSched
 
@@ -300,5 +300,25 @@ import UVMSched
         #expect(amap.anons.usedCount == 5)
         #expect(Set(amap.anons.occupied.map(\.slot)) == [0, 1, 3, 12, 15])
         #expect(Audit.check(k, quiescent: true) == nil)
+    }
+
+    @Test func anAttachmentPastShmsegIsCaught() async throws {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32, shmSeg: 1))
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        var refused: Errno?
+        let failure = await sched.run([(lwp.thread, {
+            let id = try await k.shmget(lwp, size: UInt64(k.pageSize))
+            _ = try await k.shmat(lwp, id: id, readOnly: false)
+            do { _ = try await k.shmat(lwp, id: id, readOnly: false) } catch let e as Errno { refused = e }
+        })])
+        #expect(failure == nil)
+        #expect(refused == .EMFILE)
+        #expect(Audit.check(k, quiescent: true) == nil)
+        // Planted: sys_shmat's count compared with > instead of >=, so a second record went in.
+        p.vmspace.shmAttachments.append(p.vmspace.shmAttachments[0])
+        let caught = try #require(Audit.check(k, quiescent: false))
+        #expect(caught.message.contains("holds 2 shm attachments, above shmseg 1"))
     }
 }

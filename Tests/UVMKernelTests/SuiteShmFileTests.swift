@@ -74,7 +74,7 @@ import UVMSched
     /// shminfo.shmseg: a process holds at most 128 attachments (LTP shmat03's limit, FreeBSD's
     /// and NetBSD's SHMSEG); the next shmat is EMFILE and maps nothing, and a shmdt makes room.
     @Test func theAttachmentPastShmsegIsEMFILE() async throws {
-        let attaches = (1...Kernel.shmMaxAttachments).map { "A: a\($0) = shmat s" }
+        let attaches = (1...MachineConfig.defaultShmSeg).map { "A: a\($0) = shmat s" }
         let text = (["machine ram=32p", "proc A", "A: s = shmget size=1p"] + attaches + [
             "A: shmat s => EMFILE",
             "A: shmdt a1 => ok",
@@ -82,7 +82,7 @@ import UVMSched
         ]).joined(separator: "\n")
         let r = try await run(text)
         expectPass(r)
-        let last = 3 + Kernel.shmMaxAttachments + 3
+        let last = 3 + MachineConfig.defaultShmSeg + 3
         #expect(r.result(last)?.hasPrefix("0x") == true, "\(r.result(last) ?? "nothing")")
     }
 }

@@ -27,7 +27,7 @@ import Testing
         ("expect resident A buf 2p = 0120", 1, 28, "expected page bits (a 0 or 1 per page, like 0110) after 'expect resident ... =', found '0120'"),
         ("expect locked A buf 2p = maybe", 1, 26, "expected yes or no after 'expect locked ... =', found 'maybe'"),
         // Options.
-        ("machine foo=1", 1, 9, "expected an option of 'machine' (ram=, pagesize=, swap=, wiredmax=) or end of line, found 'foo'"),
+        ("machine foo=1", 1, 9, "expected an option of 'machine' (ram=, pagesize=, swap=, wiredmax=, shmseg=) or end of line, found 'foo'"),
         ("machine ram=1p ram=2p", 1, 16, "expected each option once, found 'ram' again (first at column 9)"),
         ("A: mmap anon 1p shared private", 1, 24, "expected only one of shared or private, found 'private' after 'shared' at column 17"),
         ("A: msync buf 1p sync async", 1, 22, "expected '=>' or end of line after the arguments of 'msync', found 'async'"),

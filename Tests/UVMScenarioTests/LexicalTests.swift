@@ -10,7 +10,7 @@ import Testing
         ("18446744073709551615", Size(.max)), ("17179869183G", Size(17_179_869_183, .gib)),
     ])
     func sizeUnits(text: String, size: Size) {
-        guard case .machine(let ram, nil, nil, nil)? = statements("machine ram=\(text)").first?.kind else {
+        guard case .machine(let ram, nil, nil, nil, nil)? = statements("machine ram=\(text)").first?.kind else {
             Issue.record("not a machine statement")
             return
         }

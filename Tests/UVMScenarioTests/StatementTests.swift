@@ -6,10 +6,11 @@ import Testing
 
 @Suite struct StatementTests {
     @Test(arguments: [
-        ("machine", Statement.Kind.machine(ram: nil, pageSize: nil, swap: nil, wiredMax: nil)),
+        ("machine", Statement.Kind.machine(ram: nil, pageSize: nil, swap: nil, wiredMax: nil, shmSeg: nil)),
         ("machine ram=256p pagesize=4K swap=1M wiredmax=100p",
-         .machine(ram: Size(256, .pages), pageSize: Size(4, .kib), swap: Size(1, .mib), wiredMax: Size(100, .pages))),
-        ("machine wiredmax=10p ram=0x40p", .machine(ram: Size(64, .pages), pageSize: nil, swap: nil, wiredMax: Size(10, .pages))),
+         .machine(ram: Size(256, .pages), pageSize: Size(4, .kib), swap: Size(1, .mib), wiredMax: Size(100, .pages), shmSeg: nil)),
+        ("machine wiredmax=10p ram=0x40p", .machine(ram: Size(64, .pages), pageSize: nil, swap: nil, wiredMax: Size(10, .pages), shmSeg: nil)),
+        ("machine shmseg=2", .machine(ram: nil, pageSize: nil, swap: nil, wiredMax: nil, shmSeg: 2)),
         ("policy modern", .policy(knob: "modern", value: "")),
         ("policy truncate=free", .policy(knob: "truncate", value: "free")),
         ("policy wire-loan=keep", .policy(knob: "wire-loan", value: "keep")),

@@ -1,0 +1,44 @@
+// The limit oracle judges mlock's answer against RLIMIT_MEMLOCK as seen before the call: a
+// refusal within the limit and a success past it are both wrong, on either side of the edge.
+
+import Testing
+import UVMCheck
+import UVMKernel
+import UVMSched
+
+@Suite @Sim struct LimitOracleTests {
+    @Test func mlockIsJudgedOnBothSidesOfRLIMIT_MEMLOCK() async throws {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 64))
+        let ps = UInt64(k.pageSize)
+        let p = k.createProc(name: "A", uid: 1000, memlockLimit: 3 * ps)
+        let lwp = p.lwps[0]
+        var va: UInt64 = 0
+        var before: [MemlockOracle?] = []
+        var answers: [Errno?] = []
+        let failure = await sched.run([(lwp.thread, {
+            va = try await k.mmap(lwp, .anon, length: 4 * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            // One page, then two more (exactly the limit), then one past it.
+            for (start, pages) in [(0, 1), (1, 2), (3, 1)] as [(UInt64, UInt64)] {
+                before.append(MemlockOracle(k, p, addr: va + start * ps, len: pages * ps))
+                do { try await k.mlock(lwp, va + start * ps, pages * ps); answers.append(nil) } catch let e as Errno { answers.append(e) }
+            }
+        })])
+        #expect(failure == nil)
+        #expect(answers == [nil, nil, .EAGAIN])
+        let oracles = before.compactMap { $0 }
+        try #require(oracles.count == 3)
+        // The kernel's own answers pass.
+        for (oracle, answer) in zip(oracles, answers) { #expect(oracle.judge(answer) == nil) }
+        // An off-by-one either way is caught: refusing the mlock that reaches the limit exactly,
+        // and granting the one past it.
+        let refused = try #require(oracles[1].judge(.EAGAIN))
+        #expect(refused.contains("A's 1 wired page(s) and the 2 asked for (\(3 * ps) bytes) are within its RLIMIT_MEMLOCK"))
+        let granted = try #require(oracles[2].judge(nil))
+        #expect(granted.contains("A's 3 wired page(s) and the 1 asked for (\(4 * ps) bytes) pass its RLIMIT_MEMLOCK"))
+        // Other errnos are not the limit's to judge, and a range past the end of the address
+        // space is refused before the limit is looked at.
+        #expect(oracles[2].judge(.ENOMEM) == nil)
+        #expect(MemlockOracle(k, p, addr: .max - 10, len: 100) == nil)
+    }
+}
