@@ -164,7 +164,18 @@ extension UVM {
     /// write-locked. Throws `PagerError.noMemory` when the amap would exceed `Amap.maxSlots`.
     package func amapCopy(_ entry: MapEntry, chunkingAround va: UInt64? = nil, in map: VMMap? = nil,
                           copyPagesNow: Bool = false) async throws {
-        if let map { sched.assertHeld(map.lock, .writer) }
+        if let map {
+            sched.assertHeld(map.lock, .writer)
+            // The entry must be the map's now, not one looked up before the map was last
+            // unlocked (uvm_fault_check looks it up again after upgrading its lock): in C an
+            // unmapped entry is freed memory, and a clipped one no longer covers the fault.
+            guard map.holds(entry) else {
+                throw sched.abort(KernelFailure(.useAfterFree, "amap_copy of the map entry at \(hex(entry.start)), which its map no longer holds"))
+            }
+            if let va, !(entry.start..<entry.end).contains(va) {
+                throw sched.abort(KernelFailure(.panic, "amap_copy around \(hex(va)), outside its entry [\(hex(entry.start)), \(hex(entry.end)))"))
+            }
+        }
         var entry = entry
         if entry.amap == nil, let va, let map, entry.pageCount(pageShift) >= UInt64(Amap.largeSlots) {
             let chunk = UInt64(Amap.chunkSlots) << UInt64(pageShift)

@@ -86,6 +86,11 @@ public final class VMMap {
     /// uvm_map_lookup_entry: the entry containing `va`. O(log n).
     public func lookup(_ va: UInt64) -> MapEntry? { entries.lookup(va) }
 
+    /// Whether `e` is still one of this map's entries: an unmap removes (in C, frees) an entry,
+    /// and a clip shrinks it, so one looked up before the map was unlocked may be neither.
+    /// O(log n).
+    public func holds(_ e: MapEntry) -> Bool { entries.lookup(e.start) === e }
+
     /// Entries overlapping [lo, hi) in address order. O(log n + k).
     public func entries(in lo: UInt64, _ hi: UInt64) -> [MapEntry] { entries.elements(overlapping: lo, hi) }
 

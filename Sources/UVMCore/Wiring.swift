@@ -342,7 +342,7 @@ extension UVM {
     func settleAnonymousPages(_ map: VMMap, _ e: MapEntry, _ access: VMProt, _ grant: WiredGrant) async throws -> [Bool] {
         var settled = [Bool](repeating: false, count: Int(e.pageCount(pageShift)))
         try await map.lockWrite()
-        guard map.lookup(e.start) === e else {
+        guard map.holds(e) else {
             try await map.lock.exit()
             return settled
         }

@@ -1,6 +1,7 @@
-// The lock preconditions of UVM proper are executable: a caller that forgot the lock a function
+// The preconditions of UVM proper are executable: a caller that forgot the lock a function
 // documents is a kernel panic naming the function (NetBSD's KASSERT(mutex_owned(...)) in
-// uvm_pageinsert and uvm_map_pageable's KASSERT(vm_map_locked_p(map))), not a silent race.
+// uvm_pageinsert and uvm_map_pageable's KASSERT(vm_map_locked_p(map))), not a silent race; and
+// an entry handed to amap_copy must still be its map's (uvm_fault_check looks it up again).
 
 import Testing
 import UVMCore
@@ -51,4 +52,29 @@ import UVMSched
         #expect(f?.kind == .panic)
         #expect(f?.message.contains("lock assertion failed in changeWiring(_:in:user:systemDelta:): map A not write-held by T") == true)
     }
+
+    /// amap_copy of an entry looked up before the map was unlocked: an unmapped one (freed
+    /// memory in C) is a use after free, a clipped one that no longer covers the fault a panic.
+    private func amapCopyAfterRelock(_ change: @escaping (VMMap) async throws -> Void) async -> KernelFailure? {
+        await runOne { uvm in
+            let map = VMMap(uvm, name: "A", minAddress: 0x1000, maxAddress: 0x100000)
+            try await map.lockWrite()
+            let e = map.insert(start: 0x1000, length: 0x2000, object: nil, offset: 0, protection: [.read, .write],
+                               maxProtection: [.read, .write], inheritance: .copy, copyOnWrite: true)
+            try await change(map)
+            try await uvm.amapCopy(e, chunkingAround: 0x2000, in: map)
+            try await map.lock.exit()
+        }
+    }
+
+    @Test func amapCopyOfAnEntryNoLongerInItsMapIsCaught() async {
+        #expect(await amapCopyAfterRelock { _ in } == nil)
+        let unmapped = await amapCopyAfterRelock { try await $0.remove(0x1000, 0x3000) }
+        #expect(unmapped?.kind == .useAfterFree)
+        #expect(unmapped?.message.contains("amap_copy of the map entry at 0x1000, which its map no longer holds") == true)
+        let clipped = await amapCopyAfterRelock { map in _ = map.clip(0x1000, 0x2000) }
+        #expect(clipped?.kind == .panic)
+        #expect(clipped?.message.contains("amap_copy around 0x2000, outside its entry [0x1000, 0x2000)") == true)
+    }
 }
+
