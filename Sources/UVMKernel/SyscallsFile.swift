@@ -26,7 +26,8 @@ extension Kernel {
     /// starting at a negative offset, which pwrite's VOP_SEEK refuses with EINVAL in NetBSD.
     @discardableResult
     public func write(_ lwp: LWP, file name: String, offset: UInt64, from: UInt64, length: UInt64) async throws -> UInt64 {
-        let p = try liveProc(lwp)
+        // The image the call started in (see mincore): every chunk comes from it.
+        let map = try liveProc(lwp).map
         let vnode = try file(name)
         // A negative off_t is EINVAL before any size check (VOP_SEEK in sys_pwrite), as for read.
         guard offset <= Self.maxFileSize, length <= Self.maxTransfer else { throw Errno.EINVAL }
@@ -43,7 +44,7 @@ extension Kernel {
         while UInt64(bytes.count) < length {
             let at = from + UInt64(bytes.count)
             let chunk = min(length - UInt64(bytes.count), UInt64(pageSize) - (at & pageMask))
-            bytes += try await copyin(p.map, at, chunk)
+            bytes += try await copyin(map, at, chunk)
         }
         let obj = uvm.vnodeObject(vnode)
         try await vnode.lock.enter(.writer)
@@ -80,13 +81,14 @@ extension Kernel {
     /// length past SSIZE_MAX dofileread's check: both EINVAL, before any I/O.
     @discardableResult
     public func read(_ lwp: LWP, file name: String, offset: UInt64, to: UInt64, length: UInt64) async throws -> UInt64 {
-        let p = try liveProc(lwp)
+        // The image the call started in (see mincore): the copy-out goes there.
+        let map = try liveProc(lwp).map
         let vnode = try file(name)
         guard offset <= Self.maxFileSize, length <= Self.maxTransfer else { throw Errno.EINVAL }
         let obj = uvm.vnodeObject(vnode)
         // The copy-out faults at the first hole in the buffer (EFAULT): no more than the mapped
         // part of it is worth reading from the file.
-        let mapped = mappedLength(p.map, to, length)
+        let mapped = mappedLength(map, to, length)
         var bytes: [UInt8] = []
         try await withVnodeLock(vnode) {
             let end = min(offset &+ min(length, mapped), vnode.size)
@@ -100,7 +102,7 @@ extension Kernel {
                 at += UInt64(n)
             }
         }
-        try await copyout(p.map, to, bytes)
+        try await copyout(map, to, bytes)
         // Short of the end of file, the copy-out reached the hole.
         if mapped < length, case (let stop, false) = offset.addingReportingOverflow(mapped), stop < vnode.size {
             throw Errno.EFAULT

@@ -423,15 +423,18 @@ extension Kernel {
     /// EFAULT (sys_mincore).
     public func mincore(_ lwp: LWP, _ addr: UInt64, _ len: UInt64, vector: UInt64? = nil) async throws -> [Bool] {
         let p = try liveProc(lwp)
+        // The image the call started in, even if another thread's exec replaces it while the
+        // call sleeps: NetBSD's exec waits for the other LWPs to leave the kernel (exit_lwps).
+        let map = p.map
         // sys_mincore: an unaligned start, a zero length or a wrap is EINVAL; the range is not
         // tested against the address space, so anything not mapped is ENOMEM.
         guard addr & pageMask == 0, len > 0, let size = roundPage(len),
               case (let hi, false) = addr.addingReportingOverflow(size) else { throw Errno.EINVAL }
-        guard let vector else { return try await residency(p, addr, hi) }
+        guard let vector else { return try await residency(map, addr, hi) }
         let hold = try await vslock(lwp, vector, size >> UInt64(uvm.pageShift), access: [.write])
         do {
-            let result = try await residency(p, addr, hi)
-            try await copyout(p.map, vector, result.map { $0 ? 1 : 0 })
+            let result = try await residency(map, addr, hi)
+            try await copyout(map, vector, result.map { $0 ? 1 : 0 })
             try await uvm.vsunlock(hold)
             return result
         } catch {
@@ -441,8 +444,7 @@ extension Kernel {
     }
 
     /// Whether each page of [lo, hi) is resident; ENOMEM if any of it is not mapped.
-    private func residency(_ p: Proc, _ lo: UInt64, _ hi: UInt64) async throws -> [Bool] {
-        let map = p.map
+    private func residency(_ map: VMMap, _ lo: UInt64, _ hi: UInt64) async throws -> [Bool] {
         try await map.lock.enter(.reader)
         guard map.isFullyMapped(lo, hi) else {
             try await map.lock.exit()

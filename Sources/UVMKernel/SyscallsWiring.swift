@@ -284,11 +284,12 @@ extension Kernel {
 
     /// The sysctl copy-out path: vslock the old-value buffer, copyout, vsunlock.
     public func sysctl(_ lwp: LWP, _ addr: UInt64, _ len: UInt64) async throws {
-        let p = try liveProc(lwp)
+        // The image the call started in (see mincore): the one its vslock holds.
+        let map = try liveProc(lwp).map
         guard len > 0 else { return }
         let hold = try await vslock(lwp, addr, len, access: [.read, .write])
         do {
-            try await copyout(p.map, addr, [UInt8](repeating: Self.sysctlByte, count: Int(len)))
+            try await copyout(map, addr, [UInt8](repeating: Self.sysctlByte, count: Int(len)))
         } catch {
             try await uvm.vsunlock(hold)
             throw error

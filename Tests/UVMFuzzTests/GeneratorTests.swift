@@ -136,3 +136,26 @@ private func expectNoHandleRacesItsRelease(_ script: Script, _ what: String) {
     #expect(coverage.unreachedSites.count == KernelSites.all.count - 1)
     #expect(!coverage.unreachedSites.contains("a wiring broke a loan"))
 }
+
+/// Some machines give a shmseg of a few attachments, so shmat's EMFILE is within reach; the
+/// setup, whose every line must succeed, never attaches past it (a fork's child starts with its
+/// parent's attachments).
+@Test func theSetupAttachesWithinShmseg() {
+    var limited = 0
+    for seed: UInt64 in 1...1000 {
+        let lines = ScenarioGenerator.scenario(seed: seed).split(separator: "\n").map(String.init)
+        guard let word = lines[0].split(separator: " ").first(where: { $0.hasPrefix("shmseg=") }),
+              let shmSeg = Int(word.dropFirst("shmseg=".count)) else { continue }
+        limited += 1
+        var attached: [String: Int] = [:]
+        for line in lines.prefix(while: { $0 != "together" }) {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count >= 4, words[0].hasSuffix(":"), words[2] == "=" else { continue }
+            let proc = String(words[0].dropLast())
+            if words[3] == "shmat" { attached[proc, default: 0] += 1 }
+            if words[3] == "fork" { attached[words[1]] = attached[proc] ?? 0 }
+        }
+        for (proc, n) in attached { #expect(n <= shmSeg, "seed \(seed): \(proc) attaches \(n) times under shmseg=\(shmSeg)") }
+    }
+    #expect(limited > 50, "only \(limited) of 1,000 machines give a shmseg")
+}
