@@ -112,6 +112,24 @@ public final class ModelStore {
         fill(off, 1, b)
     }
 
+    /// Stores `bytes` from `off`, a chunk at a time; a page written whole is known again.
+    func write(_ off: UInt64, _ bytes: ArraySlice<UInt8>) {
+        let end = saturatingEnd(off, UInt64(bytes.count))
+        var at = off, from = bytes.startIndex
+        while at < end {
+            let c = at / Self.chunkSize, i = Int(at % Self.chunkSize)
+            let n = Int(min(Self.chunkSize - UInt64(i), end - at))
+            if n == Int(Self.chunkSize) {
+                chunks[c] = Array(bytes[from..<(from + n)])
+            } else {
+                chunks[c, default: baseChunk(c)].replaceSubrange(i..<(i + n), with: bytes[from..<(from + n)])
+            }
+            at += UInt64(n)
+            from += n
+        }
+        knowWholePages(off, end)
+    }
+
     /// Stores `len` copies of `b` from `off`; a page written whole is known again.
     func fill(_ off: UInt64, _ len: UInt64, _ b: UInt8) {
         let end = saturatingEnd(off, len)
@@ -128,7 +146,11 @@ public final class ModelStore {
             }
             at += UInt64(n)
         }
-        // Pages the range covers whole.
+        knowWholePages(off, end)
+    }
+
+    /// The pages [off, end) covers whole are known again: every byte of them was just stored.
+    private func knowWholePages(_ off: UInt64, _ end: UInt64) {
         let ps = UInt64(pageSize)
         let firstWhole = (off + ps - 1) / ps, pastWhole = end / ps
         if firstWhole < pastWhole { unknown.remove(firstWhole..<pastWhole) }
@@ -344,15 +366,15 @@ final class BlockLog {
                       here.allSatisfy({ w in began.contains { $0.op == w.op && $0.lo == w.lo && $0.hi == w.hi } })
                 else { continue }
                 var bytes = before
-                var written = [UInt8?](repeating: nil, count: pageSize)
                 var consistent = true
-                for w in here {
-                    for off in max(w.lo, lo)..<min(w.hi, hi) {
-                        let i = Int(off - lo)
-                        if let v = written[i], v != w.value { consistent = false }
-                        written[i] = w.value
-                        bytes[i] = w.value
+                for (k, w) in here.enumerated() {
+                    let a = max(w.lo, lo), b = min(w.hi, hi)
+                    // Two writes of different values over one byte: the order decides it.
+                    if here[..<k].contains(where: { $0.value != w.value && $0.lo < b && $0.hi > a }) {
+                        consistent = false
+                        break
                     }
+                    bytes.replaceSubrange(Int(a - lo)..<Int(b - lo), with: repeatElement(w.value, count: Int(b - a)))
                 }
                 if consistent { kept.store.restore(page: page, bytes) }
             }
@@ -775,8 +797,20 @@ public final class ReferenceModel {
         guard let f = files[name], !bytes.isEmpty else { return }
         let end = off + UInt64(bytes.count)
         if end > f.size ?? 0 { f.resize(end) }
-        for (i, b) in bytes.enumerated() {
-            if let b, !racing { f.write(off + UInt64(i), b) } else { f.forget(off + UInt64(i), 1) }
+        guard !racing else { return f.forget(off, UInt64(bytes.count)) }
+        // Known bytes are stored and unknown ones forgotten a run at a time: byte by byte, a
+        // page's write cost thousands of dictionary lookups.
+        var i = 0
+        while i < bytes.count {
+            let known = bytes[i] != nil
+            var j = i + 1
+            while j < bytes.count && (bytes[j] != nil) == known { j += 1 }
+            if known {
+                f.write(off + UInt64(i), ArraySlice(bytes[i..<j].map { $0! }))
+            } else {
+                f.forget(off + UInt64(i), UInt64(j - i))
+            }
+            i = j
         }
     }
 
