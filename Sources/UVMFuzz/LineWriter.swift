@@ -34,7 +34,13 @@ struct LineWriter {
             case .argument(let kind, let key, let optional):
                 if optional && (choices.percent(55) || certain && kind.canFailTheCall) { continue }
                 if kind == .process {
-                    let others = world.liveProcs.filter { $0.name != procName }
+                    var others = world.liveProcs.filter { $0.name != procName }
+                    // A debugger aims at a process that maps the block's hot page, so its
+                    // access races what the others do there (a loan of it: a socket send).
+                    if let hot, choices.percent(65) {
+                        let mapping = others.filter { p in world.regions(of: p.name).contains { $0.backing == hot.backing } }
+                        if !mapping.isEmpty { others = mapping }
+                    }
                     guard let p = others.isEmpty ? world.liveProcs.first : choices.pick(others) else { return nil }
                     targetProc = p.name
                     words.append(p.name)
