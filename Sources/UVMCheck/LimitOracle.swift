@@ -9,8 +9,8 @@ import UVMCore
 import UVMKernel
 
 /// mlock(2) against RLIMIT_MEMLOCK. sys_mlock (uvm_mmap.c) refuses with EAGAIN exactly when the
-/// pages of the range, added to the pages of the process's wired entries (what pmap_wired_count
-/// counts), pass the limit; a limit of 0 is no exception for mlock. It also refuses past
+/// pages of the range, added to the pages of the process's wired entries (the kernel's stand-in
+/// for pmap_wired_count, `Kernel.wiredPageCount`), pass the limit; a limit of 0 is no exception for mlock. It also refuses past
 /// wiredmax, which is left to the audit: the oracle speaks only where wiredmax has room to
 /// spare for the range twice over (a wiring that copies pays for each copy too).
 public struct MemlockOracle: Sendable {
@@ -21,8 +21,9 @@ public struct MemlockOracle: Sendable {
     private let pageSize: UInt64
     private let wiredmaxHasRoom: Bool
 
-    /// Looks at the state before `mlock(addr, len)` by `proc`; nil for a range mlock refuses
-    /// before it looks at the limit (past the end of the address space).
+    /// Looks at the state before `mlock(addr, len)` by `proc`; nil for a range that wraps past
+    /// 2⁶⁴. (A range past the end of the address space gets an oracle, but mlock answers it
+    /// ENOMEM, which `judge` leaves alone.)
     public init?(_ k: Kernel, _ proc: Proc, addr: UInt64, len: UInt64) {
         let ps = UInt64(k.pageSize), shift = k.uvm.pageShift
         let (end, overflow) = addr.addingReportingOverflow(len)
@@ -34,7 +35,8 @@ public struct MemlockOracle: Sendable {
         limit = proc.memlockLimit
         pageSize = ps
         let mem = k.uvm.mem
-        wiredmaxHasRoom = mem.wiredAgainstLimit + 2 * requested <= mem.wiredMax
+        // Pages reserved and not yet wired (a vslock's copies, wired placeholders) take room too.
+        wiredmaxHasRoom = mem.wiredAgainstLimit + mem.wiredReserved + 2 * requested <= mem.wiredMax
     }
 
     /// What is wrong with `answer` (nil: success), or nil if the limit allows it.

@@ -224,9 +224,12 @@ struct Generation {
         }
     }
 
-    /// A random line for `actor`, or nil if no form fits after a few tries.
-    mutating func randomLine(_ actor: String, racing: Bool) -> (String, OperationSpec)? {
-        let forms = candidates(for: actor, racing: racing)
+    /// A random line for `actor`, of one of `among` if given, or nil if no form fits after a
+    /// few tries.
+    mutating func randomLine(_ actor: String, racing: Bool, among: Set<String>? = nil) -> (String, OperationSpec)? {
+        var forms = candidates(for: actor, racing: racing)
+        if let among { forms = forms.filter { among.contains($0.form) } }
+        guard !forms.isEmpty else { return nil }
         for _ in 0..<6 {
             let spec = choices.weighted(forms, \.weight)
             let binding = spec.produces == .process ? world.fresh("c") : nil
@@ -287,10 +290,17 @@ struct Generation {
         // (a socket send racing a ptrace write, a store, a wiring): given back in the suffix.
         let lender = choices.percent(20) ? actors.filter { $0 != "kernel" }.first : nil
         var lent: Handle?
+        let loanEnds = released.contains(where: \.isLoan)
         for actor in actors {
             var queue: [String] = []
-            for _ in 0..<(actor == "kernel" ? choices.within(1...2) : choices.within(1...3)) {
-                guard let (line, spec) = randomLine(actor, racing: true) else { continue }
+            // While a loan ends here, the other threads' first line often touches the lent page
+            // the ways a loan must survive or break: a wiring (a DMA's read-only one included),
+            // a store, a debugger's write (catalog W5's order).
+            let touchesTheLoan = loanEnds && actor != "kernel" && !released.contains { $0.isLoan && $0.thread == actor }
+                && choices.percent(50)
+            for n in 0..<(actor == "kernel" ? choices.within(1...2) : choices.within(1...3)) {
+                let among: Set<String>? = touchesTheLoan && n == 0 ? Self.formsTouchingALoan : nil
+                guard let (line, spec) = randomLine(actor, racing: true, among: among) else { continue }
                 queue.append(line)
                 effects.append((spec, actor))
             }
@@ -319,6 +329,9 @@ struct Generation {
         raced = writer.hot
         writer.hot = nil
     }
+
+    /// What a thread racing the end of a loan does to the lent page.
+    private static let formsTouchingALoan: Set<String> = ["physio", "store", "fill", "mlock", "sysctl", "ptrace write"]
 
     /// Every handle given back by the thread that took it, then a few reads and clean-ups.
     private mutating func suffix() {
