@@ -46,7 +46,7 @@ import UVMSched
 
     /// Statements that set the machine or a file up.
     nonisolated static let setups = [
-        "machine ram=SIZE", "machine swap=SIZE", "machine wiredmax=SIZE", "machine pagesize=SIZE",
+        "machine ram=SIZE", "machine swap=SIZE", "machine wiredmax=SIZE", "machine pagesize=SIZE", "machine shmseg=SIZE",
         "file g size=SIZE\nproc G\nG: g = mmap file=g 1p\nG: load g",
         "file g size=SIZE fill=0x55\nproc G\nG: g = mmap file=g 1p\nG: load g\nG: truncate g 1",
         "proc M memlock=SIZE\nM: m = mmap anon 1p\nM: mlock m 1p",
