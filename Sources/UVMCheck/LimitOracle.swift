@@ -8,48 +8,75 @@
 import UVMCore
 import UVMKernel
 
-/// mlock(2) against RLIMIT_MEMLOCK. sys_mlock (uvm_mmap.c) refuses with EAGAIN exactly when the
-/// pages of the range, added to the pages of the process's wired entries (the kernel's stand-in
-/// for pmap_wired_count, `Kernel.wiredPageCount`), pass the limit; a limit of 0 is no exception for mlock. It also refuses past
-/// wiredmax, which is left to the audit: the oracle speaks only where wiredmax has room to
-/// spare for the range twice over (a wiring that copies pays for each copy too).
+/// A wiring call against RLIMIT_MEMLOCK: the pages it asks for, added to the pages of the
+/// process's wired entries (the kernel's stand-in for pmap_wired_count,
+/// `Kernel.wiredPageCount`), must not pass the limit.
+/// - mlock (sys_mlock, uvm_mmap.c) asks for every page of its range, and refuses with EAGAIN
+///   exactly when the sum passes the limit; a limit of 0 is no exception for it. Both a refusal
+///   within the limit and a success past it are wrong. It also refuses past wiredmax, which is
+///   left to the audit: the oracle judges a refusal only where wiredmax has room for the range
+///   twice over (a wiring that copies pays for each copy too).
+/// - mlockall(MCL_CURRENT) (uvm_map_pageable_all) asks for the accessible pages not yet wired,
+///   and takes a limit of 0 as none. Its refusal, ENOMEM, is also what a wiring fault short of
+///   memory answers, so only a success past the limit is judged.
 public struct MemlockOracle: Sendable {
+    private let call: String
     private let proc: String
     private let wiredPages: Int
     private let requested: Int
     private let limit: UInt64
     private let pageSize: UInt64
+    /// The errno the call refuses with past the limit, when a refusal can be judged.
+    private let refusal: Errno?
+    private let zeroLimitIsNone: Bool
     private let wiredmaxHasRoom: Bool
+
+    private init(_ k: Kernel, _ proc: Proc, call: String, requested: Int, refusal: Errno?, zeroLimitIsNone: Bool) {
+        let shift = k.uvm.pageShift
+        self.call = call
+        self.proc = proc.name
+        wiredPages = proc.map.entries.elements.reduce(0) { $0 + ($1.isWired ? Int($1.pageCount(shift)) : 0) }
+        self.requested = requested
+        limit = proc.memlockLimit
+        pageSize = UInt64(k.pageSize)
+        self.refusal = refusal
+        self.zeroLimitIsNone = zeroLimitIsNone
+        // Pages reserved and not yet wired (a vslock's copies, wired placeholders) take room too.
+        let mem = k.uvm.mem
+        wiredmaxHasRoom = mem.wiredAgainstLimit + mem.wiredReserved + 2 * requested <= mem.wiredMax
+    }
 
     /// Looks at the state before `mlock(addr, len)` by `proc`; nil for a range that wraps past
     /// 2⁶⁴. (A range past the end of the address space gets an oracle, but mlock answers it
     /// ENOMEM, which `judge` leaves alone.)
-    public init?(_ k: Kernel, _ proc: Proc, addr: UInt64, len: UInt64) {
-        let ps = UInt64(k.pageSize), shift = k.uvm.pageShift
+    public static func mlock(_ k: Kernel, _ proc: Proc, addr: UInt64, len: UInt64) -> MemlockOracle? {
+        let ps = UInt64(k.pageSize)
         let (end, overflow) = addr.addingReportingOverflow(len)
         guard !overflow, end <= UInt64.max - (ps - 1) else { return nil }
         let lo = addr & ~(ps - 1), hi = (end + ps - 1) & ~(ps - 1)
-        self.proc = proc.name
-        wiredPages = proc.map.entries.elements.reduce(0) { $0 + ($1.isWired ? Int($1.pageCount(shift)) : 0) }
-        requested = Int((hi - lo) >> UInt64(shift))
-        limit = proc.memlockLimit
-        pageSize = ps
-        let mem = k.uvm.mem
-        // Pages reserved and not yet wired (a vslock's copies, wired placeholders) take room too.
-        wiredmaxHasRoom = mem.wiredAgainstLimit + mem.wiredReserved + 2 * requested <= mem.wiredMax
+        let pages = Int((hi - lo) >> UInt64(k.uvm.pageShift))
+        return MemlockOracle(k, proc, call: "mlock", requested: pages, refusal: .EAGAIN, zeroLimitIsNone: false)
+    }
+
+    /// Looks at the state before `mlockall(MCL_CURRENT)` by `proc`.
+    public static func mlockallCurrent(_ k: Kernel, _ proc: Proc) -> MemlockOracle {
+        let shift = k.uvm.pageShift
+        let pages = proc.map.entries.elements.reduce(0) {
+            $0 + (!$1.isWired && !$1.protection.isEmpty ? Int($1.pageCount(shift)) : 0)
+        }
+        return MemlockOracle(k, proc, call: "mlockall", requested: pages, refusal: nil, zeroLimitIsNone: true)
     }
 
     /// What is wrong with `answer` (nil: success), or nil if the limit allows it.
     public func judge(_ answer: Errno?) -> String? {
         let (wanted, overflow) = UInt64(wiredPages + requested).multipliedReportingOverflow(by: pageSize)
-        let withinLimit = !overflow && wanted <= limit
-        if answer == .EAGAIN && withinLimit && wiredmaxHasRoom {
-            return "mlock refused with EAGAIN, yet \(proc)'s \(wiredPages) wired page(s) and the \(requested) asked for "
-                + "(\(wanted) bytes) are within its RLIMIT_MEMLOCK of \(limit)"
+        let withinLimit = (zeroLimitIsNone && limit == 0) || (!overflow && wanted <= limit)
+        let what = "\(proc)'s \(wiredPages) wired page(s) and the \(requested) asked for (\(wanted) bytes)"
+        if let refusal, answer == refusal, withinLimit, wiredmaxHasRoom {
+            return "\(call) refused with \(refusal), yet \(what) are within its RLIMIT_MEMLOCK of \(limit)"
         }
         if answer == nil && !withinLimit {
-            return "mlock succeeded, yet \(proc)'s \(wiredPages) wired page(s) and the \(requested) asked for "
-                + "(\(wanted) bytes) pass its RLIMIT_MEMLOCK of \(limit)"
+            return "\(call) succeeded, yet \(what) pass its RLIMIT_MEMLOCK of \(limit)"
         }
         return nil
     }

@@ -66,6 +66,15 @@ enum Operations {
         func racingWrite(_ target: String, _ va: UInt64, _ len: UInt64) {
             if model.racing { model.forget(target, va, len) }
         }
+        // A wiring call whose answer the limit oracle, having looked before it, judges.
+        func judged(by oracle: MemlockOracle?, _ call: () async throws -> Void) async throws {
+            var answer: Errno?
+            do { try await call() } catch let e as Errno { answer = e }
+            if let wrong = oracle?.judge(answer) {
+                throw k.sched.abort(KernelFailure(.invariant, "line \(line): \(wrong)"))
+            }
+            if let answer { throw answer }
+        }
         func bindAddress(_ v: UInt64) throws -> String {
             if let binding { try runner.bind(binding, .address(v), location) }
             return hex(v)
@@ -224,18 +233,14 @@ enum Operations {
         case .mlock(let a, let len):
             let addr = try runner.address(a), n = try size(len, a)
             defer { notePrivateCopies(addr, n) }
-            let oracle = model.racing ? nil : lwp.proc.flatMap { MemlockOracle(k, $0, addr: addr, len: n) }
-            var answer: Errno?
-            do { try await k.mlock(lwp, addr, n) } catch let e as Errno { answer = e }
-            if let wrong = oracle?.judge(answer) {
-                throw k.sched.abort(KernelFailure(.invariant, "line \(line): \(wrong)"))
-            }
-            if let answer { throw answer }
+            let oracle = model.racing ? nil : lwp.proc.flatMap { MemlockOracle.mlock(k, $0, addr: addr, len: n) }
+            try await judged(by: oracle) { try await k.mlock(lwp, addr, n) }
         case .munlock(let a, let len):
             try await k.munlock(lwp, try runner.address(a), try size(len, a))
         case .mlockall(let current, let future, let otherBits):
             defer { notePrivateCopies(0, .max) }
-            try await k.mlockall(lwp, current: current, future: future, otherBits: otherBits)
+            let oracle = model.racing || !current ? nil : lwp.proc.map { MemlockOracle.mlockallCurrent(k, $0) }
+            try await judged(by: oracle) { try await k.mlockall(lwp, current: current, future: future, otherBits: otherBits) }
         case .munlockall:
             try await k.munlockall(lwp)
         case .vslock(let a, let len, let access):

@@ -7,12 +7,16 @@ import UVMKernel
 import UVMSched
 
 @Suite @Sim struct LimitOracleTests {
-    @Test func mlockIsJudgedOnBothSidesOfRLIMIT_MEMLOCK() async throws {
+    /// A 64-page machine with one unprivileged process whose RLIMIT_MEMLOCK is three pages.
+    private func machine() -> (Scheduler, Kernel, Proc) {
         let sched = Scheduler(strategy: ReplayStrategy(choices: []))
         let k = Kernel(sched: sched, config: MachineConfig(pageCount: 64))
-        let ps = UInt64(k.pageSize)
-        let p = k.createProc(name: "A", uid: 1000, memlockLimit: 3 * ps)
-        let lwp = p.lwps[0]
+        return (sched, k, k.createProc(name: "A", uid: 1000, memlockLimit: 3 * UInt64(k.pageSize)))
+    }
+
+    @Test func mlockIsJudgedOnBothSidesOfRLIMIT_MEMLOCK() async throws {
+        let (sched, k, p) = machine()
+        let ps = UInt64(k.pageSize), lwp = p.lwps[0]
         var va: UInt64 = 0
         var before: [MemlockOracle?] = []
         var answers: [Errno?] = []
@@ -20,7 +24,7 @@ import UVMSched
             va = try await k.mmap(lwp, .anon, length: 4 * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
             // One page, then two more (exactly the limit), then one past it.
             for (start, pages) in [(0, 1), (1, 2), (3, 1)] as [(UInt64, UInt64)] {
-                before.append(MemlockOracle(k, p, addr: va + start * ps, len: pages * ps))
+                before.append(MemlockOracle.mlock(k, p, addr: va + start * ps, len: pages * ps))
                 do { try await k.mlock(lwp, va + start * ps, pages * ps); answers.append(nil) } catch let e as Errno { answers.append(e) }
             }
         })])
@@ -39,6 +43,33 @@ import UVMSched
         // Other errnos are not the limit's to judge, and a range past the end of the address
         // space is refused before the limit is looked at.
         #expect(oracles[2].judge(.ENOMEM) == nil)
-        #expect(MemlockOracle(k, p, addr: .max - 10, len: 100) == nil)
+        #expect(MemlockOracle.mlock(k, p, addr: .max - 10, len: 100) == nil)
+    }
+
+    @Test func mlockallIsJudgedOnlyWhenItSucceedsPastTheLimit() async throws {
+        let (sched, k, p) = machine()
+        let ps = UInt64(k.pageSize), lwp = p.lwps[0]
+        var oracles: [MemlockOracle] = []
+        var answers: [Errno?] = []
+        let failure = await sched.run([(lwp.thread, {
+            let va = try await k.mmap(lwp, .anon, length: 2 * ps, prot: [.read, .write], maxProt: .all, shared: false, fixed: nil)
+            _ = try await k.mmap(lwp, .anon, length: ps, prot: [], maxProt: .all, shared: false, fixed: nil)
+            try await k.mlock(lwp, va, ps)
+            // One wired page and one accessible page not wired (PROT_NONE is left out): within.
+            oracles.append(MemlockOracle.mlockallCurrent(k, p))
+            do { try await k.mlockall(lwp, current: true, future: false); answers.append(nil) } catch let e as Errno { answers.append(e) }
+            // Two wired, two more accessible: past the limit.
+            _ = try await k.mmap(lwp, .anon, length: 2 * ps, prot: [.read], maxProt: .all, shared: false, fixed: nil)
+            oracles.append(MemlockOracle.mlockallCurrent(k, p))
+            do { try await k.mlockall(lwp, current: true, future: false); answers.append(nil) } catch let e as Errno { answers.append(e) }
+        })])
+        #expect(failure == nil)
+        #expect(answers == [nil, .ENOMEM])
+        for (oracle, answer) in zip(oracles, answers) { #expect(oracle.judge(answer) == nil) }
+        let granted = try #require(oracles[1].judge(nil))
+        #expect(granted.contains("mlockall succeeded, yet A's 2 wired page(s) and the 2 asked for (\(4 * ps) bytes) pass its RLIMIT_MEMLOCK"))
+        // ENOMEM is also a wiring fault short of memory: a refusal is never judged.
+        #expect(oracles[0].judge(.ENOMEM) == nil)
     }
 }
+
