@@ -29,6 +29,9 @@ public struct FuzzOptions: Sendable {
     public var corpus: String?
     /// Shrinking budget per BUG, inside the time limit.
     public var shrinkSeconds = 30.0
+    /// Budget of one scenario's exploration: past it the scenario is abandoned as too costly,
+    /// so that one scenario (a gigabyte filled under the per-step audit) cannot stall a campaign.
+    public var scenarioSeconds = 20.0
     /// A ceiling on the process's resident set, checked between scenarios and inside each run:
     /// past it the campaign stops with what it found (`uvm fuzz --max-memory`, 512 by default there).
     public var maxResidentMegabytes: Int?
@@ -59,6 +62,8 @@ public struct FuzzStats: Sendable, Codable {
     public var unrunnable = 0
     /// Scenarios whose expectation failed: the generator asserted what was not certain.
     public var generatorMistakes = 0
+    /// Scenarios abandoned past `FuzzOptions.scenarioSeconds`.
+    public var tooCostly = 0
     public var seconds = 0.0
     public var coverage = 0
     public var corpus = 0
@@ -113,7 +118,8 @@ public final class Fuzzer {
     init(_ options: FuzzOptions) {
         self.options = options
         trial = Trial(policy: options.policy,
-                      limits: ResourceLimits(seconds: options.seconds, maxResidentMegabytes: options.maxResidentMegabytes))
+                      limits: ResourceLimits(seconds: options.seconds, maxResidentMegabytes: options.maxResidentMegabytes),
+                      scenarioSeconds: options.scenarioSeconds)
         start = clock.now
     }
 
@@ -190,6 +196,7 @@ public final class Fuzzer {
         stats.scenarios += 1
         stats.schedules += result.schedules
         if result.scenarioError != nil { stats.unrunnable += 1 }
+        if result.tooCostly { stats.tooCostly += 1 }
         if result.failed != nil { stats.generatorMistakes += 1 }
         if result.coverage.isNew(in: coverage), result.scenarioError == nil {
             coverage.merge(result.coverage)

@@ -128,6 +128,7 @@ extension FuzzResult {
         stats.scenarios += other.stats.scenarios
         stats.schedules += other.stats.schedules
         stats.unrunnable += other.stats.unrunnable
+        stats.tooCostly += other.stats.tooCostly
         stats.generatorMistakes += other.stats.generatorMistakes
         stats.coverage = other.stats.coverage
         stats.corpus = other.stats.corpus

@@ -20,6 +20,8 @@ struct TrialResult {
     /// The campaign's deadline or memory ceiling stopped a run: the scenario is neither a BUG
     /// nor a generator mistake, and the campaign is over.
     var stopped: LimitReached?
+    /// The scenario's own budget ran out first: abandoned, and the campaign goes on.
+    var tooCostly = false
 }
 
 @Sim
@@ -27,6 +29,8 @@ struct Trial {
     var policy: [(knob: String, value: String)]
     /// The campaign's deadline and memory ceiling, checked inside every run.
     var limits = ResourceLimits.none
+    /// Seconds one scenario's schedules may take together (nil: no budget of its own).
+    var scenarioSeconds: Double?
 
     /// Explores `text` over `schedules` schedules drawn from `seed`, stopping at the first BUG
     /// (or the first whose signature is `wanted`, when given). `first` is tried before the
@@ -44,11 +48,16 @@ struct Trial {
         let forms = Self.forms(scenario)
         let probe = PageStateProbe()
         var decisions = 1
+        var runLimits = limits
+        if let scenarioSeconds {
+            let budget = ContinuousClock.now + .milliseconds(Int64((scenarioSeconds * 1000).rounded(.up)))
+            runLimits.deadline = min(limits.deadline ?? budget, budget)
+        }
         for i in 0..<(schedules + (first == nil ? 0 : 1)) {
             var o = RunOptions()
             o.auditEveryStep = true
             o.policy = policy
-            o.limits = limits
+            o.limits = runLimits
             o.beforeOperation = { kernel, _ in
                 probe.inspect(kernel)
                 probe.watch(kernel.sched)
@@ -79,7 +88,12 @@ struct Trial {
             switch report.outcome {
             case .pass: continue
             case .stopped(let reached):
-                result.stopped = reached
+                // The scenario's budget, not the campaign's deadline or memory ceiling.
+                if reached == .time && limits.exceeded() == nil {
+                    result.tooCostly = true
+                } else {
+                    result.stopped = reached
+                }
                 result.coverage.merge(probe.coverage)
                 return result
             case .fail:

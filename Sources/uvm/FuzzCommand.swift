@@ -16,6 +16,8 @@ struct Fuzz: AsyncParsableCommand {
     @Option(help: "Where reproducers go.") var out: String = "fuzz-out"
     @Option(help: "Take shard I of N (I/N): every N-th seed.") var shard: String?
     @Option(help: "Seconds of shrinking per BUG, inside --time.") var shrinkTime: Double = 30
+    @Option(help: "Seconds one scenario's schedules may take; past them it is abandoned as too costly.")
+    var scenarioTime: Double = 20
     @Option(help: "Percent of arguments given an errno-probing value (unaligned, zero, 2^64-1, huge).")
     var probes: Int = ScenarioGenerator.defaultProbePercent
     @Flag(help: "Continue after a BUG, keeping one reproducer per distinct BUG.") var keepGoing = false
@@ -36,6 +38,9 @@ struct Fuzz: AsyncParsableCommand {
         if let problem = FuzzUsage.problem(time: time, runs: runs, schedules: schedules, shrinkTime: shrinkTime, shard: shard,
                                            probes: probes) {
             throw ValidationError(problem)
+        }
+        guard scenarioTime > 0, scenarioTime.isFinite else {
+            throw ValidationError("--scenario-time must be a positive number of seconds, found \(scenarioTime)")
         }
         guard maxMemory > 0, maxMemory <= 1 << 40 else { throw ValidationError("--max-memory must be a positive number of MB up to 2^40, found \(maxMemory)") }
     }
@@ -87,6 +92,7 @@ struct Fuzz: AsyncParsableCommand {
         o.out = out
         o.keepGoing = keepGoing
         o.shrinkSeconds = shrinkTime
+        o.scenarioSeconds = scenarioTime
         o.probePercent = probes
         o.maxResidentMegabytes = maxMemory
         if let shard, let s = FuzzUsage.shard(shard) { o.shard = s }
@@ -123,11 +129,11 @@ struct Fuzz: AsyncParsableCommand {
                 #"{"kind":\#(Driver.quote($0.kind)),"message":\#(Driver.quote($0.message)),"signature":\#(Driver.quote($0.signature)),"file":\#(Driver.quote($0.path)),"token":\#(Driver.quote($0.token)),"seed":\#($0.seed),"replays":\#($0.replays),"linesBefore":\#($0.linesBefore),"linesAfter":\#($0.linesAfter)}"#
             }
             let crashes = result.crashes.map(Driver.quote).joined(separator: ",")
-            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))],"crashes":[\#(crashes)]\#(result.stoppedBy.map { #","stoppedBy":"# + Driver.quote($0) } ?? "")}"#)
+            print(#"{"scenarios":\#(s.scenarios),"schedules":\#(s.schedules),"seconds":\#(s.seconds),"unrunnable":\#(s.unrunnable),"tooCostly":\#(s.tooCostly),"generatorMistakes":\#(s.generatorMistakes),"coverage":\#(s.coverage),"corpus":\#(s.corpus),"findings":[\#(findings.joined(separator: ","))],"crashes":[\#(crashes)]\#(result.stoppedBy.map { #","stoppedBy":"# + Driver.quote($0) } ?? "")}"#)
         } else {
-            print(String(format: "%d scenarios, %d schedules in %.1f s (%.0f scenarios/min), coverage %d, corpus %d, %d unrunnable, %d generator mistakes",
+            print(String(format: "%d scenarios, %d schedules in %.1f s (%.0f scenarios/min), coverage %d, corpus %d, %d unrunnable, %d too costly, %d generator mistakes",
                          s.scenarios, s.schedules, s.seconds, Double(s.scenarios) / max(s.seconds, 1e-9) * 60, s.coverage, s.corpus,
-                         s.unrunnable, s.generatorMistakes))
+                         s.unrunnable, s.tooCostly, s.generatorMistakes))
             for f in result.findings {
                 print("BUG \(f.kind): \(f.message)")
                 print("  reproducer: \(f.path), shrunk from \(f.linesBefore) to \(f.linesAfter) lines"

@@ -22,3 +22,28 @@ import UVMSched
     campaign.limits.deadline = now + .seconds(600)
     #expect(ScriptShrinker(trial: campaign, budget: .seconds(30)).candidateTrial(until: budgetEnd).limits.deadline == budgetEnd)
 }
+
+/// A scenario whose audited schedules would take hours (a gigabyte of device memory filled, the
+/// audit walking every touched page at every step) is abandoned at its own budget as too
+/// costly, rather than stalling the campaign: the campaign's limits are not what stopped it.
+@Test @Sim func aScenarioPastItsBudgetIsAbandonedAndTheCampaignGoesOn() async {
+    let costly = """
+        machine ram=64p
+        device d pattern=0x31
+        proc A
+        A: m = mmap device=d 1G
+        A: fill m 1G 0x11
+        """
+    var trial = Trial(policy: [], scenarioSeconds: 0.5)
+    trial.limits = ResourceLimits(seconds: 600, maxResidentMegabytes: nil)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let result = await trial.explore(costly, seed: 1, schedules: 4)
+    #expect(result.tooCostly)
+    #expect(result.stopped == nil)
+    #expect(result.bug == nil)
+    #expect(clock.now - start < .seconds(30), "the budget is checked inside the run, at every audited step")
+    // A scenario within its budget is explored as before.
+    let cheap = await trial.explore("proc A\nA: m = mmap anon 1p\nA: store m 1\n", seed: 1, schedules: 4)
+    #expect(!cheap.tooCostly && cheap.stopped == nil && cheap.schedules == 4)
+}
