@@ -42,6 +42,9 @@ public struct FuzzOptions: Sendable {
     /// Makes the campaign trap when it reaches this seed, as a kernel bug that traps would:
     /// how the supervisor's recovery is tested.
     public var trapAtSeed: UInt64?
+    /// Makes the worker stop at the memory ceiling when it reaches this seed after running
+    /// others, as a long campaign's worker does: how the supervisor's restart is tested.
+    public var ceilingAtSeed: UInt64?
     /// Called about once a second.
     public var progress: (@Sendable (FuzzStats) -> Void)?
 
@@ -146,7 +149,8 @@ public final class Fuzzer {
         var stoppedBy: String?
         while true {
             if let limit = options.scenarios, stats.scenarios >= limit { break }
-            if let reached = stopped ?? trial.limits.exceeded() {
+            let simulatedCeiling = seed == options.ceilingAtSeed && stats.scenarios > 0
+            if let reached = stopped ?? trial.limits.exceeded() ?? (simulatedCeiling ? .memory(residentBytes: 0, ceiling: 0) : nil) {
                 // Running out of time is the campaign's planned end; the memory ceiling is not.
                 if case .memory = reached { stoppedBy = reached.description }
                 break

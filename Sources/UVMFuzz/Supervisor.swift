@@ -1,7 +1,8 @@
 // The campaign's supervisor: the campaign runs in a worker process (this same executable, told
 // `--worker`), so that a Swift trap in the kernel kills only the worker. The supervisor keeps
 // the scenario the worker was running as crash-HASH.uvm, counts it, and — with `--keep-going`
-// — starts a new worker at the next seed with what is left of the budget. syzkaller's manager
+// — starts a new worker at the next seed with what is left of the budget; so too when a
+// worker stopped at the memory ceiling after running scenarios. syzkaller's manager
 // and executor split the same way, for the same reason.
 //
 // A worker prints its result as one JSON document on standard output; its progress line goes
@@ -41,7 +42,13 @@ public enum Supervisor {
             case .finished(let result):
                 total.add(result)
                 total.stats.seconds = elapsed()
-                return total
+                // A worker that reached the memory ceiling after running scenarios held what a
+                // long campaign accumulates (a resident set that grows by about a kilobyte a
+                // scenario), not what one scenario needs: a fresh worker goes on from the next
+                // seed. One that ran none stops the campaign, as it stopped the worker.
+                guard options.keepGoing, result.stoppedBy != nil, result.stats.scenarios > 0 else { return total }
+                total.stoppedBy = nil
+                firstSeed &+= UInt64(result.stats.scenarios) &* UInt64(max(options.shard.count, 1))
             case .died(let status):
                 guard let crash = try Fuzzer.keepCrashedScenario(options) else {
                     throw FuzzError("the fuzzing worker died (\(status)) with no scenario in flight")

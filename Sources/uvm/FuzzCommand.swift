@@ -32,6 +32,7 @@ struct Fuzz: AsyncParsableCommand {
     @Flag(help: "Print the progress line in a log too (it is shown in place on a terminal).") var progress = false
     @Flag(help: .hidden) var worker = false
     @Option(help: .hidden) var trapAtSeed: UInt64?
+    @Option(help: .hidden) var ceilingAtSeed: UInt64?
     @OptionGroup var common: Common
 
     func validate() throws {
@@ -110,6 +111,7 @@ struct Fuzz: AsyncParsableCommand {
             }
         }
         o.trapAtSeed = trapAtSeed
+        o.ceilingAtSeed = ceilingAtSeed
         let result: FuzzResult
         do {
             if worker {

@@ -49,6 +49,19 @@ private func campaign(_ arguments: [String], out: String) throws -> (status: Int
     #expect(output.contains("CRASH: the kernel trapped; the scenario it was running is \(out)/crash-"))
 }
 
+/// A worker that reaches the memory ceiling after running scenarios (a long campaign's grows)
+/// is replaced by a fresh one at the next seed: no scenario is lost or run twice.
+@Test func aWorkerPastTheMemoryCeilingIsReplaced() throws {
+    let out = NSTemporaryDirectory() + "uvm-supervisor-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let (status, output) = try campaign(["--runs", "12", "--seed", "40", "--ceiling-at-seed", "45", "--keep-going", "--json"], out: out)
+    #expect(status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    #expect(json["scenarios"] as? Int == 12, "seeds 40...44 in the first worker, 45...51 in the second")
+    #expect(json["stoppedBy"] == nil)
+    #expect((json["crashes"] as? [String])?.isEmpty == true)
+}
+
 @Test func theSupervisorSetsTheBudgetOfEachWorker() {
     #expect(Supervisor.withoutBudgetFlags(["--seed", "5", "--audit", "--time=30", "--runs", "9", "--out", "x"])
             == ["--audit", "--out", "x"])
