@@ -122,9 +122,11 @@ enum Operations {
             model.minherit(me, lo, hi, applied.rawValue)
         case .madvise(let a, let len, let adv):
             let addr = try runner.address(a), n = try size(len, a)
+            // The kernel may or may not free anonymous pages (a shared amap keeps them), and a
+            // free that fails has freed some all the same: uvm_map_clean drops the anons before
+            // the object's write-back returns its EIO.
+            defer { if adv == .free { let (lo, hi) = pages(addr, n); model.forget(me, lo, hi - lo) } }
             try await k.madvise(lwp, addr, n, behav: adv.rawValue)
-            // The kernel may or may not free anonymous pages (a shared amap keeps them).
-            if adv == .free { let (lo, hi) = pages(addr, n); model.forget(me, lo, hi - lo) }
         case .msync(let a, let len, let mode):
             try await k.msync(lwp, try runner.address(a), try size(len, a), flags: (mode ?? .sync).rawValue)
         case .mincore(let a, let len, let vec):
