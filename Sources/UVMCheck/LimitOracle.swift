@@ -10,7 +10,9 @@ import UVMKernel
 
 /// A wiring call against RLIMIT_MEMLOCK: the pages it asks for, added to the pages of the
 /// process's wired entries (the kernel's stand-in for pmap_wired_count,
-/// `Kernel.wiredPageCount`), must not pass the limit.
+/// `Kernel.wiredPageCount`), must not pass the limit. Both counts are taken here from the map,
+/// as the audit recomputes what it checks, rather than asked of the kernel: a mistake in the
+/// kernel's count then shows as well as one in its comparison.
 /// - mlock (sys_mlock, uvm_mmap.c) asks for every page of its range, and refuses with EAGAIN
 ///   exactly when the sum passes the limit; a limit of 0 is no exception for it. Both a refusal
 ///   within the limit and a success past it are wrong. It also refuses past wiredmax, which is

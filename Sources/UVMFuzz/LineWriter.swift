@@ -129,7 +129,7 @@ struct LineWriter {
             return Self.at(r.variable, pages: p, bytes: kind == .address && choices.percent(25) ? choices.below(4096) : 0)
         case .attachment:
             guard let p = actorProc else { return nil }
-            let attached = world.regions(of: p).filter { if case .segment = $0.backing { true } else { false } }
+            let attached = world.attachments(of: p)
             return attached.isEmpty ? nil : choices.pick(attached).variable
         case .mappingLength:
             if probe { return choices.pick(Self.probeLengths) }

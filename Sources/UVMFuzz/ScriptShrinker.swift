@@ -25,7 +25,7 @@ struct ScriptShrinker {
     /// cannot keep the campaign past its reproducer's budget.
     func candidateTrial(until deadline: ContinuousClock.Instant) -> Trial {
         var bounded = trial
-        bounded.limits.deadline = min(trial.limits.deadline ?? deadline, deadline)
+        bounded.limits = trial.limits.ending(by: deadline)
         return bounded
     }
 

@@ -26,6 +26,7 @@ public enum Supervisor {
         func elapsed() -> Double { (clock.now - start).seconds }
         var total = FuzzResult(stats: FuzzStats(), findings: [])
         var firstSeed = options.firstSeed
+        let step = UInt64(max(options.shard.count, 1))
         while true {
             var args = passedOn + ["--worker", "--seed", String(firstSeed)]
             if let limit = options.seconds {
@@ -48,12 +49,11 @@ public enum Supervisor {
                 // seed. One that ran none stops the campaign, as it stopped the worker.
                 guard options.keepGoing, result.stoppedBy != nil, result.stats.scenarios > 0 else { return total }
                 total.stoppedBy = nil
-                firstSeed &+= UInt64(result.stats.scenarios) &* UInt64(max(options.shard.count, 1))
+                firstSeed &+= UInt64(result.stats.scenarios) &* step
             case .died(let status):
                 guard let crash = try Fuzzer.keepCrashedScenario(options) else {
                     throw FuzzError("the fuzzing worker died (\(status)) with no scenario in flight")
                 }
-                let step = UInt64(max(options.shard.count, 1))
                 let firstOfWorker = firstSeed &+ UInt64(options.shard.index)
                 total.stats.scenarios += Int((crash.seed &- firstOfWorker) / step) + 1
                 total.crashes.append(crash.path)

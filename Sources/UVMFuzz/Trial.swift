@@ -48,11 +48,7 @@ struct Trial {
         let forms = Self.forms(scenario)
         let probe = PageStateProbe()
         var decisions = 1
-        var runLimits = limits
-        if let scenarioSeconds {
-            let budget = ContinuousClock.now + .milliseconds(Int64((scenarioSeconds * 1000).rounded(.up)))
-            runLimits.deadline = min(limits.deadline ?? budget, budget)
-        }
+        let runLimits = scenarioSeconds.map { limits.ending(by: ResourceLimits.deadline(in: $0)) } ?? limits
         for i in 0..<(schedules + (first == nil ? 0 : 1)) {
             var o = RunOptions()
             o.auditEveryStep = true

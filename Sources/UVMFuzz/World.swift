@@ -130,11 +130,15 @@ struct World {
 
     func regions(of proc: String) -> [Region] { regions.filter { $0.proc == proc } }
 
-    /// Whether one more shmat by `proc` certainly succeeds under `shmseg` (the attachments it
-    /// inherited by fork count as its own).
+    /// The mappings of `proc` that are SysV shm attachments (a fork child's inherited ones too).
+    func attachments(of proc: String) -> [Region] {
+        regions(of: proc).filter { if case .segment = $0.backing { true } else { false } }
+    }
+
+    /// Whether one more shmat by `proc` certainly succeeds under `shmseg`.
     func mayAttach(_ proc: String) -> Bool {
         guard let shmSeg else { return true }
-        return regions(of: proc).count { if case .segment = $0.backing { true } else { false } } < shmSeg
+        return attachments(of: proc).count < shmSeg
     }
 
     /// Whether a vslock of this process is open: it may not unmap, exec or exit.

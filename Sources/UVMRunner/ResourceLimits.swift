@@ -23,8 +23,21 @@ public struct ResourceLimits: Sendable {
 
     /// Limits starting now: `seconds` from now (if given), and `megabytes` of resident set.
     public init(seconds: Double?, maxResidentMegabytes megabytes: Int?) {
-        deadline = seconds.map { ContinuousClock.now + .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        deadline = seconds.map(Self.deadline(in:))
         maxResidentBytes = megabytes.map { $0 << 20 }
+    }
+
+    /// The instant `seconds` from now.
+    public static func deadline(in seconds: Double) -> ContinuousClock.Instant {
+        ContinuousClock.now + .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+
+    /// These limits, with a deadline no later than `end`: a part of a command (a reproducer's
+    /// shrinking, one scenario of a campaign) with a budget of its own inside the command's.
+    public func ending(by end: ContinuousClock.Instant) -> ResourceLimits {
+        var bounded = self
+        bounded.deadline = min(deadline ?? end, end)
+        return bounded
     }
 
     /// Which limit has run out, if any. The deadline counts as passed early enough for three
