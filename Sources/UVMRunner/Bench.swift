@@ -34,14 +34,16 @@ public enum Bench {
     /// Runs every benchmark, or one group; `scale` shrinks the work for a quick check (1 = full
     /// size). However large the scale, each benchmark keeps a few pages and runs, so every figure
     /// is a rate of something measured, never a division by zero.
-    public static func run(scale: Int = 1, only: String? = nil) async -> [BenchFigure] {
+    /// `executable` is this program, run under callgrind to count a zero-fill fault's
+    /// instructions (nil: not counted).
+    public static func run(scale: Int = 1, only: String? = nil, executable: String? = nil) async -> [BenchFigure] {
         func scaled(_ n: Int) -> Int { max(4, n / max(scale, 1)) }
         var out: [BenchFigure] = []
         // The machine group first, while the heap is fresh: it measures new resident memory.
         for group in groups where only == nil || only == group {
             switch group {
             case "machine": out += await machine(touched: scaled(200_000))
-            case "faults": out += await faults(pages: scaled(65_536))
+            case "faults": out += await faults(pages: scaled(65_536)) + [zeroFillInstructions(executable: executable)]
             case "maps": out += await maps(entries: scaled(60_000), pairs: scaled(20_000))
             case "fork": out += await fork(pages: scaled(65_536))
             case "schedules": out += await schedules(runs: scaled(4000))
@@ -154,7 +156,7 @@ public enum Bench {
             let ps = UInt64(k.pageSize)
             let base = try await k.mmap(lwp, .anon, length: UInt64(pages) * ps, prot: [.read, .write],
                                         maxProt: .all, shared: false, fixed: nil)
-            zeroFill = try await cpuTime { for i in 0..<UInt64(pages) { _ = try await k.load(lwp, base + i * ps) } }
+            zeroFill = try await cpuTime { try await zeroFillFaults(k, lwp, base: base, pages: pages) }
             lwp.proc!.map.pmap.removeAll()
             refault = try await cpuTime { for i in 0..<UInt64(pages) { _ = try await k.load(lwp, base + i * ps) } }
             lwp.proc!.map.pmap.removeAll()
@@ -167,6 +169,53 @@ public enum Bench {
             atMost("write fault, first store to page", writeFault / n * 1e9, "ns/fault", 0.5 * host * 1e9, "≤ 0.5 × host first-touch write",
                    host: host * 1e9),
         ]
+    }
+
+    /// A zero-fill fault of each of `pages` pages from `base` on.
+    private static func zeroFillFaults(_ k: Kernel, _ lwp: LWP, base: UInt64, pages: Int) async throws {
+        let ps = UInt64(k.pageSize)
+        for i in 0..<UInt64(pages) { _ = try await k.load(lwp, base + i * ps) }
+    }
+
+    /// `count` zero-fill faults of a fresh kernel and nothing else: what the bench runs under
+    /// callgrind.
+    public static func zeroFillOnly(faults count: Int) async {
+        await withKernel(pageCount: count + 64) { k, lwp in
+            let base = try await k.mmap(lwp, .anon, length: UInt64(count) * UInt64(k.pageSize), prot: [.read, .write],
+                                        maxProt: .all, shared: false, fixed: nil)
+            try await zeroFillFaults(k, lwp, base: base, pages: count)
+        }
+    }
+
+    /// Instructions per zero-fill fault: callgrind's count of `executable` making 6,000 faults
+    /// less its count making 2,000, over the 4,000 between, so that start-up and the kernel's
+    /// setup cancel out. Exact from run to run, unlike a time. Not measured where valgrind is not
+    /// installed (or `executable` is nil).
+    static func zeroFillInstructions(executable: String?) -> BenchFigure {
+        let name = "zero-fill fault, instructions (callgrind)", target = "≤ 2,000"
+        guard let executable, let a = callgrindInstructions(executable, ["bench", "--zero-fill-faults", "2000"]),
+              let b = callgrindInstructions(executable, ["bench", "--zero-fill-faults", "6000"]) else {
+            return BenchFigure(name: name, value: .nan, unit: "instructions/fault (valgrind not found)", target: target)
+        }
+        return atMost(name, (b - a) / 4000, "instructions/fault", 2000, target)
+    }
+
+    /// The instructions callgrind counts in a run of `executable` with `arguments`, or nil when
+    /// valgrind cannot be run.
+    nonisolated public static func callgrindInstructions(_ executable: String, _ arguments: [String]) -> Double? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", executable] + arguments
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = text.split(separator: "\n").first(where: { $0.contains("Collected :") }),
+              let count = line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) else { return nil }
+        return Double(count.filter(\.isNumber))
     }
 
     /// The host's first-touch write fault of anonymous memory, per page (0 where there is no

@@ -9,13 +9,21 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Divide the work by this factor for a quick run.") var scale: Int = 1
     @Option(help: "Only this group: \(Bench.groups.joined(separator: ", ")).") var only: String?
     @Flag(help: "Print the figures as one JSON document.") var json = false
+    /// Only this many zero-fill faults, nothing printed: the run the bench counts under callgrind.
+    @Option(help: .hidden) var zeroFillFaults: Int?
 
     func run() async throws {
         guard scale >= 1 else { throw ValidationError("--scale must be at least 1") }
         if let only, !Bench.groups.contains(only) {
             throw ValidationError("--only takes one of \(Bench.groups.joined(separator: ", ")), not '\(only)'")
         }
-        let figures = await Bench.run(scale: scale, only: only)
+        if let zeroFillFaults {
+            guard (1...1 << 20).contains(zeroFillFaults) else { throw ValidationError("--zero-fill-faults takes 1 to 2^20") }
+            await Bench.zeroFillOnly(faults: zeroFillFaults)
+            return
+        }
+        let figures = await Bench.run(scale: scale, only: only,
+                                      executable: try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         if json {
             // A figure with no value (the host had none to measure) is null, as JSON has no NaN.
             let number: (Double) -> Any = { $0.isFinite ? $0 : NSNull() }

@@ -3,9 +3,25 @@
 // scenario-file error.
 
 import ArgumentParser
+import Dispatch
 import UVMRunner
 
+/// The process's entry. The main thread starts the command as a task and waits for it, rather
+/// than parking in `dispatch_main`: valgrind 3.19 dies on that park's `sigsuspend` under the
+/// Swift 6.3 runtime, and callgrind is how `uvm bench` counts a fault's instructions.
 @main
+enum Entry {
+    static func main() {
+        let done = DispatchSemaphore(value: 0)
+        // Detached: a task would inherit the main actor, whose queue this blocked thread drains.
+        Task.detached {
+            await UVMCommand.main()
+            done.signal()
+        }
+        done.wait()
+    }
+}
+
 struct UVMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uvm",

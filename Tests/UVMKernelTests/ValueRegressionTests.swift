@@ -4,6 +4,7 @@
 // exceed the suite's time limit, which only catches runaway costs (speed is measured by
 // `uvm bench`, not here).
 
+import Foundation
 import Testing
 import UVMRunner
 import UVMScenario
@@ -163,6 +164,27 @@ import UVMSched
 
     @Test func benchmarksAtAnAbsurdScaleStillMeasureSomething() async {
         let figures = await Bench.run(scale: 70_000, only: "faults")
-        #expect(!figures.isEmpty && figures.allSatisfy { $0.value.isFinite })
+        let timed = figures.filter { !$0.name.contains("callgrind") }
+        #expect(!timed.isEmpty && timed.allSatisfy { $0.value.isFinite })
+        // Without this program's path, the instruction count is reported as not measured, never
+        // as met.
+        let counted = figures.first { $0.name.contains("callgrind") }
+        #expect(counted != nil && counted!.value.isNaN && counted!.met == nil)
+    }
+
+    /// callgrind counts the instructions of `uvm bench --zero-fill-faults N`; more faults, more
+    /// instructions. Where valgrind is not installed (`.ci/run` installs it), there is no count.
+    @Test func callgrindCountsMoreInstructionsForMoreFaults() async throws {
+        let uvm = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("uvm").path
+        let few = Bench.callgrindInstructions(uvm, ["bench", "--zero-fill-faults", "10"])
+        let valgrind = ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/valgrind") }
+        guard valgrind else {
+            #expect(few == nil)
+            return
+        }
+        let many = Bench.callgrindInstructions(uvm, ["bench", "--zero-fill-faults", "110"])
+        #expect(few != nil && many != nil && many! > few! + 100 * 1000, "\(String(describing: few)) / \(String(describing: many))")
     }
 }
