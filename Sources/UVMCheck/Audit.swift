@@ -85,20 +85,39 @@ private struct Auditor {
         spaces = k.images.map { Space(vm: $0, entries: $0.map.entries.elements) }
     }
 
+    /// The rule running, in `run`'s order: the failure reported is the first rule's that fails,
+    /// and within it the least message. A rule walks dictionaries, and Swift seeds each one's
+    /// hashing afresh, so two runs of one schedule visit the same keys in different orders; the
+    /// least message is the one a replay reports again.
+    var rule = 0
+    private var failureRank: (rule: Int, message: String)?
+
     mutating func fail(_ message: String, _ details: [String] = []) {
-        if failure == nil { failure = KernelFailure(.invariant, message, details: details) }
+        fail(KernelFailure(.invariant, message, details: details))
+    }
+
+    mutating func fail(_ f: KernelFailure) {
+        if let rank = failureRank, rank <= (rule, f.message) { return }
+        failureRank = (rule, f.message)
+        failure = f
     }
 
     mutating func run() {
         checkCaptures()
+        rule += 1
         checkPages()
         var mappings = PmapMappings(frames: k.uvm.mem.pages.count)
         for space in spaces {
+            rule += 1
             checkMap(space.vm, space.entries)
+            rule += 1
             checkPmap(space.vm, &mappings)
         }
+        rule += 1
         checkPVLists(mappings)
+        rule += 1
         checkSharedAmaps()
+        rule += 1
         for use in amapUses.values {
             let amap = use.amap
             let anyWired = use.ranges.contains(where: \.wired)
@@ -115,6 +134,7 @@ private struct Auditor {
             }
             checkSlotCounts(use)
         }
+        rule += 1
         for use in anonUses.values {
             let anon = use.anon
             if quiescent ? anon.refs != use.count : anon.refs < use.count {
@@ -129,17 +149,26 @@ private struct Auditor {
             }
         }
         let objects = reachableObjects
+        rule += 1
         checkObjectPages(objects)
+        rule += 1
         checkSwapSlots()
+        rule += 1
         checkShmAttachments()
+        rule += 1
         checkObjectReferences()
+        rule += 1
         checkWiring()
         if quiescent {
+            rule += 1
             checkWiredReservations(objects)
+            rule += 1
             checkFileCaches()
+            rule += 1
             for t in k.sched.threads where !t.heldLocks.isEmpty {
                 fail("\(t.name) holds \(t.heldLocks.map { $0.lockName }.joined(separator: ", ")) between operations")
             }
+            rule += 1
             for pg in k.uvm.mem.pages where pg.isBusy {
                 fail("\(pg) is still busy between operations")
             }
@@ -353,8 +382,8 @@ private struct Auditor {
     mutating func checkCaptures() {
         for h in k.uvm.holds where !h.released {
             for (pg, gen) in h.pages where pg.isFree || pg.generation != gen {
-                if failure == nil, let f = pg.freedSince(gen, taken: "captured", found: "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at") {
-                    failure = f
+                if let f = pg.freedSince(gen, taken: "captured", found: "the I/O buffer of a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) still points at") {
+                    fail(f)
                 }
             }
         }

@@ -141,6 +141,9 @@ public enum Explorer {
                 }
                 log = DFSStrategy.Log()
                 o.dfs = (prefix, log!)
+                // The last DFS run made every decision of this prefix but the last, and its
+                // audit saw the steps before it.
+                o.auditFromDecision = max(prefix.count - 1, 0)
             case .pct:
                 o.seed = seed
                 o.pct = (k, options.depth)

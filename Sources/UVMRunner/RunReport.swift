@@ -20,6 +20,10 @@ public struct RunOptions: Sendable {
     public var trace = false
     /// Run the audit after every step (it always runs at the end).
     public var auditEveryStep = false
+    /// With `auditEveryStep`: audit the steps only from this scheduling decision on. A caller
+    /// sets it when an audited run of the same scenario made the same decisions before it: runs
+    /// replay exactly, so the steps before reach states that run already audited.
+    public var auditFromDecision = 0
     /// Fold a digest of the kernel's state after every step into `RunReport.stateHash` (for the
     /// replay self-check).
     public var hashState = false
@@ -89,6 +93,9 @@ public struct RunReport: Sendable {
     /// Simulated threads the run created.
     public var threads: Int
     public var traceHash: UInt64
+    /// Steps and quiescent points the per-step audit checked (fewer than the steps when
+    /// `auditFromDecision` let it skip a prefix already audited).
+    public var auditedSteps = 0
     /// With `hashState`: a hash over every step of the kernel's state (page counters, each
     /// process's map and pmap sizes), so two runs can be compared step for step.
     public var stateHash: UInt64 = 0

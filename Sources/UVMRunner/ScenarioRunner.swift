@@ -119,9 +119,16 @@ public final class ScenarioRunner {
                 if watchSteps { self.capture(.step(self.sched.steps), "after step \(self.sched.steps)") }
                 if trace { self.noteStep() }
                 if hashState { self.stateHash = Self.fold(self.stateHash, Self.digest(k)) }
-                return every ? Audit.check(k, quiescent: false, cache: self.auditCache) : nil
+                return every ? self.auditStep(quiescent: false) : nil
             }
         }
+    }
+
+    /// The per-step audit, from decision `options.auditFromDecision` on.
+    private func auditStep(quiescent: Bool) -> KernelFailure? {
+        guard sched.choices.count >= options.auditFromDecision else { return nil }
+        auditedSteps += 1
+        return Audit.check(kernel, quiescent: quiescent, cache: auditCache)
     }
 
     /// Every `limitCheckInterval` steps, whether `options.limits` has run out. The scheduler
@@ -204,6 +211,8 @@ public final class ScenarioRunner {
     private var stateHash: UInt64 = 0xcbf2_9ce4_8422_2325
     /// What the per-step audit of this run found right and need not walk again while unchanged.
     private let auditCache = AuditCache()
+    /// Steps and quiescent points the per-step audit checked.
+    private var auditedSteps = 0
 
     private static func fold(_ h: UInt64, _ v: UInt64) -> UInt64 { (h ^ v) &* 0x100_0000_01b3 }
 
@@ -253,7 +262,7 @@ public final class ScenarioRunner {
                 try evaluate(e)
                 if let f = firstFail { return f }
             }
-            if options.auditEveryStep, let f = Audit.check(kernel, quiescent: true, cache: auditCache) {
+            if options.auditEveryStep, let f = auditStep(quiescent: true) {
                 noteFailure("between lines, after step \(sched.steps)")
                 return .bug(f)
             }
@@ -586,7 +595,7 @@ public final class ScenarioRunner {
                                        fingerprint: ReplayToken.fingerprint(scenario, lines: source.lines, options: options))
         return RunReport(outcome: outcome, lines: lines, token: token, steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
-                         stateHash: stateHash, trace: trace,
+                         auditedSteps: auditedSteps, stateHash: stateHash, trace: trace,
                          timeline: options.trace ? Timeline(threads: sched.threads.map(\.name), events: timeline, outcome: outcome) : nil,
                          snapshots: snapshots)
     }

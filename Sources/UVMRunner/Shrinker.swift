@@ -1,11 +1,15 @@
 // Shrinking a failure, cheap by design and inside the command's limits. Delta debugging (Zeller
 // and Hildebrandt's ddmin) removes the most first: half the preemptions of the failing schedule,
 // then whole threads' operations, then halves, quarters, ... of the operations, then of the
-// declarations no operation needs any more, then preemptions again; CHESS-style bounded DFS last checks whether a schedule with fewer preemptions fails the
-// same way. Each candidate costs a few runs: the best schedule so far replayed on it, file order,
-// and one seeded schedule. Only the best candidate is kept (a scenario and a report without a
-// trace), so memory stays flat. When the failure shows without the per-step audit, candidates
-// run without it and the audit only confirms one that still fails. The result replays: its token
+// declarations no operation needs any more, then preemptions again; CHESS-style bounded DFS
+// last checks whether a schedule with fewer preemptions fails the same way. Each candidate costs
+// a few runs: the best schedule so far replayed on it, file order, and one seeded schedule. Only
+// the best candidate is kept (a scenario and a report without a trace), so memory stays flat.
+// When the failure shows without the per-step audit, candidates run without it and the audit
+// only confirms one that still fails; a candidate schedule that repeats the best run's first
+// decisions is not audited again before them (runs replay exactly, so they reach the states the
+// best run's audit saw). A run cannot be resumed from the middle, since suspended Swift tasks
+// cannot be copied, so each candidate still runs from the start. The result replays: its token
 // runs the reduced scenario step for step.
 
 import UVMScenario
@@ -260,7 +264,10 @@ final class ShrinkSession {
             let lastKept = self.preemptionIndices().last { !dropped.contains($0) }
             var prefix = Array(decisions.map(\.chosen).prefix(lastKept.map { $0 + 1 } ?? 0))
             for i in chunk where i < prefix.count { prefix[i] = decisions[i].defaultChoice }
-            guard let c = await self.fails(self.best.scenario, following: prefix), let after = c.preemptions,
+            // Up to the first choice changed, the candidate repeats the best run, audited.
+            let firstChanged = chunk.filter { $0 < prefix.count }.min() ?? prefix.count
+            guard let c = await self.fails(self.best.scenario, following: prefix, auditedBefore: firstChanged),
+                  let after = c.preemptions,
                   after < before else { return nil }
             self.best = c
             return self.preemptionIndices()
@@ -338,22 +345,26 @@ final class ShrinkSession {
     }
 
     /// A run of `s` following `prefix` that fails the same way, confirmed with the per-step
-    /// audit when the probe ran without it.
-    private func fails(_ s: Scenario, following prefix: [Int]) async -> Candidate? {
-        guard let probe = try? await run(s, following: prefix, audit: base.auditEveryStep && !probeWithoutAudit),
+    /// audit when the probe ran without it. `auditedBefore`: the scheduling decisions `s` and
+    /// `prefix` share with the best run, whose audit saw the steps before them.
+    private func fails(_ s: Scenario, following prefix: [Int], auditedBefore: Int = 0) async -> Candidate? {
+        guard let probe = try? await run(s, following: prefix, audit: base.auditEveryStep && !probeWithoutAudit,
+                                         auditedBefore: auditedBefore),
               Shrinker.sameFailure(probe.report.outcome, target) else { return nil }
         guard base.auditEveryStep && probeWithoutAudit else { return probe }
-        guard let confirmed = try? await run(s, following: probe.choices, audit: true),
+        guard let confirmed = try? await run(s, following: probe.choices, audit: true, auditedBefore: auditedBefore),
               Shrinker.sameFailure(confirmed.report.outcome, target) else { return nil }
         return confirmed
     }
 
     /// One run that follows `prefix`, then file order, logging its decisions; nil when the
     /// limits have run out. A candidate that dropped a line binding a variable used later throws.
-    private func run(_ s: Scenario, following prefix: [Int], audit: Bool) async throws(ScenarioError) -> Candidate? {
+    private func run(_ s: Scenario, following prefix: [Int], audit: Bool,
+                     auditedBefore: Int = 0) async throws(ScenarioError) -> Candidate? {
         guard mayRun() else { return nil }
         var o = base
         o.auditEveryStep = audit
+        o.auditFromDecision = auditedBefore
         let log = DFSStrategy.Log()
         o.dfs = (prefix, log)
         let r = try await timed(s, o)
