@@ -71,7 +71,9 @@ public final class AnonObject: UVMObject, SwapBacked {
     package override func terminate() async throws {
         try await lock.enter()
         try removeAllPagesLocked()
-        for slot in swapSlots.values { uvm.swap.free(slot) }
+        // In page order: the device reuses the last slot freed first, and a dictionary's order
+        // differs from run to run, so the slots later page-outs get would not replay.
+        for (_, slot) in swapSlots.sorted(by: { $0.key < $1.key }) { uvm.swap.free(slot) }
         swapSlots.removeAll()
         try await lock.exit()
     }
