@@ -107,11 +107,26 @@ public struct PageContents {
                 if byte != 0 { found = range.lowerBound + at }
                 return
             }
-            if let i = chunk[inChunk..<(inChunk + n)].firstIndex(where: { $0 != byte }) {
+            if let i = Self.firstIndex(in: chunk, inChunk..<(inChunk + n), notEqualTo: byte) {
                 found = range.lowerBound + at + (i - inChunk)
             }
         }
         return found
+    }
+
+    /// The first index of `range` whose byte in `chunk` is not `byte`, eight bytes at a time:
+    /// `check` compares whole pages, at every run of an exploration. O(range.count).
+    private static func firstIndex(in chunk: [UInt8], _ range: Range<Int>, notEqualTo byte: UInt8) -> Int? {
+        chunk.withUnsafeBytes { raw in
+            let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+            var i = range.lowerBound
+            while i + 8 <= range.upperBound, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) == pattern { i += 8 }
+            while i < range.upperBound {
+                if raw[i] != byte { return i }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// The first offset at which these bytes differ from `other`'s. O(1) per chunk the two
@@ -124,7 +139,7 @@ public struct PageContents {
             case (nil, nil):
                 continue
             case (let a?, nil), (nil, let a?):
-                if let i = a.firstIndex(where: { $0 != 0 }) { return c * Self.chunkSize + i }
+                if let i = Self.firstIndex(in: a, a.indices, notEqualTo: 0) { return c * Self.chunkSize + i }
             case (let a?, let b?):
                 let shared = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress } }
                 if !shared, let i = a.indices.first(where: { a[$0] != b[$0] }) { return c * Self.chunkSize + i }

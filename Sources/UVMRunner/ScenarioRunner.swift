@@ -592,7 +592,7 @@ public final class ScenarioRunner {
         let origin = options.replay != nil ? options.replayOrigin ?? "x" : options.dfs != nil ? "d" : options.seed == 0 ? "f"
             : (options.pct != nil ? "p" : "r") + String(options.seed)
         let token = ReplayToken.encode(sched.choices, origin: origin,
-                                       fingerprint: ReplayToken.fingerprint(scenario, lines: source.lines, options: options))
+                                       fingerprint: source.fingerprint(scenario, options: options))
         return RunReport(outcome: outcome, lines: lines, token: token, steps: sched.steps,
                          decisions: sched.choices.count, threads: sched.threads.count, traceHash: sched.traceHash,
                          auditedSteps: auditedSteps, stateHash: stateHash, trace: trace,
@@ -618,6 +618,34 @@ final class SourceText {
         let made = SourceText(text)
         last = made
         return made
+    }
+
+    /// What a fingerprint is computed from, besides the text: the statements' lines (a block's
+    /// operations between markers), the policy overrides and the audit.
+    private struct FingerprintInput: Equatable {
+        var lines: [Int] = []
+        var policy: [String] = []
+        var audit = false
+    }
+
+    /// The last fingerprint made: an exploration asks for the same one at every run.
+    private var lastFingerprint: (input: FingerprintInput, value: String)?
+
+    /// `ReplayToken.fingerprint` of `scenario` (parsed from this text) under `options`.
+    func fingerprint(_ scenario: Scenario, options: RunOptions) -> String {
+        var input = FingerprintInput(policy: options.policy.map { $0.knob + "=" + $0.value }, audit: options.auditEveryStep)
+        for st in scenario.statements {
+            input.lines.append(st.location.line)
+            if case .together(let ops) = st.kind {
+                input.lines.append(-1)
+                input.lines += ops.map(\.location.line)
+                input.lines.append(-2)
+            }
+        }
+        if let last = lastFingerprint, last.input == input { return last.value }
+        let value = ReplayToken.fingerprint(scenario, lines: lines, options: options)
+        lastFingerprint = (input, value)
+        return value
     }
 
     private init(_ text: String) {

@@ -3,6 +3,7 @@
 
 import Testing
 import UVMMachine
+import UVMSched
 
 @Suite struct PageContentsTests {
     let pageSize = 4096
@@ -21,6 +22,25 @@ import UVMMachine
         let whole = try! #require(c.bytes(pageSize: pageSize))
         #expect(whole.count == pageSize && Array(whole[200..<800]) == bytes && whole[4000] == 0xee)
         #expect(PageContents(bytes: whole, pageSize: pageSize).firstDifference(from: c) == nil)
+    }
+
+    /// `firstByte` scans eight bytes at a time: every start, end and odd byte placed anywhere
+    /// around a word agrees with a byte-by-byte scan of the same page.
+    @Test func theWordScanFindsTheSameByteAsAByteScan() {
+        var rng = SplitMix64(seed: 42)
+        for _ in 0..<300 {
+            var c = PageContents()
+            let fill = UInt8.random(in: 0...2, using: &rng)
+            c.fill(0, pageSize, fill, pageSize: pageSize)
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                c.write(Int.random(in: 0..<pageSize, using: &rng), UInt8.random(in: 0...2, using: &rng), pageSize: pageSize)
+            }
+            let lo = Int.random(in: 0..<pageSize, using: &rng), hi = Int.random(in: lo...pageSize, using: &rng)
+            let byte = UInt8.random(in: 0...2, using: &rng)
+            let bytes = c.read(0, pageSize)
+            let expected = (lo..<hi).first { bytes[$0] != byte }
+            #expect(c.firstByte(in: lo..<hi, notEqualTo: byte) == expected, "\(lo)..<\(hi) \(byte)")
+        }
     }
 
     @Test func zerosCostNothingAndReadAsZeros() {
