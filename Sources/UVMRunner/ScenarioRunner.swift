@@ -544,42 +544,53 @@ public final class ScenarioRunner {
         return p
     }
 
+    /// The machine the `machine` lines describe. Several lines are one description: each option
+    /// takes the last value given, and an error names the line that gave the value at fault.
     private func machineConfig() throws(ScenarioError) -> MachineConfig {
-        var config = MachineConfig()
+        var ram, pageSize, swap, wiredMax: (size: Size, at: SourceLocation)?
+        var shmSeg: (count: UInt64, at: SourceLocation)?
+        var lastLine: SourceLocation?
         for st in scenario.statements {
-            guard case .machine(let ram, let pageSize, let swap, let wiredMax, let shmSeg) = st.kind else { continue }
-            var ps: UInt64 = 4096
-            if let pageSize {
-                guard let b = pageSize.unit == .pages ? nil : pageSize.bytes(pageSize: 0),
-                      b >= 512, b <= 1 << 20, b & (b - 1) == 0 else {
-                    throw ScenarioError(location: st.location, message: "expected pagesize to be a power of two from 512 to 1M (and not in pages)")
-                }
-                ps = b
+            guard case .machine(let r, let ps, let sw, let wm, let seg) = st.kind else { continue }
+            let at = st.location
+            lastLine = at
+            if let r { ram = (r, at) }
+            if let ps { pageSize = (ps, at) }
+            if let sw { swap = (sw, at) }
+            if let wm { wiredMax = (wm, at) }
+            if let seg { shmSeg = (seg, at) }
+        }
+        guard let lastLine else { return MachineConfig() }
+        var ps: UInt64 = 4096
+        if let pageSize {
+            guard let b = pageSize.size.unit == .pages ? nil : pageSize.size.bytes(pageSize: 0),
+                  b >= 512, b <= 1 << 20, b & (b - 1) == 0 else {
+                throw ScenarioError(location: pageSize.at, message: "expected pagesize to be a power of two from 512 to 1M (and not in pages)")
             }
-            func pages(_ s: Size?, _ what: String, atMost limit: (pages: UInt64, spelled: String)) throws(ScenarioError) -> Int? {
-                guard let s else { return nil }
-                guard let b = s.bytes(pageSize: ps), b / ps <= limit.pages else {
-                    throw ScenarioError(location: st.location, message: "expected \(what) of at most \(limit.spelled) pages")
-                }
-                return Int(b / ps)
+            ps = b
+        }
+        // A physical page becomes a structure of the host when first allocated (the page array
+        // grows to a high-water mark), and swap slots cost nothing until used: the limits keep
+        // frame numbers and byte counts well inside 64 bits.
+        func pages(_ s: (size: Size, at: SourceLocation)?, _ what: String) throws(ScenarioError) -> Int? {
+            guard let s else { return nil }
+            guard let b = s.size.bytes(pageSize: ps), b / ps <= 1 << 32 else {
+                throw ScenarioError(location: s.at, message: "expected \(what) of at most 4G pages")
             }
-            // A physical page becomes a structure of the host when first allocated (the page
-            // array grows to a high-water mark), and swap slots cost nothing until used: the
-            // limits keep frame numbers and byte counts well inside 64 bits.
-            let physicalLimit: (pages: UInt64, spelled: String) = (1 << 32, "4G")
-            let ramPages = try pages(ram, "ram", atMost: physicalLimit) ?? 256
-            guard ramPages >= 4 else { throw ScenarioError(location: st.location, message: "expected ram of at least 4 pages") }
-            config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap", atMost: physicalLimit) ?? 0,
-                                   wiredMax: try pages(wiredMax, "wiredmax", atMost: physicalLimit))
-            if let shmSeg {
-                guard shmSeg >= 1, shmSeg <= MachineConfig.maxShmSeg else {
-                    throw ScenarioError(location: st.location, message: "expected shmseg from 1 to \(MachineConfig.maxShmSeg)")
-                }
-                config.shmSeg = Int(shmSeg)
+            return Int(b / ps)
+        }
+        let ramPages = try pages(ram, "ram") ?? 256
+        guard ramPages >= 4 else { throw ScenarioError(location: ram?.at ?? lastLine, message: "expected ram of at least 4 pages") }
+        var config = MachineConfig(pageCount: ramPages, pageSize: Int(ps), swapPages: try pages(swap, "swap") ?? 0,
+                                   wiredMax: try pages(wiredMax, "wiredmax"))
+        if let shmSeg {
+            guard shmSeg.count >= 1, shmSeg.count <= MachineConfig.maxShmSeg else {
+                throw ScenarioError(location: shmSeg.at, message: "expected shmseg from 1 to \(MachineConfig.maxShmSeg)")
             }
-            guard config.wiredMax <= ramPages else {
-                throw ScenarioError(location: st.location, message: "expected wiredmax no larger than ram")
-            }
+            config.shmSeg = Int(shmSeg.count)
+        }
+        guard config.wiredMax <= ramPages else {
+            throw ScenarioError(location: wiredMax?.at ?? lastLine, message: "expected wiredmax no larger than ram")
         }
         return config
     }

@@ -145,6 +145,33 @@ import UVMSched
         }
     }
 
+    /// Several `machine` lines are one description: each option takes its last value, and the
+    /// others keep theirs (a second line once reset every option it did not give).
+    @Test func machineLinesAddUpOptionByOption() async throws {
+        let r = try await run("""
+            machine ram=16p
+            machine wiredmax=4p
+            proc A uid=0
+            A: a = mmap anon 8p
+            A: mlock a 5p => EAGAIN
+            A: mlock a 4p => ok
+            expect wired = 4p
+            expect free = 12p
+            """)
+        #expect(r.outcome == .pass, "\(r.outcome.summary)")
+    }
+
+    /// A value at fault is named at the line that gave it.
+    @Test(arguments: [("machine ram=16p\nmachine wiredmax=32p", 2), ("machine wiredmax=32p\nmachine ram=16p", 1)])
+    func aMachineErrorNamesTheLineOfTheValue(text: String, line: Int) async throws {
+        do {
+            let r = try await run(text + "\nproc A\n")
+            Issue.record("expected a scenario error, the run ended with \(r.outcome.summary)")
+        } catch let e as ScenarioError {
+            #expect(e.location.line == line && e.message == "expected wiredmax no larger than ram", "\(e)")
+        }
+    }
+
     @Test func aParseErrorIsThrownBeforeAnyRun() {
         #expect(throws: ScenarioError.self) { try ScenarioParser.parse("proc A\nA: load", file: "t.uvm") }
     }
