@@ -176,13 +176,12 @@ public final class Kernel {
         try await discard(old)
     }
 
-    /// exit: the process's address space goes away, once the I/O other threads have in flight
-    /// on it is done. A vslock the exiting thread itself never undid can never be undone: a leak.
+    /// exit: the process's address space goes away, once the I/O in flight on it is done: its
+    /// other threads' vslocks, and the exiting thread's own, which `kernel:` may still undo as
+    /// the I/O completes. One that nothing undoes leaves the exit waiting for itself, a
+    /// deadlock, as a munmap of one's own vslocked range does.
     public func exit(_ lwp: LWP) async throws {
         let p = try liveProc(lwp)
-        if let h = uvm.holds.first(where: { $0.thread === lwp.thread }) {
-            throw sched.abort(KernelFailure(.leak, "\(p.name) exits with a vslock of \(hex(h.start))-\(hex(h.end)) by \(h.thread.name) never vsunlocked"))
-        }
         // Exited before anything sleeps: no exec or call of another thread starts a new image.
         p.exited = true
         try await discard(p.vmspace)
