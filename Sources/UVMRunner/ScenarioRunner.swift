@@ -233,11 +233,19 @@ public final class ScenarioRunner {
             case .machine, .policy:
                 continue
             case .file(let name, let size, let fill, let badPage):
+                // A second declaration would replace the first silently: the file's pages and
+                // every mapping of it would change behind the lines that named the first.
+                guard kernel.files[name] == nil else {
+                    throw ScenarioError(location: st.location, message: "expected a new file name, '\(name)' is already a file")
+                }
                 let b = try bytes(size, st.location)
                 kernel.createFile(name: name, size: b, fill: fill)
                 kernel.files[name]!.badBlock = badPage
                 model.file(name, size: b, fill: fill)
             case .device(let name, let pattern):
+                guard kernel.devices[name] == nil else {
+                    throw ScenarioError(location: st.location, message: "expected a new device name, '\(name)' is already a device")
+                }
                 kernel.createDevice(name: name, pattern: pattern)
                 model.device(name, pattern: pattern)
             case .proc(let name, let uid, let memlock):

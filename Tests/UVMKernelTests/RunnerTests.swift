@@ -172,6 +172,19 @@ import UVMSched
         }
     }
 
+    /// A file or device declared twice is refused at the second declaration, as a process is
+    /// (the second once replaced the first silently).
+    @Test(arguments: [("file f size=1p\nfile f size=2p", "expected a new file name, 'f' is already a file"),
+                      ("device d\ndevice d pattern=0x22", "expected a new device name, 'd' is already a device")])
+    func aSecondDeclarationOfANameIsAnError(text: String, message: String) async throws {
+        do {
+            let r = try await run(text + "\nproc A\n")
+            Issue.record("expected a scenario error, the run ended with \(r.outcome.summary)")
+        } catch let e as ScenarioError {
+            #expect(e.location.line == 2 && e.message == message, "\(e)")
+        }
+    }
+
     @Test func aParseErrorIsThrownBeforeAnyRun() {
         #expect(throws: ScenarioError.self) { try ScenarioParser.parse("proc A\nA: load", file: "t.uvm") }
     }
