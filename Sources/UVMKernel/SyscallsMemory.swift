@@ -426,12 +426,9 @@ extension Kernel {
         // The image the call started in, even if another thread's exec replaces it while the
         // call sleeps: NetBSD's exec waits for the other LWPs to leave the kernel (exit_lwps).
         let map = p.map
-        // sys_mincore: an unaligned start, a zero length or a wrap is EINVAL; the range is not
-        // tested against the address space, so anything not mapped is ENOMEM.
-        guard addr & pageMask == 0, len > 0, let size = roundPage(len),
-              case (let hi, false) = addr.addingReportingOverflow(size) else { throw Errno.EINVAL }
+        let hi = try mincoreEnd(addr, len)
         guard let vector else { return try await residency(map, addr, hi) }
-        let hold = try await vslock(lwp, vector, size >> UInt64(uvm.pageShift), access: [.write])
+        let hold = try await vslock(lwp, vector, (hi - addr) >> UInt64(uvm.pageShift), access: [.write])
         do {
             let result = try await residency(map, addr, hi)
             try await copyout(map, vector, result.map { $0 ? 1 : 0 })
@@ -441,6 +438,15 @@ extension Kernel {
             try await uvm.vsunlock(hold)
             throw error
         }
+    }
+
+    /// The end of the range mincore(2) answers for: sys_mincore refuses an unaligned start, a
+    /// zero length or a wrap (EINVAL); the range is not tested against the address space, so
+    /// anything not mapped is ENOMEM later.
+    public func mincoreEnd(_ addr: UInt64, _ len: UInt64) throws -> UInt64 {
+        guard addr & pageMask == 0, len > 0, let size = roundPage(len),
+              case (let hi, false) = addr.addingReportingOverflow(size) else { throw Errno.EINVAL }
+        return hi
     }
 
     /// Whether each page of [lo, hi) is resident; ENOMEM if any of it is not mapped.

@@ -3,6 +3,7 @@
 
 import Testing
 import UVMRunner
+import UVMScenario
 import UVMSched
 
 @Suite @Sim struct NetBSDAnswerTests {
@@ -22,6 +23,20 @@ import UVMSched
             A: check a 2p 0x11 => ok
             """
         expectPass(try await run(text))
+    }
+
+    /// sys_mincore: `end = start + round_page(len); if (end <= start) return EINVAL`. A
+    /// wrapping length is the kernel's EINVAL, not the scenario error of a too long answer
+    /// (found by an outside generator), which stays for a range the call would answer for.
+    @Test func aWrappingMincoreIsEinval() async throws {
+        let text = """
+            proc A
+            A: a = mmap anon 1p
+            A: mincore a 18446744073709551615 => EINVAL
+            A: mincore a 0xfffffffffffff000 => EINVAL
+            """
+        expectPass(try await run(text))
+        await #expect(throws: ScenarioError.self) { try await run("proc A\nA: a = mmap anon 1p\nA: mincore a 2000000p\n") }
     }
 
     /// uvm_map_pageable_all and uvm_mmap test `limit != 0 && size + wired > limit`: an
