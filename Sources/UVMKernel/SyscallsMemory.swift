@@ -92,9 +92,17 @@ extension Kernel {
         }
         let pageOff = offset & pageMask
         guard let size = roundPage(length &+ pageOff), size >= length else { throw Errno.ENOMEM }
-        // The object range must be a valid off_t range that does not wrap: sys_mmap refuses
-        // pos + size overflow (EINVAL).
-        if case .anon = backing {} else {
+        // The object range must be a valid off_t range. vn_mmap: a negative offset is EINVAL,
+        // one whose end passes OFF_T_MAX EOVERFLOW ("no offset wrapping"); udv_attach refuses a
+        // negative device offset (EINVAL), and the device's pages end before any wrap.
+        switch backing {
+        case .anon:
+            break
+        case .file:
+            guard offset <= UInt64(Int64.max) else { throw Errno.EINVAL }
+            guard case (let end, false) = (offset - pageOff).addingReportingOverflow(size), end <= UInt64(Int64.max)
+            else { throw Errno.EOVERFLOW }
+        case .device:
             guard offset <= UInt64(Int64.max), case (_, false) = (offset - pageOff).addingReportingOverflow(size)
             else { throw Errno.EINVAL }
         }

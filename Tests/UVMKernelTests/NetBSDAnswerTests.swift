@@ -39,6 +39,22 @@ import UVMSched
         await #expect(throws: ScenarioError.self) { try await run("proc A\nA: a = mmap anon 1p\nA: mincore a 2000000p\n") }
     }
 
+    /// vn_mmap: a negative offset is EINVAL, a mapping that would end past OFF_T_MAX EOVERFLOW
+    /// ("no offset wrapping"; it was EINVAL here, found by an outside generator). A mapping
+    /// that ends at OFF_T_MAX is made, and far past the end of the file its load is SIGBUS.
+    @Test func aFileMappingPastOffTMaxIsEoverflow() async throws {
+        let text = """
+            file f size=2p fill=0x41
+            proc A
+            A: mmap file=f 1p off=0x7ffffffffffff000 => EOVERFLOW
+            A: mmap file=f 0x2000 off=0x7fffffffffffe001 => EOVERFLOW
+            A: mmap file=f 1p off=0x8000000000000000 => EINVAL
+            A: m = mmap file=f 1p off=0x7fffffffffffe000
+            A: load m => SIGBUS
+            """
+        expectPass(try await run(text))
+    }
+
     /// uvm_map_pageable_all and uvm_mmap test `limit != 0 && size + wired > limit`: an
     /// RLIMIT_MEMLOCK of 0 is no limit for mlockall and for MCL_FUTURE wiring of new mappings.
     /// sys_mlock compares with the limit as it is, so plain mlock still gets EAGAIN.
