@@ -122,6 +122,7 @@ public final class Kernel {
         }
         let child = Proc(name: childName, pid: nextPid, uid: parent.uid, memlockLimit: parent.memlockLimit,
                          vmspace: newImage(childName))
+        child.credentialsChanged = parent.credentialsChanged
         nextPid += 1
         try await child.map.lockWrite()
         do {
@@ -159,6 +160,7 @@ public final class Kernel {
     public func setuid(_ lwp: LWP, _ uid: UInt32) throws {
         let p = try liveProc(lwp)
         guard uid == p.uid || p.uid == 0 else { throw Errno.EPERM }
+        if uid != p.uid { p.credentialsChanged = true }
         p.uid = uid
     }
 
@@ -170,6 +172,7 @@ public final class Kernel {
         let old = p.vmspace
         p.vmspace = newImage(p.name)
         p.futureWiringRequested = false
+        p.credentialsChanged = false
         // POSIX revokes MCL_FUTURE at exec (uvmspace_exec). Historic `futurewire=keep`: the flag
         // survives into the next image (FreeBSD 2004, MAP_WIREFUTURE in a recycled vmspace).
         if uvm.policy.futureWire == .keep { p.map.wireFuture = old.map.wireFuture }

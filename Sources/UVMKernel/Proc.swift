@@ -46,6 +46,10 @@ public final class Proc: CustomStringConvertible {
     public let pid: Int
     /// The one uid a process has here: real, effective and saved at once.
     public internal(set) var uid: UInt32
+    /// PK_SUGID: the uid changed since the last exec, so the process may hold what its old
+    /// credentials gave it; only privilege may trace it (kern_prot.c do_setresuid sets it,
+    /// fork passes it on, exec of a binary that is not set-id clears it).
+    public internal(set) var credentialsChanged = false
     /// RLIMIT_MEMLOCK in bytes, soft and hard limit at once.
     public internal(set) var memlockLimit: UInt64
     public internal(set) var vmspace: VMSpace

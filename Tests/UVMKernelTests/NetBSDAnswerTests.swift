@@ -55,6 +55,30 @@ import UVMSched
         expectPass(try await run(text))
     }
 
+    /// do_setresuid sets PK_SUGID when the uid changes, fork passes it on, exec clears it; and
+    /// ptrace_listener_cb refuses an unprivileged tracer a target with it (found by an outside
+    /// generator: a process that left uid 0 was traced by a process of its new uid).
+    @Test func aProcessWhoseUidChangedIsTracedOnlyByPrivilege() async throws {
+        let text = """
+            proc A uid=1000
+            proc R uid=0
+            R: r = mmap anon 1p
+            R: store r 0x42 => ok
+            A: ptrace R read r => EPERM
+            R: setuid 1000 => ok
+            A: ptrace R read r => EPERM
+            A: ptrace R write r 0x11 => EPERM
+            R: C = fork => ok
+            A: ptrace C read r => EPERM
+            R: setuid 1000 => ok
+            R: exec => ok
+            R: s = mmap anon 1p
+            A: ptrace R read s => 0x00
+            A: ptrace C read r => EPERM
+            """
+        expectPass(try await run(text))
+    }
+
     /// uvm_map_pageable_all and uvm_mmap test `limit != 0 && size + wired > limit`: an
     /// RLIMIT_MEMLOCK of 0 is no limit for mlockall and for MCL_FUTURE wiring of new mappings.
     /// sys_mlock compares with the limit as it is, so plain mlock still gets EAGAIN.
