@@ -6,9 +6,10 @@
 // copied to an anon of the target (copy-on-write), so the file never changes. Because wiring
 // faults at maximum protection too (VM_FAULT_WIREMAX, NetBSD uvm_fault.c, December 2001), a locked private mapping is
 // already anonymous and the write finds the wired anon in place: nothing wired is ever replaced.
-// Errnos: another uid (or a process whose uid changed, PK_SUGID) without privilege EPERM, a
-// dead target ESRCH, an unmapped address EINVAL (uvm_map_extract), a protection the mapping
-// can never have EACCES, a page past the end of its file EINVAL (the fault's own error).
+// Errnos: another uid (or a process whose uid changed, PK_SUGID) without privilege EPERM, the
+// caller's own process EINVAL (no process attaches to itself), a dead target ESRCH, an
+// unmapped address EINVAL (uvm_map_extract), a protection the mapping can never have EACCES,
+// a page past the end of its file EINVAL (the fault's own error).
 //
 // Locking: ptrace faults with no lock held, then read-locks the target's map and reads or writes
 // the page behind the address before unlocking it, with no switch point in between; a busy page
@@ -21,6 +22,9 @@ import UVMSched
 extension Kernel {
     private func traced(_ lwp: LWP, _ name: String) throws -> Proc {
         guard let target = proc(named: name), !target.exited else { throw Errno.ESRCH }
+        // A process cannot be its own tracer: ptrace_allowed refuses PT_ATTACH to oneself
+        // (EINVAL), and a read or write needs the target attached.
+        if target === lwp.proc { throw Errno.EINVAL }
         // ptrace_listener_cb: without privilege, only a process of one's own uid whose
         // credentials have not changed (PK_SUGID).
         if let me = lwp.proc, me.uid != 0 && (me.uid != target.uid || target.credentialsChanged) { throw Errno.EPERM }

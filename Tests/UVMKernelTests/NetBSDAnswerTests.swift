@@ -57,7 +57,8 @@ import UVMSched
 
     /// do_setresuid sets PK_SUGID when the uid changes, fork passes it on, exec clears it; and
     /// ptrace_listener_cb refuses an unprivileged tracer a target with it (found by an outside
-    /// generator: a process that left uid 0 was traced by a process of its new uid).
+    /// generator: a process that left uid 0 was traced by a process of its new uid). And no
+    /// process traces itself: ptrace_allowed refuses PT_ATTACH to oneself (EINVAL).
     @Test func aProcessWhoseUidChangedIsTracedOnlyByPrivilege() async throws {
         let text = """
             proc A uid=1000
@@ -75,6 +76,7 @@ import UVMSched
             R: s = mmap anon 1p
             A: ptrace R read s => 0x00
             A: ptrace C read r => EPERM
+            R: ptrace R read s => EINVAL
             """
         expectPass(try await run(text))
     }
