@@ -59,75 +59,177 @@ public protocol AddressRange: AnyObject {
 ///
 /// An owner must never reorder elements or make them overlap.
 public struct AddressTree<Element: AddressRange> {
-  /// The start addresses of the elements, by slot. Leaf `l` owns the slots
-  /// `l * _leafCapacity ..< (l + 1) * _leafCapacity`, of which the first
-  /// `_leaves[l].count` are in use; the three slot arrays share this layout.
+  /// The nodes, shared by copies until one of them is mutated. One reference
+  /// rather than the arrays themselves, so that copying a tree (as reading it
+  /// out of a class's property for a query does) costs one retain.
   @usableFromInline
-  internal var _keys: ContiguousArray<UInt64>
-
-  /// By slot, the element's start minus the end of the element before it
-  /// (or minus zero for the first element): the free hole right below it.
-  @usableFromInline
-  internal var _gaps: ContiguousArray<UInt64>
-
-  /// By slot, the elements; the slots a leaf does not use hold `nil`.
-  @usableFromInline
-  internal var _elements: ContiguousArray<Element?>
-
-  /// The leaves' headers.
-  @usableFromInline
-  internal var _leaves: ContiguousArray<_LeafHeader>
-
-  /// By child slot, the least key in the child's subtree. Inner node `p`
-  /// owns the child slots `p * _innerCapacity ..< (p + 1) * _innerCapacity`,
-  /// of which the first `_inners[p].count` are in use; `_children` shares
-  /// this layout.
-  @usableFromInline
-  internal var _childKeys: ContiguousArray<UInt64>
-
-  /// By child slot, the child: a leaf for a node of level 1, else an inner
-  /// node.
-  @usableFromInline
-  internal var _children: ContiguousArray<Int32>
-
-  /// The inner nodes' headers.
-  @usableFromInline
-  internal var _inners: ContiguousArray<_InnerHeader>
-
-  /// The root: a leaf if `_height` is 0, else an inner node; `_none` if the
-  /// tree is empty.
-  @usableFromInline
-  internal var _root: Int32
-
-  /// The number of inner levels, that is, the root's level.
-  @usableFromInline
-  internal var _height: Int
-
-  /// The number of elements.
-  @usableFromInline
-  internal var _count: Int
-
-  /// The leaf of the last mutation, tried before a descent; `_none` if the
-  /// tree is empty.
-  @usableFromInline
-  internal var _finger: Int32
+  internal var _storage: _Storage
 
   /// Creates an empty tree.
   ///
   /// - Complexity: O(1)
   @inlinable
   public init() {
-    _keys = []
-    _gaps = []
-    _elements = []
-    _leaves = []
-    _childKeys = []
-    _children = []
-    _inners = []
-    _root = _none
-    _height = 0
-    _count = 0
-    _finger = _none
+    _storage = _Storage()
+  }
+}
+
+extension AddressTree {
+  /// The storage of a tree. It is only written while the tree that holds it
+  /// holds the only reference (`_makeUnique()`), which makes it safe to share
+  /// between copies and threads, as an array's buffer is.
+  @usableFromInline
+  internal final class _Storage: @unchecked Sendable {
+    /// The start addresses of the elements, by slot. Leaf `l` owns the slots
+    /// `l * _leafCapacity ..< (l + 1) * _leafCapacity`, of which the first
+    /// `leaves[l].count` are in use; the three slot arrays share this layout.
+    @usableFromInline
+    internal var keys: ContiguousArray<UInt64> = []
+
+    /// By slot, the element's start minus the end of the element before it
+    /// (or minus zero for the first element): the free hole right below it.
+    @usableFromInline
+    internal var gaps: ContiguousArray<UInt64> = []
+
+    /// By slot, the elements; the slots a leaf does not use hold `nil`.
+    @usableFromInline
+    internal var elements: ContiguousArray<Element?> = []
+
+    /// The leaves' headers.
+    @usableFromInline
+    internal var leaves: ContiguousArray<_LeafHeader> = []
+
+    /// By child slot, the least key in the child's subtree. Inner node `p`
+    /// owns the child slots `p * _innerCapacity ..< (p + 1) * _innerCapacity`,
+    /// of which the first `inners[p].count` are in use; `children` shares
+    /// this layout.
+    @usableFromInline
+    internal var childKeys: ContiguousArray<UInt64> = []
+
+    /// By child slot, the child: a leaf for a node of level 1, else an inner
+    /// node.
+    @usableFromInline
+    internal var children: ContiguousArray<Int32> = []
+
+    /// The inner nodes' headers.
+    @usableFromInline
+    internal var inners: ContiguousArray<_InnerHeader> = []
+
+    /// The root: a leaf if `height` is 0, else an inner node; `_none` if the
+    /// tree is empty.
+    @usableFromInline
+    internal var root: Int32 = _none
+
+    /// The number of inner levels, that is, the root's level.
+    @usableFromInline
+    internal var height = 0
+
+    /// The number of elements.
+    @usableFromInline
+    internal var count = 0
+
+    /// The leaf of the last mutation, tried before a descent; `_none` if the
+    /// tree is empty.
+    @usableFromInline
+    internal var finger: Int32 = _none
+
+    @inlinable
+    internal init() {}
+
+    /// A copy sharing the arrays' buffers, which the first write to each
+    /// duplicates.
+    @inlinable
+    internal init(copying other: _Storage) {
+      keys = other.keys
+      gaps = other.gaps
+      elements = other.elements
+      leaves = other.leaves
+      childKeys = other.childKeys
+      children = other.children
+      inners = other.inners
+      root = other.root
+      height = other.height
+      count = other.count
+      finger = other.finger
+    }
+  }
+
+  /// Gives the tree storage of its own before a mutation.
+  ///
+  /// - Complexity: O(1), plus O(*n*) spread over the first writes if the
+  ///   storage is shared with a copy.
+  @inlinable
+  internal mutating func _makeUnique() {
+    if !isKnownUniquelyReferenced(&_storage) { _storage = _Storage(copying: _storage) }
+  }
+
+  // The storage's fields, read in place and written only after
+  // `_makeUnique()`.
+
+  @inlinable
+  internal var _keys: ContiguousArray<UInt64> {
+    _read { yield _storage.keys }
+    nonmutating _modify { yield &_storage.keys }
+  }
+
+  @inlinable
+  internal var _gaps: ContiguousArray<UInt64> {
+    _read { yield _storage.gaps }
+    nonmutating _modify { yield &_storage.gaps }
+  }
+
+  @inlinable
+  internal var _elements: ContiguousArray<Element?> {
+    _read { yield _storage.elements }
+    nonmutating _modify { yield &_storage.elements }
+  }
+
+  @inlinable
+  internal var _leaves: ContiguousArray<_LeafHeader> {
+    _read { yield _storage.leaves }
+    nonmutating _modify { yield &_storage.leaves }
+  }
+
+  @inlinable
+  internal var _childKeys: ContiguousArray<UInt64> {
+    _read { yield _storage.childKeys }
+    nonmutating _modify { yield &_storage.childKeys }
+  }
+
+  @inlinable
+  internal var _children: ContiguousArray<Int32> {
+    _read { yield _storage.children }
+    nonmutating _modify { yield &_storage.children }
+  }
+
+  @inlinable
+  internal var _inners: ContiguousArray<_InnerHeader> {
+    _read { yield _storage.inners }
+    nonmutating _modify { yield &_storage.inners }
+  }
+
+  @inlinable
+  internal var _root: Int32 {
+    _read { yield _storage.root }
+    nonmutating _modify { yield &_storage.root }
+  }
+
+  @inlinable
+  internal var _height: Int {
+    _read { yield _storage.height }
+    nonmutating _modify { yield &_storage.height }
+  }
+
+  @inlinable
+  internal var _count: Int {
+    _read { yield _storage.count }
+    nonmutating _modify { yield &_storage.count }
+  }
+
+  @inlinable
+  internal var _finger: Int32 {
+    _read { yield _storage.finger }
+    nonmutating _modify { yield &_storage.finger }
   }
 }
 
@@ -419,6 +521,7 @@ extension AddressTree {
     let end = e.end
     precondition(end > start, "AddressTree element must have end > start")
     precondition(_leaves.count < Int32.max / 2, "AddressTree is full")
+    _makeUnique()
     if _root == _none {
       _root = _newLeaf(parent: _none)
       _height = 0
@@ -454,6 +557,7 @@ extension AddressTree {
     let start = e.start
     let at = _position(of: e, at: start)
     precondition(at != nil, "AddressTree.remove: element is not in the tree")
+    _makeUnique()
     let l = at.unsafelyUnwrapped.leaf
     let i = at.unsafelyUnwrapped.slot - Int(l) * Self._leafCapacity
     if let succ = _position(atOrAfter: i + 1, in: l) {
@@ -483,6 +587,7 @@ extension AddressTree {
     let at = _position(of: e, at: start)
     precondition(at != nil, "AddressTree.endDidChange: element is not in the tree")
     precondition(end > start, "AddressTree element must have end > start")
+    _makeUnique()
     let l = at.unsafelyUnwrapped.leaf
     if let succ = _position(atOrAfter: at.unsafelyUnwrapped.slot + 1 - Int(l) * Self._leafCapacity, in: l) {
       let succStart = _keys[succ.slot]
