@@ -482,9 +482,10 @@ extension AddressTree {
   ///   - lowest: The least acceptable address.
   ///   - highest: The exclusive upper bound of the wanted space.
   ///
-  /// - Complexity: O(log *n*) when `alignment` is 1. In general
-  ///   O((1 + *m*) log *n*), where *m* is the number of free holes of at
-  ///   least `length` bytes lying before the result in which no aligned
+  /// - Complexity: O(log *n*) when `alignment` is 1, and O(1) when the
+  ///   result lies in the leaf of the last mutation along with `lowest`. In
+  ///   general O((1 + *m*) log *n*), where *m* is the number of free holes
+  ///   of at least `length` bytes lying before the result in which no aligned
   ///   address fits; a hole of at least `length + alignment - 1` bytes always
   ///   fits, so *m* counts only holes smaller than that.
   @inlinable
@@ -498,7 +499,7 @@ extension AddressTree {
       length: length, alignment: alignment,
       lowest: lowest, lastStart: highest - length)
     if _root != _none && _maxGap(of: _root, level: _height) >= length {
-      if let a = _findSpace(in: _root, level: _height, &request) { return a }
+      if let a = _findSpace(from: _leaf(for: lowest), &request) { return a }
       if request.exhausted { return nil }
     }
     // The hole above the last element is unbounded but for `highest`.
@@ -740,6 +741,44 @@ extension AddressTree {
     }
   }
 
+  /// Returns the first fit for `request` among the holes from leaf `l` on,
+  /// where `l` is the leaf whose key range holds `request.lowest`; sets
+  /// `request.exhausted` once a hole shows that no later hole can fit.
+  ///
+  /// The holes of earlier leaves end at or below `l`'s least key, so none
+  /// can hold the space. The search scans `l`, then climbs: at each
+  /// ancestor it tries the later children in order, descending into the
+  /// first whose largest gap is large enough. NetBSD's uvm_map_findspace
+  /// likewise starts from the entry at its hint rather than from the root,
+  /// and here that leaf is usually the finger's, so a hole next to the last
+  /// change is found without a descent.
+  @inlinable
+  internal func _findSpace(from l: Int32, _ request: inout _SpaceRequest) -> UInt64? {
+    if _leaves[Int(l)].maxGap >= request.length {
+      if let a = _findSpace(in: l, level: 0, &request) { return a }
+      if request.exhausted { return nil }
+    }
+    var node = l
+    var p = _leaves[Int(l)].parent
+    var level = 0
+    while p != _none {
+      let end = Int(p) * Self._innerCapacity + Int(_inners[Int(p)].count)
+      var slot = _childSlot(of: node, in: p) + 1
+      while slot < end {
+        let child = _children[slot]
+        if _maxGap(of: child, level: level) >= request.length {
+          if let a = _findSpace(in: child, level: level, &request) { return a }
+          if request.exhausted { return nil }
+        }
+        slot += 1
+      }
+      node = p
+      p = _inners[Int(p)].parent
+      level += 1
+    }
+    return nil
+  }
+
   /// Returns the first fit for `request` among the holes below the elements
   /// under `node` (of `level`), whose largest gap is at least
   /// `request.length`, in address order; sets `request.exhausted` once a
@@ -873,30 +912,34 @@ extension AddressTree {
 
   /// Moves `count` slots from `source` to `target`, which may overlap;
   /// the target slots outside the source must hold `nil`, and the source
-  /// slots outside the target are left holding `nil`. Elements are swapped,
-  /// never copied, so no reference count changes.
+  /// slots outside the target are left holding `nil`. The elements are
+  /// moved, not copied, so no reference count changes.
   @inlinable
   internal mutating func _moveSlots(from source: Int, to target: Int, count: Int) {
     if count == 0 || source == target { return }
-    _keys.withUnsafeMutableBufferPointer { keys in
-      _gaps.withUnsafeMutableBufferPointer { gaps in
-        _elements.withUnsafeMutableBufferPointer { elements in
-          // Copy in the direction that reads each slot before it is written.
-          if target < source {
-            for j in 0 ..< count {
-              keys[target + j] = keys[source + j]
-              gaps[target + j] = gaps[source + j]
-              elements.swapAt(target + j, source + j)
-            }
-          } else {
-            for j in (0 ..< count).reversed() {
-              keys[target + j] = keys[source + j]
-              gaps[target + j] = gaps[source + j]
-              elements.swapAt(target + j, source + j)
-            }
-          }
-        }
+    _keys.withUnsafeMutableBufferPointer {
+      ($0.baseAddress! + target).update(from: $0.baseAddress! + source, count: count)
+    }
+    _gaps.withUnsafeMutableBufferPointer {
+      ($0.baseAddress! + target).update(from: $0.baseAddress! + source, count: count)
+    }
+    _elements.withUnsafeMutableBufferPointer {
+      let base = $0.baseAddress!
+      // The target slots outside the source hold nil, which owns nothing:
+      // end them, move the source in (a memmove, overlap allowed), and put
+      // nil in the source slots it vacated.
+      let vacated: Range<Int>
+      if target < source {
+        (base + target).deinitialize(count: min(count, source - target))
+        (base + target).moveInitialize(from: base + source, count: count)
+        vacated = max(source, target + count) ..< source + count
+      } else {
+        let from = max(target, source + count)
+        (base + from).deinitialize(count: target + count - from)
+        (base + target).moveInitialize(from: base + source, count: count)
+        vacated = source ..< min(target, source + count)
       }
+      (base + vacated.lowerBound).initialize(repeating: nil, count: vacated.count)
     }
   }
 
