@@ -1510,7 +1510,8 @@ extension AddressTree {
   /// Verifies the tree after a mutation at `key`: all of it while it has at
   /// most 2048 elements; beyond that, so that debug builds stay usable, in
   /// O(log *n*) the nodes on the path to `key`'s leaf (fill, levels, parent
-  /// links, child keys, largest gaps), that leaf's slots, and the finger.
+  /// links, child keys, largest gaps), that leaf's fill and slots, the slot
+  /// after it, and the finger.
   @usableFromInline
   internal func _checkAfterMutation(at key: UInt64) {
     if count <= 2048 {
@@ -1542,6 +1543,9 @@ extension AddressTree {
     }
     let header = _leaves[Int(node)]
     precondition(header.parent == parent, "AddressTree: wrong leaf parent")
+    precondition(
+      Int(header.count) >= Self._leafCapacity / 2 && Int(header.count) <= Self._leafCapacity,
+      "AddressTree: leaf fill out of bounds")
     let base = Int(node) * Self._leafCapacity
     var previousEnd = _element(at: _position(before: 0, in: node))?.end
     var maxGap: UInt64 = 0

@@ -254,4 +254,35 @@ func expectAgree(_ tree: AddressTree<Range>, _ model: SortedModel, at a: UInt64,
     #expect(copy.findSpace(length: 0x13000, alignment: 1, lowest: 0, highest: .max) == 0x1000)
     #expect(original.findSpace(length: 0x800, alignment: 1, lowest: 0, highest: .max) == 0x1800)
   }
+
+  /// `findSpace` starts in the leaf holding `lowest` and climbs to later
+  /// subtrees: a fit far to the right, several levels up, whether the finger
+  /// is in that leaf or elsewhere, and an upper bound that ends the search.
+  @Test func findSpaceClimbsFromTheLowestLeaf() {
+    let n = 20_000
+    let entries = (0 ..< n).map { Range(UInt64($0) * 0x2000, UInt64($0) * 0x2000 + 0x1000) }
+    var tree = AddressTree<Range>()
+    for e in entries { tree.insert(e) }
+    let k = 15_000
+    let hole = UInt64(k) * 0x2000 - 0x1000  // 0x3000 bytes once entry k is gone
+    tree.remove(entries[k])
+    let end = UInt64(n) * 0x2000 - 0x1000  // the unbounded hole above the last element
+    for fingerAtLowest in [false, true] {
+      // The last mutation puts the finger near 0 or at the probes' leaf.
+      let moved = entries[fingerAtLowest ? 100 : 1]
+      tree.remove(moved)
+      tree.insert(moved)
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: 0, highest: .max) == hole)
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: 100 * 0x2000, highest: .max) == hole)
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: hole + 0x1000, highest: .max) == hole + 0x1000)
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: hole + 0x1001, highest: .max) == end)
+      #expect(tree.findSpace(length: 0x2000, alignment: 0x4000, lowest: 0, highest: .max) == hole + 0x1000)
+      // A bound just short of the hole's first fit stops the search there.
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: 0, highest: hole + 0x1FFF) == nil)
+      #expect(tree.findSpace(length: 0x2000, alignment: 1, lowest: 0, highest: hole + 0x2000) == hole)
+      #expect(tree.findSpace(length: 0x1000, alignment: 1, lowest: 100 * 0x2000 + 1, highest: .max)
+              == 100 * 0x2000 + 0x1000)
+    }
+    tree._checkInvariants()
+  }
 }
