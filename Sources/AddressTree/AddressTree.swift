@@ -926,19 +926,21 @@ extension AddressTree {
     _elements.withUnsafeMutableBufferPointer {
       let base = $0.baseAddress!
       // The target slots outside the source hold nil, which owns nothing:
-      // end them, move the source in (a memmove, overlap allowed), and put
-      // nil in the source slots it vacated.
+      // end them one by one (a bulk `deinitialize` of a non-trivial type is
+      // a call into the runtime, and a move displaces one slot or a few),
+      // move the source in (a memmove, overlap allowed), and put nil in the
+      // source slots it vacated.
+      let displaced: Range<Int>
       let vacated: Range<Int>
       if target < source {
-        (base + target).deinitialize(count: min(count, source - target))
-        (base + target).moveInitialize(from: base + source, count: count)
+        displaced = target ..< min(target + count, source)
         vacated = max(source, target + count) ..< source + count
       } else {
-        let from = max(target, source + count)
-        (base + from).deinitialize(count: target + count - from)
-        (base + target).moveInitialize(from: base + source, count: count)
+        displaced = max(target, source + count) ..< target + count
         vacated = source ..< min(target, source + count)
       }
+      for slot in displaced { _ = (base + slot).move() }
+      (base + target).moveInitialize(from: base + source, count: count)
       (base + vacated.lowerBound).initialize(repeating: nil, count: vacated.count)
     }
   }
