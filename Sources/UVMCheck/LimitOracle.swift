@@ -8,6 +8,46 @@
 import UVMCore
 import UVMKernel
 
+/// A look taken before a call, which then judges the call's answer.
+public protocol LimitJudgment {
+    /// What is wrong with `answer` (nil: success), or nil if the rule allows it.
+    func judge(_ answer: Errno?) -> String?
+}
+
+/// setrlimit(RLIMIT_MEMLOCK) by `proc`: without privilege, a limit may be lowered or kept but
+/// not raised (dosetrlimit refuses a hard limit above the current one, EPERM; here a process
+/// has one limit, soft and hard at once); with it, anything goes. After a success the process's
+/// limit is the one asked for, which the mlock oracle then reads: a call that answered ok and
+/// kept the old limit would make every later judgment agree with the wrong one.
+public struct SetrlimitOracle: LimitJudgment {
+    private let proc: Proc
+    private let before: UInt64
+    private let asked: UInt64
+    private let privileged: Bool
+
+    public init(_ proc: Proc, asking limit: UInt64) {
+        self.proc = proc
+        before = proc.memlockLimit
+        asked = limit
+        privileged = proc.uid == 0
+    }
+
+    public func judge(_ answer: Errno?) -> String? {
+        let raise = asked > before
+        switch answer {
+        case .EPERM? where privileged || !raise:
+            return "setrlimit of RLIMIT_MEMLOCK from \(before) to \(asked) by \(proc.name) refused with EPERM, yet " +
+                (privileged ? "it is privileged" : "it does not raise the limit")
+        case nil where raise && !privileged:
+            return "setrlimit of RLIMIT_MEMLOCK from \(before) to \(asked) by \(proc.name), unprivileged, succeeded"
+        case nil where proc.memlockLimit != asked:
+            return "setrlimit of RLIMIT_MEMLOCK to \(asked) by \(proc.name) succeeded, yet its limit is \(proc.memlockLimit)"
+        default:
+            return nil
+        }
+    }
+}
+
 /// A wiring call against RLIMIT_MEMLOCK: the pages it asks for, added to the pages of the
 /// process's wired entries (the kernel's stand-in for pmap_wired_count,
 /// `Kernel.wiredPageCount`), must not pass the limit. Both counts are taken here from the map,
@@ -21,7 +61,7 @@ import UVMKernel
 /// - mlockall(MCL_CURRENT) (uvm_map_pageable_all) asks for the accessible pages not yet wired,
 ///   and takes a limit of 0 as none. Its refusal, ENOMEM, is also what a wiring fault short of
 ///   memory answers, so only a success past the limit is judged.
-public struct MemlockOracle: Sendable {
+public struct MemlockOracle: LimitJudgment, Sendable {
     private let call: String
     private let proc: String
     private let wiredPages: Int
@@ -69,7 +109,6 @@ public struct MemlockOracle: Sendable {
         return MemlockOracle(k, proc, call: "mlockall", requested: pages, refusal: nil, zeroLimitIsNone: true)
     }
 
-    /// What is wrong with `answer` (nil: success), or nil if the limit allows it.
     public func judge(_ answer: Errno?) -> String? {
         let (wanted, overflow) = UInt64(wiredPages + requested).multipliedReportingOverflow(by: pageSize)
         let withinLimit = (zeroLimitIsNone && limit == 0) || (!overflow && wanted <= limit)

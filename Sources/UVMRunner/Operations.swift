@@ -67,7 +67,7 @@ enum Operations {
             if model.racing { model.forget(target, va, len) }
         }
         // A wiring call whose answer the limit oracle, having looked before it, judges.
-        func judged(by oracle: MemlockOracle?, _ call: () async throws -> Void) async throws {
+        func judged(by oracle: (any LimitJudgment)?, _ call: () async throws -> Void) async throws {
             var answer: Errno?
             do { try await call() } catch let e as Errno { answer = e }
             if let wrong = oracle?.judge(answer) {
@@ -224,7 +224,9 @@ enum Operations {
             model.fork(me, child.name)
             try runner.bind(binding, .process(child.name), location)
         case .setrlimitMemlock(let limit):
-            try k.setMemlockLimit(lwp, try size(limit))
+            let bytes = try size(limit)
+            let oracle = model.racing ? nil : lwp.proc.map { SetrlimitOracle($0, asking: bytes) }
+            try await judged(by: oracle) { try k.setMemlockLimit(lwp, bytes) }
         case .setuid(let uid):
             try k.setuid(lwp, uid)
         case .exec:

@@ -46,6 +46,36 @@ import UVMSched
         #expect(MemlockOracle.mlock(k, p, addr: .max - 10, len: 100) == nil)
     }
 
+    /// setrlimit: without privilege, lowering or keeping the limit is allowed and raising it is
+    /// EPERM; a success must leave the limit asked for. The kernel's answers pass; each wrong one
+    /// is caught (a planted `<` for `<=` made keeping the limit EPERM, and nothing saw it).
+    @Test func setrlimitIsJudgedByPrivilegeAndDirection() async throws {
+        let (sched, k, p) = machine()
+        let ps = UInt64(k.pageSize), lwp = p.lwps[0]
+        var judged: [(SetrlimitOracle, Errno?)] = []
+        var verdicts: [String?] = []
+        let failure = await sched.run([(lwp.thread, {
+            for pages in [3, 2, 2, 3] as [UInt64] {
+                let oracle = SetrlimitOracle(p, asking: pages * ps)
+                var answer: Errno?
+                do { try k.setMemlockLimit(lwp, pages * ps) } catch let e as Errno { answer = e }
+                // Judged at once, as the runner does: the limit after the call is part of it.
+                verdicts.append(oracle.judge(answer))
+                judged.append((oracle, answer))
+            }
+        })])
+        #expect(failure == nil)
+        #expect(judged.map(\.1) == [nil, nil, nil, .EPERM])
+        #expect(verdicts.allSatisfy { $0 == nil }, "\(verdicts)")
+        // Keeping the limit refused, and raising it granted, are both caught.
+        #expect(judged[2].0.judge(.EPERM)?.contains("does not raise the limit") == true)
+        #expect(judged[3].0.judge(nil)?.contains("unprivileged, succeeded") == true)
+        // Privilege may raise it.
+        let root = k.createProc(name: "R", uid: 0, memlockLimit: ps)
+        #expect(SetrlimitOracle(root, asking: 8 * ps).judge(.EPERM)?.contains("it is privileged") == true)
+        #expect(SetrlimitOracle(root, asking: 8 * ps).judge(nil)?.contains("its limit is \(ps)") == true)
+    }
+
     @Test func mlockallIsJudgedOnlyWhenItSucceedsPastTheLimit() async throws {
         let (sched, k, p) = machine()
         let ps = UInt64(k.pageSize), lwp = p.lwps[0]
