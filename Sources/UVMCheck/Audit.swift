@@ -198,6 +198,18 @@ private struct Auditor {
         var recorded: [Int: Int] = [:]
         for vm in k.images {
             for a in vm.shmAttachments { recorded[a.segment.id, default: 0] += 1 }
+            // sys_shmat maps an SHM_RDONLY attachment with maximum protection read, so no
+            // mprotect can make it writable (and fork copies the entry as it is). A munmapped
+            // attachment keeps its record, and a writable one of the same segment may since
+            // have landed at its address: that one's entry may be writable.
+            for a in vm.shmAttachments where a.readOnly && !vm.shmAttachments.contains(where: {
+                !$0.readOnly && $0.segment === a.segment && $0.address == a.address
+            }) {
+                for e in vm.map.entries(in: a.address, a.address &+ a.segment.size)
+                where e.object === a.segment.object && e.maxProtection.contains(.write) {
+                    fail("\(vm.name): the read-only attachment of shm segment \(a.segment.id) at \(hex(a.address)) is mapped with maximum protection \(e.maxProtection)")
+                }
+            }
             if vm.shmAttachments.count > k.config.shmSeg {
                 fail("an address space holds \(vm.shmAttachments.count) shm attachments, above shmseg \(k.config.shmSeg)")
             }

@@ -18,6 +18,8 @@ public let mmapBase: UInt64 = 0x1000_0000
 public struct ShmAttachment {
     public let address: UInt64
     public let segment: ShmSegment
+    /// Attached SHM_RDONLY: its mapping may never be written, whatever mprotect asks.
+    public let readOnly: Bool
 }
 
 public final class VMSpace {

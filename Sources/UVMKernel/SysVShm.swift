@@ -159,7 +159,7 @@ extension Kernel {
         map.insert(start: start, length: seg.size, object: seg.object, offset: 0, protection: prot,
                    maxProtection: prot, inheritance: .share, copyOnWrite: false)
         seg.attachments += 1
-        vm.shmAttachments.insert(ShmAttachment(address: start, segment: seg), at: 0)
+        vm.shmAttachments.insert(ShmAttachment(address: start, segment: seg, readOnly: readOnly), at: 0)
         try await map.lock.exit()
         return start
     }

@@ -321,4 +321,29 @@ import UVMSched
         let caught = try #require(Audit.check(k, quiescent: false))
         #expect(caught.message.contains("holds 2 shm attachments, above shmseg 1"))
     }
+
+    /// A read-only attachment whose entry could be made writable is caught (a planted sys_shmat
+    /// that gave every attachment maximum protection rw got past every check); a writable
+    /// attachment that later landed where a read-only one was unmapped is not mistaken for it.
+    @Test func aReadOnlyAttachmentMappedWritableIsCaught() async throws {
+        let sched = Scheduler(strategy: ReplayStrategy(choices: []))
+        let k = Kernel(sched: sched, config: MachineConfig(pageCount: 32))
+        let p = k.createProc(name: "A", uid: 0, memlockLimit: .max)
+        let lwp = p.lwps[0]
+        let ps = UInt64(k.pageSize)
+        var addresses: [UInt64] = []
+        let failure = await sched.run([(lwp.thread, {
+            let id = try await k.shmget(lwp, size: ps)
+            let ro = try await k.shmat(lwp, id: id, readOnly: true)
+            try await k.munmap(lwp, ro, ps)
+            addresses = [ro, try await k.shmat(lwp, id: id, readOnly: false), try await k.shmat(lwp, id: id, readOnly: true)]
+        })])
+        #expect(failure == nil)
+        #expect(addresses[0] == addresses[1], "the writable attachment reuses the read-only one's address")
+        #expect(Audit.check(k, quiescent: true) == nil)
+        let entry = try #require(p.map.lookup(addresses[2]))
+        entry.maxProtection = [.read, .write]
+        let caught = try #require(Audit.check(k, quiescent: false))
+        #expect(caught.message.contains("the read-only attachment of shm segment"), "\(caught.message)")
+    }
 }
