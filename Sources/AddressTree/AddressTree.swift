@@ -514,8 +514,9 @@ extension AddressTree {
   ///
   /// - Precondition: `e.end > e.start`, and `e` does not intersect any
   ///   element of the tree.
-  /// - Complexity: O(1) amortized in the leaf of the last mutation, else
-  ///   O(log *n*); plus O(*n*) if the storage is shared with a copy.
+  /// - Complexity: O(log *n*); O(1) in the leaf of the last mutation unless
+  ///   a leaf's least key or a largest gap changes (both are carried up to
+  ///   the root); plus O(*n*) if the storage is shared with a copy.
   @inlinable
   public mutating func insert(_ e: Element) {
     let start = e.start
@@ -551,8 +552,9 @@ extension AddressTree {
   /// The element is found by its start address, so `e.start` must not have
   /// changed since `e` was inserted.
   ///
-  /// - Complexity: O(1) amortized in the leaf of the last mutation, else
-  ///   O(log *n*); plus O(*n*) if the storage is shared with a copy.
+  /// - Complexity: O(log *n*); O(1) in the leaf of the last mutation unless
+  ///   a leaf's least key or a largest gap changes (both are carried up to
+  ///   the root); plus O(*n*) if the storage is shared with a copy.
   @inlinable
   public mutating func remove(_ e: Element) {
     let start = e.start
@@ -579,8 +581,9 @@ extension AddressTree {
   ///
   /// - Precondition: `e` is in the tree, `e.end > e.start`, and `e` does not
   ///   intersect its successor.
-  /// - Complexity: O(1) amortized in the leaf of the last mutation, else
-  ///   O(log *n*); plus O(*n*) if the storage is shared with a copy.
+  /// - Complexity: O(log *n*); O(1) in the leaf of the last mutation unless
+  ///   a leaf's least key or a largest gap changes (both are carried up to
+  ///   the root); plus O(*n*) if the storage is shared with a copy.
   @inlinable
   public mutating func endDidChange(_ e: Element) {
     let start = e.start
