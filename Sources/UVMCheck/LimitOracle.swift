@@ -8,8 +8,9 @@
 import UVMCore
 import UVMKernel
 
-/// A look taken before a call, which then judges the call's answer.
-public protocol LimitJudgment {
+/// A look taken before a call, which then judges the call's answer by a documented rule (a
+/// limit here, a permission in PermissionOracle.swift).
+public protocol AnswerJudgment {
     /// What is wrong with `answer` (nil: success), or nil if the rule allows it.
     func judge(_ answer: Errno?) -> String?
 }
@@ -19,7 +20,7 @@ public protocol LimitJudgment {
 /// has one limit, soft and hard at once); with it, anything goes. After a success the process's
 /// limit is the one asked for, which the mlock oracle then reads: a call that answered ok and
 /// kept the old limit would make every later judgment agree with the wrong one.
-public struct SetrlimitOracle: LimitJudgment {
+public struct SetrlimitOracle: AnswerJudgment {
     private let proc: Proc
     private let before: UInt64
     private let asked: UInt64
@@ -61,7 +62,7 @@ public struct SetrlimitOracle: LimitJudgment {
 /// - mlockall(MCL_CURRENT) (uvm_map_pageable_all) asks for the accessible pages not yet wired,
 ///   and takes a limit of 0 as none. Its refusal, ENOMEM, is also what a wiring fault short of
 ///   memory answers, so only a success past the limit is judged.
-public struct MemlockOracle: LimitJudgment, Sendable {
+public struct MemlockOracle: AnswerJudgment, Sendable {
     private let call: String
     private let proc: String
     private let wiredPages: Int

@@ -67,13 +67,17 @@ enum Operations {
             if model.racing { model.forget(target, va, len) }
         }
         // A wiring call whose answer the limit oracle, having looked before it, judges.
-        func judged(by oracle: (any LimitJudgment)?, _ call: () async throws -> Void) async throws {
+        func judged(by oracle: (any AnswerJudgment)?, _ call: () async throws -> Void) async throws {
             var answer: Errno?
             do { try await call() } catch let e as Errno { answer = e }
             if let wrong = oracle?.judge(answer) {
                 throw k.sched.abort(KernelFailure(.invariant, "line \(line): \(wrong)"))
             }
             if let answer { throw answer }
+        }
+        // The permission oracle's look before a ptrace, outside blocks.
+        func ptraceOracle(_ call: String, _ target: String) -> PtraceOracle? {
+            model.racing ? nil : PtraceOracle(call, caller: lwp.proc, target: k.proc(named: target))
         }
         func bindAddress(_ v: UInt64) throws -> String {
             if let binding { try runner.bind(binding, .address(v), location) }
@@ -324,13 +328,14 @@ enum Operations {
             try k.unloan(try runner.loan(handle, location))
         case .ptraceRead(let target, let a):
             let va = try runner.address(a)
-            let b = try await k.ptraceRead(lwp, target: target, va)
+            var b: UInt8 = 0
+            try await judged(by: ptraceOracle("ptrace read", target)) { b = try await k.ptraceRead(lwp, target: target, va) }
             try runner.compare(target, va, got: b, line: line)
             return byteString(b)
         case .ptraceWrite(let target, let a, let b):
             let va = try runner.address(a)
             racingWrite(target, va, 1)
-            try await k.ptraceWrite(lwp, target: target, va, b)
+            try await judged(by: ptraceOracle("ptrace write", target)) { try await k.ptraceWrite(lwp, target: target, va, b) }
             model.write(target, va, b)
         case .pagedaemon(let pages):
             let freed = try await k.uvm.pageDaemon(target: pages.map { Int(clamping: $0) })
